@@ -1,0 +1,54 @@
+/* Shared helpers: CSRF-protected JSON calls, element building, the job socket. */
+"use strict";
+const HHT = (() => {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  async function api(path, body) {
+    const res = await fetch(path, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await res.json(); } catch (e) { data = { error: "The terminal sent an unreadable answer." }; }
+    if (!res.ok) {
+      const err = new Error(data.error || ("Request failed (" + res.status + ")"));
+      err.data = data;
+      throw err;
+    }
+    return data;
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+
+  function showError(box, message) {
+    box.textContent = message;
+    box.classList.toggle("hidden", !message);
+  }
+
+  function eui(hex) { return (hex || "").toUpperCase().match(/.{1,2}/g)?.join("-") || ""; }
+
+  /* Follow one job: the server sends a full snapshot on every (re)connect, then deltas. */
+  function followJob(jobId, onMessage, onStatus) {
+    const socket = io({ transports: ["websocket", "polling"] });
+    socket.on("connect", () => { onStatus && onStatus(true); socket.emit("join", { job_id: jobId }); });
+    socket.on("disconnect", () => onStatus && onStatus(false));
+    socket.on("job", onMessage);
+    socket.on("error", (e) => console.warn("socket error", e));
+    return socket;
+  }
+
+  return { api, el, showError, eui, followJob };
+})();

@@ -1,0 +1,86 @@
+/* Find the hub: scan, pick (expected first, others flagged), connect with stages. */
+"use strict";
+(() => {
+  const page = document.getElementById("hub-page");
+  const jobId = page.dataset.jobId;
+  const errorBox = document.getElementById("hub-error");
+  const list = document.getElementById("beacons");
+  const scanBtn = document.getElementById("scan");
+  const FLAGS = {
+    expected: "This job's hub",
+    "other-job": "Another job's hub",
+    neighbour: "Neighbour's network",
+    unknown: "Unknown network",
+    spoof: "Suspicious copy of this job's hub id",
+  };
+  const stages = [...document.querySelectorAll("#stages li")].map((li) => li.dataset.stage);
+
+  function bars(lqi) { return lqi > 200 ? "▮▮▮▮" : lqi > 150 ? "▮▮▮▯" : lqi > 100 ? "▮▮▯▯" : lqi > 50 ? "▮▯▯▯" : "▯▯▯▯"; }
+
+  function render(beacons) {
+    list.replaceChildren();
+    if (!beacons.length) {
+      list.append(HHT.el("li", { class: "card", text: "No networks heard. Move closer to the hub and scan again." }));
+      return;
+    }
+    for (const b of beacons) {
+      const flag = FLAGS[b.flag] || b.flag;
+      const windowText = b.interpan_open === false ? "Pairing window closed: power-cycle the hub"
+        : b.interpan_open ? "Pairing window open" : "Pairing window unknown";
+      const canConnect = b.expected && b.supported && b.interpan_open !== false;
+      const btn = HHT.el("button", { text: "Connect", class: b.expected ? "" : "secondary", disabled: !canConnect });
+      btn.addEventListener("click", () => connect(b.extended_pan_id));
+      list.append(HHT.el("li", { class: "card beacon " + b.flag, "data-hub": b.extended_pan_id },
+        HHT.el("div", {},
+          HHT.el("div", { class: "mono", text: HHT.eui(b.extended_pan_id) }),
+          HHT.el("span", { class: "badge s-" + b.flag, text: flag }),
+          HHT.el("div", { class: "muted", text: `${b.band} · channel ${b.channel} · PAN ${b.pan_id.toString(16).toUpperCase().padStart(4, "0")} · ${windowText}` }),
+          b.supported ? null : HHT.el("div", { class: "error", text: `This terminal's stick cannot use ${b.band}.` })),
+        HHT.el("div", {}, HHT.el("div", { class: "signal", text: bars(b.lqi), title: `LQI ${b.lqi}, ${b.rssi} dBm` }), btn)));
+    }
+  }
+
+  async function scan() {
+    HHT.showError(errorBox, "");
+    scanBtn.disabled = true;
+    document.getElementById("scanning").classList.remove("hidden");
+    try {
+      const data = await HHT.api(`/api/jobs/${jobId}/scan`, {});
+      render(data.beacons);
+    } catch (e) {
+      HHT.showError(errorBox, e.message);
+    } finally {
+      scanBtn.disabled = false;
+      document.getElementById("scanning").classList.add("hidden");
+    }
+  }
+
+  function showStage(stage) {
+    const at = stages.indexOf(stage);
+    document.querySelectorAll("#stages li").forEach((li, i) => {
+      li.className = i < at || stage === "ready" ? "done" : i === at ? "active" : "todo";
+    });
+  }
+
+  async function connect(hubId) {
+    HHT.showError(errorBox, "");
+    document.getElementById("connect-card").classList.remove("hidden");
+    document.getElementById("connect-hub").textContent = HHT.eui(hubId);
+    showStage(stages[0]);
+    list.querySelectorAll("button").forEach((b) => (b.disabled = true));
+    try {
+      await HHT.api(`/api/jobs/${jobId}/connect`, { hub_id: hubId });
+      showStage("ready");
+      document.getElementById("go-run").classList.remove("hidden");
+    } catch (e) {
+      HHT.showError(errorBox, e.message);
+      document.querySelectorAll("#stages li.active").forEach((li) => (li.className = "todo"));
+      list.querySelectorAll("button").forEach((b) => (b.disabled = false));
+    }
+  }
+
+  HHT.followJob(jobId, (msg) => {
+    if (msg.type === "live" && msg.live.stage && msg.live.phase === "connecting") showStage(msg.live.stage);
+  });
+  scanBtn.addEventListener("click", scan);
+})();

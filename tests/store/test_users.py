@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from webapp.auth import users
+from webapp.auth.secrets import check_secret, hash_secret
+from webapp.store.db import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store.open(tmp_path)
+
+
+def test_secrets_are_hashed_and_checked():
+    stored = hash_secret("246810")
+    assert "246810" not in stored
+    assert stored.startswith("scrypt$")
+    assert check_secret("246810", stored)
+    assert not check_secret("246811", stored)
+    assert not check_secret("246810", "garbage")
+
+
+def test_add_user_checks_names_and_secrets(store):
+    with store.write() as db:
+        users.add_user(db, "alex", users.INSTALLER, "246810")
+        with pytest.raises(users.UserError, match="already exists"):
+            users.add_user(db, "alex", users.INSTALLER, "246810")
+        with pytest.raises(users.UserError, match="6 to 8 digits"):
+            users.add_user(db, "bob", users.INSTALLER, "12ab")
+        with pytest.raises(users.UserError, match="at least 10"):
+            users.add_user(db, "sue", users.SUPERVISOR, "short")
+        with pytest.raises(users.UserError, match="username"):
+            users.add_user(db, "Robert'); DROP", users.INSTALLER, "246810")
+
+
+def test_login_locks_out_after_repeated_failures(store):
+    with store.write() as db:
+        users.add_user(db, "alex", users.INSTALLER, "246810")
+    for _ in range(users.MAX_FAILED_ATTEMPTS):
+        with pytest.raises(users.LoginRefused, match="Wrong"):
+            users.login(store, "alex", "000000", users.INSTALLER, "1.2.3.4")
+    with pytest.raises(users.LoginRefused, match="locked"):
+        users.login(store, "alex", "246810", users.INSTALLER, "1.2.3.5")
+    with store.write() as db:
+        users.reset_secret(db, "alex", "111222")
+        assert users.authenticate(db, "alex", "111222", users.INSTALLER, "1.2.3.5").username == "alex"
+
+
+def test_login_refuses_wrong_role_and_disabled_users(store):
+    with store.write() as db:
+        users.add_user(db, "sam", users.SUPERVISOR, "long-password-1")
+        users.add_user(db, "alex", users.INSTALLER, "246810")
+        with pytest.raises(users.LoginRefused):
+            users.authenticate(db, "sam", "long-password-1", users.INSTALLER, "a")
+        users.set_disabled(db, "alex", True)
+        with pytest.raises(users.LoginRefused):
+            users.authenticate(db, "alex", "246810", users.INSTALLER, "a")
+
+
+def test_many_failures_from_one_source_are_throttled(store):
+    with store.write() as db:
+        users.add_user(db, "alex", users.INSTALLER, "246810")
+    for n in range(users.MAX_FAILURES_PER_SOURCE):
+        with pytest.raises(users.LoginRefused):
+            users.login(store, f"nobody{n}", "000000", users.INSTALLER, "9.9.9.9")
+    with pytest.raises(users.LoginRefused, match="Too many"):
+        users.login(store, "alex", "246810", users.INSTALLER, "9.9.9.9")

@@ -1,0 +1,215 @@
+"""Demo data: a supplier, installers, a street of simulated homes and their install jobs.
+
+The commands are built and signed by the project's own code playing the DCC's
+part (supplier-signed, ACB MAC wrapper with each device's key), so the demo
+exercises exactly the path real work takes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from webapp import config
+from webapp.auth.users import INSTALLER, SUPERVISOR, add_user, find_user
+from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
+from webapp.jobs.loading import CommandSpec, JobSpec, ServiceRequestSpec, add_jobs
+from webapp.pki import TestPki
+from webapp.store.clock import utc_now
+from webapp.store.db import Store
+
+DEMO_SUPPLIER_EUI = "90B3D51F30DE0001"
+DEMO_SUPPLIER_NAME = "Demo Energy Supply Ltd"
+DEMO_INSTALLER = ("alex", "Alex Installer", "246810")
+DEMO_INSTALLER_2 = ("jo", "Jo Installer", "135791")
+DEMO_SUPERVISOR = ("sam", "Sam Supervisor", "supervise-demo")
+DEMO_SEED = 20261123
+
+FRAME_GLOBAL = 0x00
+FRAME_CLUSTER = 0x01
+CLUSTER_TIME = 0x000A
+CLUSTER_PRICE = 0x0700
+CLUSTER_METERING = 0x0702
+CLUSTER_BASIC = 0x0000
+CMD_WRITE_ATTRIBUTES = 0x02
+CMD_READ_ATTRIBUTES = 0x00
+ZCL_UTC_TIME = 0xE2
+
+
+@dataclass(frozen=True)
+class Step:
+    service_reference: str
+    use_case: str
+    message_code: int
+    role: str
+    title: str
+
+
+CCS01_ESME = Step("8.11", "CCS01", 0x0001, "chf", "Add the electricity meter to the hub")
+ECS70 = Step("8.1.1", "ECS70", 0x0062, "esme", "Set the electricity meter's clock")
+CS03A1 = Step("8.7.1", "CS03A1", 0x000D, "esme", "Join the in-home display to the meter")
+ECS01A = Step("1.1.1", "ECS01a", 0x0019, "esme", "Set the import tariff")
+ECS17B = Step("4.1.1", "ECS17b", 0x0027, "esme", "Read the import energy register")
+ECS52 = Step("4.x", "ECS52", 0x0059, "esme", "Read the meter's firmware version")
+CCS01_GSME = Step("8.11", "CCS01", 0x0001, "chf", "Add the gas meter to the hub")
+GCS28 = Step("8.1.1", "GCS28", 0x007F, "gsme", "Set the gas meter's clock")
+CS03B = Step("8.7.2", "CS03B", 0x000E, "gsme", "Join the gas meter to the hub's gas proxy")
+GCS01A = Step("1.1.1", "GCS01a", 0x006B, "gsme", "Set the gas tariff")
+
+DUAL_FUEL_INSTALL = [CCS01_ESME, ECS70, CS03A1, ECS01A, ECS17B, CCS01_GSME, GCS28, CS03B, GCS01A]
+ELECTRICITY_INSTALL = [CCS01_ESME, ECS70, CS03A1, ECS01A, ECS17B, ECS52]
+GAS_EXCHANGE = [CCS01_GSME, GCS28, CS03B, GCS01A]
+
+
+def _payload(step: Step, when: datetime) -> bytes:
+    """A plausible GBZ command payload for ``step`` (ZCL inside)."""
+    if step.use_case in ("ECS70", "GCS28"):
+        value = int((when - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds())
+        attr = (0x0000).to_bytes(2, "little") + bytes([ZCL_UTC_TIME]) + value.to_bytes(4, "little")
+        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_WRITE_ATTRIBUTES, attr)
+        cluster = CLUSTER_TIME
+    elif step.use_case in ("ECS17B", "ECS17b"):
+        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_READ_ATTRIBUTES, (0x0000).to_bytes(2, "little"))
+        cluster = CLUSTER_METERING
+    elif step.use_case == "ECS52":
+        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_READ_ATTRIBUTES, (0x0002).to_bytes(2, "little"))
+        cluster = CLUSTER_BASIC
+    elif step.use_case in ("ECS01a", "GCS01a"):
+        # Publish Price-like content: provider id, rate label, tier, price (pence/kWh x 1000)
+        body = (1).to_bytes(4, "little") + b"\x08STANDARD" + (24500).to_bytes(4, "little")
+        frame = ZclFrame(FRAME_CLUSTER, 1, 0x00, body)
+        cluster = CLUSTER_PRICE
+    else:
+        return b""
+    return build_gbz([GbzComponent(control=0, cluster_id=cluster, zcl=frame)])
+
+
+def _der_device_payload(eui: str) -> bytes:
+    """A small DER SEQUENCE naming the device a device-log/join command is about."""
+    octets = bytes.fromhex(eui)
+    inner = b"\x04" + bytes([len(octets)]) + octets
+    return b"\x30" + bytes([len(inner)]) + inner
+
+
+@dataclass
+class DemoSite:
+    name: str
+    address: str
+    mpxn: str
+    steps: list[Step]
+    assignee: str
+
+
+DEMO_SITES = [
+    DemoSite("14 Acacia Avenue", "14 Acacia Avenue, Leeds LS6 2AB", "1012345678901", DUAL_FUEL_INSTALL, "alex"),
+    DemoSite("16 Acacia Avenue", "16 Acacia Avenue, Leeds LS6 2AB", "1012345678918", ELECTRICITY_INSTALL, "alex"),
+    DemoSite("21 Acacia Avenue", "21 Acacia Avenue, Leeds LS6 2AB", "7123456789", GAS_EXCHANGE, "alex"),
+    DemoSite("3 Mill Lane", "3 Mill Lane, Leeds LS6 4QT", "1098765432109", ELECTRICITY_INSTALL, "jo"),
+]
+
+
+def ensure_demo_users(db) -> None:  # type: ignore[no-untyped-def]
+    for username, name, secret in (DEMO_INSTALLER, DEMO_INSTALLER_2):
+        if find_user(db, username) is None:
+            add_user(db, username, INSTALLER, secret, name)
+    username, name, secret = DEMO_SUPERVISOR
+    if find_user(db, username) is None:
+        add_user(db, username, SUPERVISOR, secret, name)
+
+
+def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = None) -> list[str]:
+    """Create the demo supplier, users, simulated street and jobs; return the job ids."""
+    from webapp.han.demo import build_command
+    from webapp.han.han import SimHan
+
+    day = day or date.today()
+    store = Store.open(data_dir)
+    pki = TestPki.load_or_create(config.ensure_private_dir(data_dir / config.PKI_DIR))
+    supplier = pki.issue(bytes.fromhex(DEMO_SUPPLIER_EUI), "ds")
+    supplier_pem = supplier.certificate.public_bytes(serialization.Encoding.PEM).decode()
+    han = SimHan.create(data_dir / config.SIM_DIR, seed=seed)
+    try:
+        sites = [
+            han.add_site(name=s.name, seed=seed + i, neighbours=0, unknown_networks=1 if i else 2)
+            for i, s in enumerate(DEMO_SITES)
+        ]
+        now = datetime.now(UTC).replace(microsecond=0)
+        counter = int(now.timestamp()) * 1000 + secrets.randbelow(1000)
+        specs: list[JobSpec] = []
+        certs: dict[str, str] = {}
+        for n, (demo, site) in enumerate(zip(DEMO_SITES, sites, strict=True), 1):
+            device_set = {
+                "hub": site.hub_id,
+                "gpf": site.hub_id,
+                "chf": site.chf_id,
+                "esme": site.esme_id,
+                "gsme": site.gsme_id,
+                "ihd": site.ihd_id,
+            }
+            srs = []
+            for k, step in enumerate(demo.steps, 1):
+                target = device_set[step.role]
+                subject = site.gsme_id if step is CCS01_GSME else site.esme_id
+                if step.use_case in ("CCS01", "CS03A1", "CS03B"):
+                    payload = _der_device_payload(site.ihd_id if step is CS03A1 else subject)
+                else:
+                    payload = _payload(step, now)
+                counter += 1
+                raw = build_command(
+                    han,
+                    supplier_identity=supplier,
+                    device_eui=target,
+                    counter=counter,
+                    message_code=step.message_code,
+                    payload=payload,
+                    sign=True,
+                )
+                srs.append(
+                    ServiceRequestSpec(
+                        service_reference=step.service_reference,
+                        use_case=step.use_case,
+                        title=step.title,
+                        duis_request_id=f"{DEMO_SUPPLIER_EUI}:{target}:{counter}",
+                        command_variant=2,
+                        commands=[CommandSpec(raw)],
+                    )
+                )
+            for eui in (site.chf_id, site.hub_id, site.esme_id, site.gsme_id):
+                certs[eui] = han.device_certificate_pem(eui).decode()
+            specs.append(
+                JobSpec(
+                    id=f"J{day.strftime('%y%m%d')}-{n:02d}",
+                    site=demo.name,
+                    address=demo.address,
+                    mpxn=demo.mpxn,
+                    supplier_eui=DEMO_SUPPLIER_EUI,
+                    appointment=day.isoformat(),
+                    assignee=demo.assignee,
+                    device_set=device_set,
+                    service_requests=srs,
+                )
+            )
+        with store.write() as db:
+            ensure_demo_users(db)
+            db["suppliers"].upsert(
+                {
+                    "eui": DEMO_SUPPLIER_EUI,
+                    "name": DEMO_SUPPLIER_NAME,
+                    "certificate_pem": supplier_pem,
+                    "added_at": utc_now(),
+                },
+                pk="eui",
+            )
+            for eui, pem in certs.items():
+                db["device_certificates"].upsert(
+                    {"eui": eui, "certificate_pem": pem}, pk="eui"
+                )
+            add_jobs(db, specs)
+    finally:
+        han.close()
+        store.close()
+    return [s.id for s in specs]

@@ -1,0 +1,165 @@
+"""Did the device do what was asked? The outcome a response (or alert) reports."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from .alerts import alert_code_of
+from .asn1 import Asn1Node, parse_der
+from .asn1_structures import structured_outcome
+from .dlms import ACCESS_RESPONSE, parse_dlms
+from .errors import GbcsError
+from .gbz import CMD_DEFAULT_RESPONSE, CMD_READ_ATTRIBUTES_RESPONSE, GbzComponent, parse_gbz_payload
+from .header import Cra
+from .message import Message
+from .payload import payload_encoding
+from .usecases import alert_name
+from .zcl import read_attribute_records
+from .zcl_status import zcl_status_name
+
+log = logging.getLogger(__name__)
+
+SUCCESS = "success"
+FAILURE = "failure"
+UNKNOWN = "unknown"
+_FAILURE_ALERT = re.compile(r"fail|not successfully|rejected|error", re.IGNORECASE)
+
+#: ASN.1 responses that are a bare result INTEGER, 0 meaning success.
+STATUS_NOT_FOUND = 0x8B
+CLUSTER_PREPAYMENT = 0x0705
+CLUSTER_EVENTS = 0x0709
+CMD_CONSUMER_TOP_UP_RESPONSE = 0x03
+CMD_CLEAR_EVENT_LOG_RESPONSE = 0x02
+_INTEGER_RESULT_CODES = frozenset({0x000B, 0x000D, 0x000E, 0x000F, 0x0010, 0x00AB, 0x00AF})
+
+
+@dataclass
+class Outcome:
+    status: str
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"status": self.status, "reason": self.reason}
+
+
+def response_outcome(message: Message) -> Outcome:
+    """The outcome a response reports; alerts are "unknown" unless they report a failure.
+
+    Never raises: an undecodable payload gives "unknown" with the reason.
+    """
+    try:
+        if message.header.cra is Cra.ALERT:
+            return _alert_outcome(message)
+        if message.header.cra is not Cra.RESPONSE:
+            return Outcome(UNKNOWN, "not a response")
+        encoding = payload_encoding(message)
+        if encoding == "gbz":
+            return _gbz_outcome(message)
+        if encoding == "dlms":
+            return _dlms_outcome(message)
+        if encoding == "asn1":
+            return _asn1_outcome(message)
+        return Outcome(UNKNOWN, "payload format not recognised")
+    except GbcsError as exc:
+        return Outcome(UNKNOWN, f"payload could not be decoded ({exc})")
+    except Exception as exc:  # noqa: BLE001 - an outcome must never break its caller
+        log.exception("outcome of message code 0x%04X", message.message_code)
+        return Outcome(UNKNOWN, f"payload could not be decoded ({type(exc).__name__})")
+
+
+def _alert_outcome(message: Message) -> Outcome:
+    code = alert_code_of(message)
+    if code is None:
+        return Outcome(UNKNOWN, None)
+    name = alert_name(code)
+    label = f"alert 0x{code:04X}" + (f" {name}" if name else "")
+    if name and _FAILURE_ALERT.search(name):
+        return Outcome(FAILURE, label)
+    return Outcome(UNKNOWN, label)
+
+
+def _payload_end(message: Message) -> int:
+    return message.payload_offset + len(message.payload)
+
+
+def _gbz_outcome(message: Message) -> Outcome:
+    gbz = parse_gbz_payload(message.raw, offset=message.payload_offset, end=_payload_end(message))
+    notes = []
+    for index, component in enumerate(gbz.components, start=1):
+        status, reason = _component_outcome(component)
+        if status == FAILURE:
+            return Outcome(FAILURE, f"component {index}: {reason}")
+        if reason:
+            notes.append(f"component {index}: {reason}")
+    if gbz.components and all(c.encrypted is not None for c in gbz.components):
+        return Outcome(UNKNOWN, "the result is inside encrypted content")
+    return Outcome(SUCCESS, "; ".join(notes) or None)
+
+
+def _component_outcome(component: GbzComponent) -> tuple[str, str | None]:
+    frame = component.zcl
+    where = f"cluster 0x{component.cluster_id:04X}"
+    if component.encrypted is not None:
+        return SUCCESS, None
+    if frame.cluster_specific:
+        return _cluster_response_outcome(component)
+    if frame.command_id == CMD_DEFAULT_RESPONSE and len(frame.payload) >= 2:
+        command, status = frame.payload[0], frame.payload[1]
+        if status == STATUS_NOT_FOUND:
+            return SUCCESS, f"{where} command 0x{command:02X}: nothing found"
+        if status:
+            return FAILURE, f"{where} command 0x{command:02X} status {zcl_status_name(status)}"
+    if frame.command_id == CMD_READ_ATTRIBUTES_RESPONSE:
+        for attribute, status in _read_attribute_statuses(frame.payload):
+            if status:
+                return (
+                    FAILURE,
+                    f"{where} attribute 0x{attribute:04X} status {zcl_status_name(status)}",
+                )
+    return SUCCESS, None
+
+
+def _cluster_response_outcome(component: GbzComponent) -> tuple[str, str | None]:
+    frame = component.zcl
+    key = (component.cluster_id, frame.command_id)
+    if not frame.server_to_client or not frame.payload:
+        return SUCCESS, None
+    if key == (CLUSTER_PREPAYMENT, CMD_CONSUMER_TOP_UP_RESPONSE) and frame.payload[0]:
+        return FAILURE, f"top up result type {frame.payload[0]} (not accepted)"
+    if key == (CLUSTER_EVENTS, CMD_CLEAR_EVENT_LOG_RESPONSE) and frame.payload[0] == 0:
+        return FAILURE, "no event log was cleared"
+    return SUCCESS, None
+
+
+def _read_attribute_statuses(payload: bytes) -> list[tuple[int, int]]:
+    return [(record.attribute_id, record.status) for record in read_attribute_records(payload)]
+
+
+def _dlms_outcome(message: Message) -> Outcome:
+    apdu = parse_dlms(message.raw, message.payload_offset, _payload_end(message))
+    if apdu.tag != ACCESS_RESPONSE:
+        return Outcome(UNKNOWN, f"DLMS {apdu.name} in a response")
+    for index, result in enumerate(apdu.results, start=1):
+        if result.result:
+            return Outcome(FAILURE, f"item {index}: {result.name} result {result.result_name}")
+    return Outcome(SUCCESS, None)
+
+
+def _asn1_outcome(message: Message) -> Outcome:
+    node = parse_der(message.raw, message.payload_offset, _payload_end(message))
+    code = message.message_code
+    if node.is_universal(2):
+        value = node.integer()
+        if value == 0:
+            return Outcome(SUCCESS, None)
+        return Outcome(FAILURE, f"result code {value}")
+    if code in _INTEGER_RESULT_CODES:
+        return Outcome(UNKNOWN, "expected a result INTEGER")
+    return _asn1_structured_outcome(code, node)
+
+
+def _asn1_structured_outcome(code: int, node: Asn1Node) -> Outcome:
+    status, reason = structured_outcome(code, node)
+    return Outcome(status, reason)

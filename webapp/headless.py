@@ -1,0 +1,47 @@
+"""Running one job without the web server (``hht run-job``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from webapp.jobs import repo
+from webapp.jobs.states import FINISHED_JOB_STATUSES, JobStatus
+from webapp.station import Station
+
+
+def job_result(station: Station, job_id: str) -> dict[str, Any]:
+    db = station.store.reader()
+    job = repo.require_job(db, job_id)
+    srs = {sr["id"]: sr for sr in repo.service_requests(db, job_id)}
+    return {
+        "job_id": job_id,
+        "status": job["status"],
+        "message": job["status_message"],
+        "commands": [
+            {
+                "seq": c["seq"],
+                "service_request": srs[c["service_request_id"]]["duis_request_id"],
+                "use_case": c["use_case"],
+                "counter": c["counter"],
+                "state": c["state"],
+                "attempts": c["attempts"],
+                "outcome": c["outcome"],
+            }
+            for c in repo.commands(db, job_id)
+        ],
+    }
+
+
+async def run_job_headless(data_dir: Path, job_id: str, time_scale: float) -> dict[str, Any]:
+    """Connect to the job's hub, run (or resume) the job to its end, return the result."""
+    station = await Station.open(data_dir, time_scale=time_scale)
+    try:
+        job = repo.require_job(station.store.reader(), job_id)
+        if JobStatus(job["status"]) not in FINISHED_JOB_STATUSES:
+            await station.runner.connect(job_id, job["expected_hub_id"], actor="cli")
+            await station.runner.start(job_id, actor="cli")
+            await station.runner.wait(job_id)
+        return job_result(station, job_id)
+    finally:
+        await station.close()

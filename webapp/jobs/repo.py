@@ -1,0 +1,199 @@
+"""Reading and writing jobs, service requests, commands and responses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from webapp.jobs.states import (
+    COMMAND_STATE_LABELS,
+    JOB_STATUS_LABELS,
+    CommandState,
+    JobStatus,
+)
+from webapp.store.clock import utc_now
+from webapp.store.events import append_event, events_for
+
+HISTORY_PAGE_SIZE = 25
+
+
+class JobError(ValueError):
+    """A request about a job that cannot be carried out, with the reason."""
+
+
+def get_job(db: Database, job_id: str) -> dict[str, Any] | None:
+    rows = list(db["jobs"].rows_where("id = ?", [job_id]))
+    if not rows:
+        return None
+    job = rows[0]
+    job["device_set"] = json.loads(job["device_set"] or "{}")
+    job["status_label"] = JOB_STATUS_LABELS.get(JobStatus(job["status"]), job["status"])
+    return job
+
+
+def require_job(db: Database, job_id: str) -> dict[str, Any]:
+    job = get_job(db, job_id)
+    if job is None:
+        raise JobError(f"No job {job_id}.")
+    return job
+
+
+def set_job_status(
+    db: Database,
+    job_id: str,
+    status: JobStatus,
+    message: str = "",
+    actor: str = "hht",
+    **fields: Any,
+) -> None:
+    update = {"status": status.value, "status_message": message, **fields}
+    db["jobs"].update(job_id, update)
+    append_event(db, job_id, "status", message or f"Job {status.value}", {"status": status.value}, actor)
+
+
+def service_requests(db: Database, job_id: str) -> list[dict[str, Any]]:
+    return list(db["service_requests"].rows_where("job_id = ?", [job_id], order_by="seq"))
+
+
+def commands(db: Database, job_id: str) -> list[dict[str, Any]]:
+    return list(db["commands"].rows_where("job_id = ?", [job_id], order_by="seq"))
+
+
+def command_view(cmd: dict[str, Any]) -> dict[str, Any]:
+    """A command as pages and sockets see it (no raw bytes)."""
+    return {
+        "id": cmd["id"],
+        "seq": cmd["seq"],
+        "service_request_id": cmd["service_request_id"],
+        "use_case": cmd["use_case"],
+        "message_code": f"0x{cmd['message_code']:04X}",
+        "counter": cmd["counter"],
+        "recipient": cmd["recipient"],
+        "device_role": cmd["device_role"],
+        "state": cmd["state"],
+        "state_label": COMMAND_STATE_LABELS[CommandState(cmd["state"])],
+        "attempts": cmd["attempts"],
+        "outcome": cmd["outcome"],
+        "outcome_reason": cmd["outcome_reason"],
+        "last_error": cmd["last_error"],
+        "sent_at": cmd["sent_at"],
+        "answered_at": cmd["answered_at"],
+    }
+
+
+def responses(db: Database, job_id: str) -> list[dict[str, Any]]:
+    return list(db["responses"].rows_where("job_id = ?", [job_id], order_by="id"))
+
+
+def update_command(db: Database, command_id: int, **fields: Any) -> dict[str, Any]:
+    fields["updated_at"] = utc_now()
+    db["commands"].update(command_id, fields)
+    return db["commands"].get(command_id)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    date_from: str = ""
+    date_to: str = ""
+    status: str = ""
+    installer_id: int | None = None
+    search: str = ""
+    page: int = 1
+
+
+def job_history(db: Database, flt: HistoryFilter) -> tuple[list[dict[str, Any]], int]:
+    """One page of jobs matching the filter, newest appointment first, and the total."""
+    where: list[str] = []
+    params: list[Any] = []
+    if flt.date_from:
+        where.append("j.appointment >= ?")
+        params.append(flt.date_from)
+    if flt.date_to:
+        where.append("j.appointment <= ?")
+        params.append(flt.date_to)
+    if flt.status:
+        where.append("j.status = ?")
+        params.append(flt.status)
+    if flt.installer_id:
+        where.append("j.assignee_id = ?")
+        params.append(flt.installer_id)
+    if flt.search:
+        where.append("(j.mpxn LIKE ? OR j.site LIKE ? OR j.address LIKE ? OR j.id LIKE ?)")
+        like = f"%{flt.search}%"
+        params.extend([like, like, like, like])
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    total = db.execute(f"SELECT count(*) FROM jobs j {clause}", params).fetchone()[0]
+    page = max(1, flt.page)
+    rows = db.query(
+        f"""SELECT j.*, u.display_name AS installer_name FROM jobs j
+            LEFT JOIN users u ON u.id = j.assignee_id {clause}
+            ORDER BY j.appointment DESC, j.id DESC LIMIT ? OFFSET ?""",
+        [*params, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE],
+    )
+    jobs = []
+    for row in rows:
+        row["status_label"] = JOB_STATUS_LABELS.get(JobStatus(row["status"]), row["status"])
+        jobs.append(row)
+    return jobs, total
+
+
+def jobs_for_installer(db: Database, user_id: int, day: str) -> list[dict[str, Any]]:
+    """Jobs assigned to an installer for a day, plus unfinished ones from earlier."""
+    rows = db.query(
+        """SELECT * FROM jobs WHERE assignee_id = ? AND
+           (appointment = ? OR (appointment < ? AND status IN ('ready','running','paused')))
+           ORDER BY appointment, id""",
+        [user_id, day, day],
+    )
+    out = []
+    for row in rows:
+        row["status_label"] = JOB_STATUS_LABELS.get(JobStatus(row["status"]), row["status"])
+        out.append(row)
+    return out
+
+
+def job_snapshot(db: Database, job_id: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a page needs to draw a job from scratch (sent on every (re)connect)."""
+    job = require_job(db, job_id)
+    cmds = [command_view(c) for c in commands(db, job_id)]
+    by_sr: dict[int, list[dict[str, Any]]] = {}
+    for c in cmds:
+        by_sr.setdefault(c["service_request_id"], []).append(c)
+    srs = []
+    for sr in service_requests(db, job_id):
+        sr_cmds = by_sr.get(sr["id"], [])
+        srs.append({**sr, "commands": sr_cmds})
+    done = sum(1 for c in cmds if c["state"] != CommandState.QUEUED.value and c["state"] not in ("sending", "delivered"))
+    return {
+        "job": {
+            k: job[k]
+            for k in (
+                "id",
+                "site",
+                "address",
+                "mpxn",
+                "supplier_eui",
+                "appointment",
+                "status",
+                "status_label",
+                "status_message",
+                "expected_hub_id",
+                "device_set",
+                "connected_hub_id",
+                "started_at",
+                "finished_at",
+                "abort_reason",
+                "abort_note",
+            )
+        },
+        "service_requests": srs,
+        "progress": {"done": done, "total": len(cmds)},
+        "events": [
+            {"id": e["id"], "at": e["at"], "kind": e["kind"], "message": e["message"]}
+            for e in events_for(db, job_id, limit=50)
+        ],
+        "live": live or {},
+    }

@@ -1,0 +1,552 @@
+"""The runner: delivers a job's commands to the devices, in order, exactly once.
+
+It lives on the asyncio loop that owns the radio.  The command life cycle
+(DESIGN.md) is kept by committing before acting:
+
+* intent (state ``sending``, attempt n) is committed before the bytes go out;
+* a response is committed (and only then acknowledged to the hub) before
+  anything else happens with it;
+* a retry resends exactly the same bytes; the device's replay protection
+  turns a second delivery into a rejection, never a second execution;
+* after a crash or a lost link, the responses the hub holds for the HHT are
+  collected first, and an in-flight command is then resent: the device either
+  executes it (it never had it) or rejects it as a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from webapp.jobs import incoming, repo
+from webapp.jobs.states import (
+    DONE_STATES,
+    GOOD_STATES,
+    IN_FLIGHT_STATES,
+    CommandState,
+    JobStatus,
+)
+from webapp.store.clock import utc_now
+from webapp.store.db import Store
+from webapp.store.events import append_event
+from webapp.zigbee.drivers.base import (
+    STAGE_LABELS,
+    ConnectStage,
+    ErrorCode,
+    HubLink,
+    RadioDriver,
+    RadioError,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+RESPONSE_TIMEOUT_SECONDS = 30.0  # mains-powered devices and the hub
+GSME_RESPONSE_TIMEOUT_SECONDS = 35 * 60.0  # the gas meter wakes at least every 30 minutes
+RECEIVE_POLL_SECONDS = 0.5
+DEFAULT_COMMAND_SECONDS = 3.0  # ETA estimate before any command has been timed
+SLEEPY_ROLES = frozenset({"gsme"})
+
+Publisher = Callable[[str, dict[str, Any]], None]
+
+
+class RunnerError(Exception):
+    """A request the runner refuses, with a message for the person who asked."""
+
+
+class JobInterrupted(Exception):
+    """The job stopped at a resumable point (pause, lost link, no answer)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class LiveState:
+    """What is happening right now, beyond what the database says."""
+
+    phase: str = "idle"  # idle | scanning | connecting | connected | running | waiting
+    stage: str | None = None
+    stage_label: str | None = None
+    waiting_for: str | None = None
+    action: str | None = None  # a button the page may offer, e.g. "wake-gsme"
+    deadline_ms: int | None = None  # absolute time, epoch milliseconds
+    eta_ms: int | None = None
+    connected_hub: str | None = None
+    instruction: str | None = None  # plain words after a failure
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _JobControl:
+    pause: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task | None = None
+
+
+class Runner:
+    """One radio, one job at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        driver: RadioDriver,
+        publish: Publisher | None = None,
+        *,
+        time_scale: float = 1.0,
+        certificates: Any = None,
+    ) -> None:
+        self.store = store
+        self.driver = driver
+        self._publish = publish or (lambda job_id, msg: None)
+        self.time_scale = time_scale
+        self.certificates = certificates
+        self.link: HubLink | None = None
+        self.link_job: str | None = None
+        self.active_job: str | None = None
+        self._controls: dict[str, _JobControl] = {}
+        self._live: dict[str, LiveState] = {}
+        self._waiters: dict[int, asyncio.Future[str]] = {}
+        self._receiver: asyncio.Task | None = None
+        self._durations: dict[str, list[float]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def live(self, job_id: str) -> LiveState:
+        return self._live.setdefault(job_id, LiveState())
+
+    def _scaled(self, seconds: float) -> float:
+        return seconds / self.time_scale
+
+    def publish(self, job_id: str, kind: str, **payload: Any) -> None:
+        try:
+            self._publish(job_id, {"type": kind, **payload})
+        except Exception:  # a page that cannot be told must not stop the job
+            log.exception("publishing %s for job %s failed", kind, job_id)
+
+    def publish_live(self, job_id: str) -> None:
+        self.publish(job_id, "live", live=self.live(job_id).to_dict())
+
+    def _event(self, job_id: str, kind: str, message: str, actor: str = "hht", **data: Any) -> None:
+        with self.store.write() as db:
+            event = append_event(db, job_id, kind, message, data, actor)
+        self.publish(
+            job_id,
+            "event",
+            event={"id": event["id"], "at": event["at"], "kind": kind, "message": message},
+        )
+
+    def snapshot(self, job_id: str) -> dict[str, Any]:
+        return repo.job_snapshot(self.store.reader(), job_id, self.live(job_id).to_dict())
+
+    # --------------------------------------------------------------------- scan
+    async def scan(self, job_id: str) -> list[dict[str, Any]]:
+        """Beacons heard, the job's expected hub first, others flagged."""
+        job = repo.require_job(self.store.reader(), job_id)
+        live = self.live(job_id)
+        live.phase, live.instruction = "scanning", None
+        self.publish_live(job_id)
+        try:
+            beacons = await self.driver.active_scan()
+        finally:
+            live.phase = "connected" if self.link_job == job_id and self.link else "idle"
+            self.publish_live(job_id)
+        known_hubs = {
+            row["expected_hub_id"]
+            for row in self.store.reader().query("SELECT expected_hub_id FROM jobs")
+        }
+        expected = job["expected_hub_id"].upper()
+        out = []
+        for b in beacons:
+            d = b.to_dict()
+            ext = b.extended_pan_id.upper()
+            d["expected"] = ext == expected
+            if d["expected"]:
+                d["flag"] = "expected"
+            elif ext in known_hubs:
+                d["flag"] = "other-job"
+            elif b.permit_join or b.interpan_open:
+                d["flag"] = "neighbour"
+            else:
+                d["flag"] = "unknown"
+            d["supported"] = b.band in self.driver.info.bands
+            out.append(d)
+        # several beacons claiming the expected hub id are suspicious: flag all but strongest
+        claims = [d for d in out if d["expected"]]
+        for extra in sorted(claims, key=lambda d: -d["lqi"])[1:]:
+            extra["expected"], extra["flag"] = False, "spoof"
+        out.sort(key=lambda d: (not d["expected"], -d["lqi"]))
+        self._event(job_id, "scan", f"Scan heard {len(out)} networks", heard=len(out))
+        return out
+
+    # ------------------------------------------------------------------ connect
+    async def connect(self, job_id: str, hub_id: str, actor: str = "hht") -> None:
+        """Run the connection flow to ``hub_id`` for ``job_id``."""
+        if self.active_job and self.active_job != job_id:
+            raise RunnerError(f"Job {self.active_job} is running on this radio; stop it first.")
+        job = repo.require_job(self.store.reader(), job_id)
+        hub_id = hub_id.strip().upper()
+        if hub_id != job["expected_hub_id"].upper():
+            raise RunnerError(
+                f"Hub {hub_id} is not this job's hub ({job['expected_hub_id']}). "
+                "Check the label on the hub."
+            )
+        await self.disconnect()
+        live = self.live(job_id)
+        live.phase, live.instruction, live.connected_hub = "connecting", None, None
+        self.publish_live(job_id)
+        self._event(job_id, "connect", f"Connecting to hub {hub_id}", actor, hub=hub_id)
+        started = time.monotonic()
+
+        def on_stage(stage: ConnectStage) -> None:
+            live.stage, live.stage_label = stage.value, STAGE_LABELS[stage]
+            self.publish_live(job_id)
+
+        try:
+            link = await self.driver.connect(hub_id, on_stage)
+        except RadioError as exc:
+            live.phase, live.stage, live.stage_label = "idle", None, None
+            live.instruction = exc.instruction
+            self.publish_live(job_id)
+            self._event(job_id, "connect-failed", exc.instruction, actor, code=exc.code.value)
+            raise
+        self.link, self.link_job = link, job_id
+        live.phase, live.connected_hub = "connected", hub_id
+        with self.store.write() as db:
+            db["jobs"].update(job_id, {"connected_hub_id": hub_id})
+        self._event(
+            job_id,
+            "connected",
+            f"Connected to hub {hub_id} in {time.monotonic() - started:.1f} s",
+            actor,
+            hub=hub_id,
+        )
+        self.publish_live(job_id)
+        await self._collect_held(job_id)
+        self._receiver = asyncio.create_task(self._receive_loop(job_id, link))
+
+    async def disconnect(self) -> None:
+        if self._receiver:
+            self._receiver.cancel()
+            self._receiver = None
+        if self.link:
+            try:
+                await self.link.close()
+            except RadioError:
+                pass
+        if self.link_job:
+            live = self.live(self.link_job)
+            live.phase, live.connected_hub = "idle", None
+        self.link, self.link_job = None, None
+
+    # ------------------------------------------------------------ incoming path
+    async def _collect_held(self, job_id: str) -> None:
+        """GB-HRGP GET: store whatever the hub held for the HHT while we were away."""
+        assert self.link is not None
+        held = await self.link.get()
+        for raw in held:
+            await self._accept(raw, job_id)
+        if held:
+            self._event(job_id, "collected", f"Collected {len(held)} held messages from the hub")
+
+    async def _receive_loop(self, job_id: str, link: HubLink) -> None:
+        while link.is_open:
+            try:
+                raw = await link.receive(RECEIVE_POLL_SECONDS)
+            except RadioError as exc:
+                self._link_lost(job_id, exc)
+                return
+            if raw is not None:
+                await self._accept(raw, job_id)
+
+    def _link_lost(self, job_id: str, exc: RadioError) -> None:
+        log.warning("link lost during job %s: %s", job_id, exc)
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(exc)
+        live = self.live(job_id)
+        live.phase, live.connected_hub, live.instruction = "idle", None, exc.instruction
+        self.link, self.link_job = None, None
+        self.publish_live(job_id)
+
+    async def _accept(self, raw: bytes, job_id: str) -> None:
+        """Commit one incoming message, acknowledge it to the hub, then act on it."""
+        with self.store.write() as db:
+            result = incoming.store_message(db, raw, route="hht", job_id=job_id)
+        if self.link is not None:
+            ack = getattr(self.link, "ack", None)
+            if ack is not None:
+                await ack(raw)
+        if result.command is not None:
+            cmd = result.command
+            self.publish(cmd["job_id"], "command", command=repo.command_view(cmd))
+            if result.new:
+                self._event(cmd["job_id"], "response", result.summary, command_id=cmd["id"])
+            fut = self._waiters.get(cmd["id"])
+            if fut is not None and not fut.done():
+                fut.set_result(cmd["state"])
+        elif result.new:
+            self._event(job_id, result.event_kind, result.summary)
+
+    # ------------------------------------------------------------------ control
+    async def start(self, job_id: str, actor: str = "hht") -> None:
+        """Start or resume ``job_id`` in the background."""
+        job = repo.require_job(self.store.reader(), job_id)
+        if self.active_job == job_id:
+            raise RunnerError(f"Job {job_id} is already running.")
+        if self.active_job is not None:
+            raise RunnerError(f"Job {self.active_job} is running on this radio; wait or pause it.")
+        if job["status"] in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.ABORTED):
+            raise RunnerError(f"Job {job_id} is {job['status']}; it cannot be run again.")
+        if self.link is None or self.link_job != job_id:
+            raise RunnerError("Connect to the job's hub first.")
+        control = _JobControl()
+        self._controls[job_id] = control
+        self.active_job = job_id
+        control.task = asyncio.create_task(self._run(job_id, actor))
+
+    async def pause(self, job_id: str, actor: str = "hht") -> None:
+        control = self._controls.get(job_id)
+        if self.active_job != job_id or control is None:
+            raise RunnerError(f"Job {job_id} is not running.")
+        control.pause.set()
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.cancel()
+
+    async def abort(self, job_id: str, reason: str, note: str, actor: str = "hht") -> None:
+        job = repo.require_job(self.store.reader(), job_id)
+        if job["status"] in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.ABORTED):
+            raise RunnerError(f"Job {job_id} is already {job['status']}.")
+        control = self._controls.get(job_id)
+        if control and control.task and not control.task.done():
+            control.task.cancel()
+            try:
+                await control.task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self.active_job = None if self.active_job == job_id else self.active_job
+        with self.store.write() as db:
+            repo.set_job_status(
+                db,
+                job_id,
+                JobStatus.ABORTED,
+                f"Aborted: {reason}" + (f" ({note})" if note else ""),
+                actor,
+                abort_reason=reason,
+                abort_note=note,
+                finished_at=utc_now(),
+            )
+        if self.link_job == job_id:
+            await self.disconnect()
+        self.live(job_id).phase = "idle"
+        self.publish(job_id, "snapshot", snapshot=self.snapshot(job_id))
+
+    async def wait(self, job_id: str) -> None:
+        control = self._controls.get(job_id)
+        if control and control.task:
+            try:
+                await control.task
+            except asyncio.CancelledError:
+                pass
+
+    # ---------------------------------------------------------------- delivery
+    async def _run(self, job_id: str, actor: str) -> None:
+        live = self.live(job_id)
+        try:
+            with self.store.write() as db:
+                job = repo.require_job(db, job_id)
+                fields = {} if job["started_at"] else {"started_at": utc_now()}
+                verb = "Resumed" if job["status"] == JobStatus.PAUSED else "Started"
+                repo.set_job_status(db, job_id, JobStatus.RUNNING, f"{verb} job", actor, **fields)
+            live.phase, live.instruction = "running", None
+            self.publish(job_id, "snapshot", snapshot=self.snapshot(job_id))
+            await self._run_service_requests(job_id)
+        except JobInterrupted as exc:
+            with self.store.write() as db:
+                repo.set_job_status(db, job_id, JobStatus.PAUSED, exc.message)
+            live.phase = "connected" if self.link else "idle"
+            live.waiting_for, live.action, live.deadline_ms = None, None, None
+            live.instruction = exc.message
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s stopped on an unexpected error", job_id)
+            with self.store.write() as db:
+                repo.set_job_status(
+                    db, job_id, JobStatus.PAUSED, "Stopped on an internal error; see the log."
+                )
+            live.phase = "idle"
+        finally:
+            if self.active_job == job_id:
+                self.active_job = None
+            self._waiters.clear()
+        self.publish(job_id, "snapshot", snapshot=self.snapshot(job_id))
+
+    async def _run_service_requests(self, job_id: str) -> None:
+        reader = self.store.reader()
+        all_commands = repo.commands(reader, job_id)
+        for sr in repo.service_requests(reader, job_id):
+            sr_commands = [c for c in all_commands if c["service_request_id"] == sr["id"]]
+            await self._run_service_request(job_id, sr, sr_commands)
+        final = repo.commands(self.store.reader(), job_id)
+        ok = all(CommandState(c["state"]) in GOOD_STATES for c in final)
+        status = JobStatus.COMPLETED if ok else JobStatus.FAILED
+        message = (
+            "Every command answered"
+            if ok
+            else "Finished; some service requests failed (see the commands marked)"
+        )
+        with self.store.write() as db:
+            repo.set_job_status(db, job_id, status, message, finished_at=utc_now())
+        live = self.live(job_id)
+        live.phase = "connected" if self.link else "idle"
+        live.waiting_for = live.action = None
+        live.deadline_ms = live.eta_ms = None
+
+    async def _run_service_request(
+        self, job_id: str, sr: dict[str, Any], commands: list[dict[str, Any]]
+    ) -> None:
+        failed_at: dict[str, Any] | None = None
+        for cmd in commands:
+            cmd = self.store.reader()["commands"].get(cmd["id"])
+            state = CommandState(cmd["state"])
+            if failed_at is not None:
+                if state not in DONE_STATES:
+                    self._set_command(
+                        cmd["id"],
+                        state=CommandState.SKIPPED.value,
+                        last_error=f"Not sent: command {failed_at['seq']} failed",
+                    )
+                continue
+            if state not in DONE_STATES:
+                state = await self._deliver(job_id, cmd)
+            if state not in GOOD_STATES:
+                failed_at = cmd
+        sr_state = "failed" if failed_at else "done"
+        with self.store.write() as db:
+            db["service_requests"].update(sr["id"], {"state": sr_state})
+
+    def _set_command(self, command_id: int, **fields: Any) -> dict[str, Any]:
+        with self.store.write() as db:
+            cmd = repo.update_command(db, command_id, **fields)
+        self.publish(cmd["job_id"], "command", command=repo.command_view(cmd))
+        return cmd
+
+    def _eta_ms(self, job_id: str) -> int:
+        durations = self._durations.get(job_id) or []
+        per = sum(durations) / len(durations) if durations else self._scaled(DEFAULT_COMMAND_SECONDS)
+        remaining = self.store.reader().execute(
+            "SELECT count(*) FROM commands WHERE job_id = ? AND state NOT IN "
+            "('answered','failed','rejected','skipped')",
+            [job_id],
+        ).fetchone()[0]
+        return int((time.time() + per * remaining) * 1000)
+
+    def _check_pause(self, job_id: str) -> None:
+        control = self._controls.get(job_id)
+        if control and control.pause.is_set():
+            raise JobInterrupted("Paused by the installer. Resume when ready.")
+
+    async def _deliver(self, job_id: str, cmd: dict[str, Any]) -> CommandState:
+        """Send one command until it is settled or the job must stop."""
+        live = self.live(job_id)
+        sleepy = cmd["device_role"] in SLEEPY_ROLES
+        timeout = self._scaled(
+            GSME_RESPONSE_TIMEOUT_SECONDS if sleepy else RESPONSE_TIMEOUT_SECONDS
+        )
+        started = time.monotonic()
+        if CommandState(cmd["state"]) in IN_FLIGHT_STATES:
+            self._event(
+                job_id,
+                "resume",
+                f"Command {cmd['seq']} ({cmd['use_case']}) was in flight; resending the same "
+                "bytes (the device rejects it if it already ran)",
+                command_id=cmd["id"],
+            )
+        while True:
+            self._check_pause(job_id)
+            if self.link is None:
+                raise JobInterrupted(
+                    "The radio link to the hub dropped. Reconnect to the hub, then resume."
+                )
+            if cmd["attempts"] >= MAX_ATTEMPTS:
+                self._set_command(
+                    cmd["id"],
+                    state=CommandState.TIMED_OUT.value,
+                    last_error=f"No answer after {cmd['attempts']} attempts",
+                )
+                who = "gas meter" if sleepy else (cmd["device_role"] or "device").upper()
+                raise JobInterrupted(
+                    f"The {who} did not answer command {cmd['seq']} after {cmd['attempts']} "
+                    "tries. Check it has power and is near the hub, then resume."
+                )
+            attempt = cmd["attempts"] + 1
+            fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._waiters[cmd["id"]] = fut
+            cmd = self._set_command(
+                cmd["id"],
+                state=CommandState.SENDING.value,
+                attempts=attempt,
+                sent_at=utc_now(),
+                last_error=None,
+            )
+            live.phase, live.waiting_for, live.action = "running", None, None
+            live.eta_ms = self._eta_ms(job_id)
+            self.publish_live(job_id)
+            try:
+                await self.link.put(cmd["raw"])
+            except RadioError as exc:
+                self._waiters.pop(cmd["id"], None)
+                self._set_command(cmd["id"], last_error=exc.instruction)
+                self._link_lost(job_id, exc)
+                raise JobInterrupted(exc.instruction) from exc
+            current = self.store.reader()["commands"].get(cmd["id"])
+            if current["state"] == CommandState.SENDING.value:
+                cmd = self._set_command(cmd["id"], state=CommandState.DELIVERED.value)
+            deadline = time.time() + timeout
+            live.phase = "waiting"
+            live.deadline_ms = int(deadline * 1000)
+            if sleepy:
+                live.waiting_for = (
+                    "The gas meter is asleep. Press the button on the gas meter to wake it."
+                )
+                live.action = "wake-gsme"
+            else:
+                live.waiting_for = f"Waiting for the {cmd['device_role'].upper()} to answer"
+            self.publish_live(job_id)
+            try:
+                state = await asyncio.wait_for(asyncio.shield(fut), timeout)
+            except TimeoutError:
+                self._waiters.pop(cmd["id"], None)
+                self._event(
+                    job_id,
+                    "timeout",
+                    f"No answer to command {cmd['seq']} ({cmd['use_case']}), attempt {attempt}",
+                    command_id=cmd["id"],
+                )
+                cmd = self.store.reader()["commands"].get(cmd["id"])
+                if CommandState(cmd["state"]) in DONE_STATES:
+                    return CommandState(cmd["state"])
+                continue
+            except asyncio.CancelledError:
+                self._waiters.pop(cmd["id"], None)
+                self._check_pause(job_id)
+                raise
+            except RadioError as exc:
+                self._waiters.pop(cmd["id"], None)
+                raise JobInterrupted(exc.instruction) from exc
+            self._waiters.pop(cmd["id"], None)
+            live.waiting_for = live.action = None
+            live.deadline_ms = None
+            self._durations.setdefault(job_id, []).append(time.monotonic() - started)
+            return CommandState(state)
+
+
+def not_connected_error() -> RadioError:
+    return RadioError(ErrorCode.NOT_CONNECTED)

@@ -1,0 +1,65 @@
+"""Job and command states, and what each means to the people who see them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    READY = "ready"  # loaded, not started
+    RUNNING = "running"
+    PAUSED = "paused"  # stopped at an exact, resumable point
+    COMPLETED = "completed"  # every command answered successfully
+    FAILED = "failed"  # finished, but a service request failed
+    ABORTED = "aborted"  # the installer gave up, with a reason
+
+
+FINISHED_JOB_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.ABORTED})
+
+
+class CommandState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # intent committed, attempt n under way
+    DELIVERED = "delivered"  # the hub accepted it into the tunnel
+    ANSWERED = "answered"  # response committed, device said success
+    FAILED = "failed"  # response committed, device said failure
+    REJECTED = "rejected"  # device refused it as a repeat or stale counter
+    TIMED_OUT = "timed_out"  # no answer after the last attempt
+    SKIPPED = "skipped"  # an earlier command of its service request failed
+
+
+IN_FLIGHT_STATES = frozenset({CommandState.SENDING, CommandState.DELIVERED})
+# A command in one of these states is never sent again.
+DONE_STATES = frozenset(
+    {CommandState.ANSWERED, CommandState.FAILED, CommandState.REJECTED, CommandState.SKIPPED}
+)
+# Settled with the device's agreement: the service request goes on.
+GOOD_STATES = frozenset({CommandState.ANSWERED, CommandState.REJECTED})
+
+COMMAND_STATE_LABELS = {
+    CommandState.QUEUED: "Waiting",
+    CommandState.SENDING: "Sending",
+    CommandState.DELIVERED: "Sent, waiting for the answer",
+    CommandState.ANSWERED: "Done",
+    CommandState.FAILED: "Device refused",
+    CommandState.REJECTED: "Already done or out of date",
+    CommandState.TIMED_OUT: "No answer",
+    CommandState.SKIPPED: "Not sent",
+}
+
+JOB_STATUS_LABELS = {
+    JobStatus.READY: "Ready",
+    JobStatus.RUNNING: "Running",
+    JobStatus.PAUSED: "Paused",
+    JobStatus.COMPLETED: "Completed",
+    JobStatus.FAILED: "Finished with failures",
+    JobStatus.ABORTED: "Aborted",
+}
+
+ABORT_REASONS = {
+    "no-wan": "No WAN signal at the property",
+    "no-access": "No access to the property or meters",
+    "unsafe": "Unsafe to work",
+    "refused": "Customer refused",
+    "other": "Other",
+}

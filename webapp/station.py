@@ -1,0 +1,110 @@
+"""The whole terminal: its database, its radio, its runner (and the simulated HAN).
+
+Both the web server and the headless ``hht run-job`` build one of these; the
+radio and runner live on an asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from webapp import config
+from webapp.gbcs.signing import CertificateStore
+from webapp.jobs.runner import Publisher, Runner
+from webapp.sdnotify import notify, watchdog_interval
+from webapp.store.db import Store
+from webapp.zigbee.drivers.base import RadioDriver
+
+log = logging.getLogger(__name__)
+
+RADIO_CHOICES = ("sim",)
+
+
+class StationError(RuntimeError):
+    """The station cannot start, with the reason."""
+
+
+def load_certificates(store: Store) -> CertificateStore:
+    """Supplier and device signing certificates the terminal trusts."""
+    from cryptography import x509
+
+    certs = CertificateStore()
+    db = store.reader()
+    for table in ("suppliers", "device_certificates"):
+        for row in db[table].rows:
+            if row["certificate_pem"]:
+                pem = row["certificate_pem"].encode()
+                try:
+                    certs.add(row["eui"], x509.load_pem_x509_certificate(pem))
+                except ValueError:
+                    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+                    certs.add(row["eui"], load_pem_public_key(pem))
+    return certs
+
+
+@dataclass
+class Station:
+    data_dir: Path
+    store: Store
+    driver: RadioDriver
+    runner: Runner
+    han: object | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls,
+        data_dir: Path,
+        *,
+        radio: str = "sim",
+        time_scale: float = 1.0,
+        publish: Publisher | None = None,
+    ) -> Station:
+        """Open the database and the radio (call on the loop that will own them)."""
+        store = Store.open(data_dir)
+        if radio != "sim":
+            raise StationError(
+                f"Radio {radio!r} is not available in this build; use one of: "
+                + ", ".join(RADIO_CHOICES)
+            )
+        from webapp.han.han import SimHan
+
+        sim_dir = data_dir / config.SIM_DIR
+        if not sim_dir.exists():
+            raise StationError(
+                f"No simulated HAN in {data_dir}. Run 'hht init --demo --data-dir {data_dir}'."
+            )
+        han = SimHan.open(sim_dir, time_scale=time_scale)
+        driver = han.driver()
+        runner = Runner(
+            store,
+            driver,
+            publish,
+            time_scale=time_scale,
+            certificates=load_certificates(store),
+        )
+        station = cls(data_dir=data_dir, store=store, driver=driver, runner=runner, han=han)
+        interval = watchdog_interval()
+        if interval:
+            station.tasks.append(asyncio.create_task(_watchdog(interval)))
+        return station
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await self.runner.disconnect()
+        await self.driver.close()
+        if self.han is not None:
+            self.han.close()
+        self.store.close()
+
+
+async def _watchdog(interval: float) -> None:
+    """Ping systemd while the loop is alive: a stuck loop stops the pings."""
+    while True:
+        notify("WATCHDOG=1")
+        await asyncio.sleep(interval)

@@ -1,0 +1,138 @@
+"""JSON endpoints the installer's pages call (all CSRF-checked, role-checked)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+
+from webapp.auth.users import INSTALLER, SUPERVISOR
+from webapp.jobs import repo
+from webapp.jobs.runner import RunnerError
+from webapp.jobs.states import ABORT_REASONS
+from webapp.web.context import get_db, hht, loop, station
+from webapp.web.security import current_user, role_required
+from webapp.zigbee.drivers.base import RadioError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_NOTE_LENGTH = 500
+
+
+def _fail(message: str, status: int = 400, **extra: Any):  # type: ignore[no-untyped-def]
+    abort(jsonify(error=message, **extra), status)
+
+
+def _job_for_installer(job_id: str) -> dict[str, Any]:
+    job = repo.get_job(get_db(), job_id)
+    user = current_user()
+    if job is None or user is None or job["assignee_id"] != user.id:
+        _fail(f"No job {job_id} for you.", 404)
+    return job
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        _fail("The request body must be a JSON object.")
+    return data
+
+
+def _actor() -> str:
+    user = current_user()
+    return f"{user.role}:{user.username}" if user else "?"
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return loop().call(coro)
+    except RunnerError as exc:
+        _fail(str(exc), 409)
+    except RadioError as exc:
+        _fail(exc.instruction, 502, code=exc.code.value)
+
+
+@bp.get("/jobs/<job_id>")
+@role_required(INSTALLER, SUPERVISOR)
+def snapshot(job_id: str):  # type: ignore[no-untyped-def]
+    user = current_user()
+    job = repo.get_job(get_db(), job_id)
+    if job is None or (user.role == INSTALLER and job["assignee_id"] != user.id):
+        _fail(f"No job {job_id} for you.", 404)
+    return jsonify(station().runner.snapshot(job_id))
+
+
+@bp.post("/jobs/<job_id>/scan")
+@role_required(INSTALLER)
+def scan(job_id: str):  # type: ignore[no-untyped-def]
+    _job_for_installer(job_id)
+    beacons = _run(station().runner.scan(job_id))
+    return jsonify(beacons=beacons, radio=station().driver.info.to_dict())
+
+
+@bp.post("/jobs/<job_id>/connect")
+@role_required(INSTALLER)
+def connect(job_id: str):  # type: ignore[no-untyped-def]
+    _job_for_installer(job_id)
+    hub_id = _body().get("hub_id")
+    if not isinstance(hub_id, str) or len(hub_id.replace("-", "")) != 16:
+        _fail("hub_id must be the hub's 16-digit id (from its label).")
+    try:
+        int(hub_id.replace("-", ""), 16)
+    except ValueError:
+        _fail("hub_id must be hexadecimal (0-9, A-F).")
+    _run(station().runner.connect(job_id, hub_id.replace("-", ""), _actor()))
+    return jsonify(ok=True)
+
+
+@bp.post("/jobs/<job_id>/start")
+@role_required(INSTALLER)
+def start(job_id: str):  # type: ignore[no-untyped-def]
+    _job_for_installer(job_id)
+    _run(station().runner.start(job_id, _actor()))
+    return jsonify(ok=True)
+
+
+@bp.post("/jobs/<job_id>/pause")
+@role_required(INSTALLER)
+def pause(job_id: str):  # type: ignore[no-untyped-def]
+    _job_for_installer(job_id)
+    _run(station().runner.pause(job_id, _actor()))
+    return jsonify(ok=True)
+
+
+@bp.post("/jobs/<job_id>/abort")
+@role_required(INSTALLER)
+def abort_job(job_id: str):  # type: ignore[no-untyped-def]
+    _job_for_installer(job_id)
+    body = _body()
+    reason = body.get("reason")
+    note = body.get("note", "")
+    if reason not in ABORT_REASONS:
+        _fail("Choose a reason: " + ", ".join(ABORT_REASONS) + ".")
+    if not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH:
+        _fail(f"The note is text of at most {MAX_NOTE_LENGTH} characters.")
+    if reason == "other" and not note.strip():
+        _fail("Say what the reason is in the note.")
+    _run(station().runner.abort(job_id, reason, note.strip(), _actor()))
+    return jsonify(ok=True)
+
+
+@bp.post("/jobs/<job_id>/sim/wake-gsme")
+@role_required(INSTALLER)
+def sim_wake_gsme(job_id: str):  # type: ignore[no-untyped-def]
+    job = _job_for_installer(job_id)
+    han = station().han
+    if hht().radio != "sim" or han is None:
+        _fail("Only the simulated HAN has a virtual gas meter button.", 409)
+
+    async def press() -> None:
+        han.press_gsme_button(job["expected_hub_id"])
+
+    _run(press())
+    return jsonify(ok=True)

@@ -1,0 +1,125 @@
+"""The supervisor's pages: job history, a job's timeline, users."""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from webapp.auth.users import (
+    INSTALLER,
+    ROLES,
+    SUPERVISOR,
+    UserError,
+    add_user,
+    list_users,
+    reset_secret,
+    set_disabled,
+)
+from webapp.jobs import repo
+from webapp.jobs.states import JOB_STATUS_LABELS
+from webapp.store.events import events_for, verify_chain
+from webapp.web.context import get_db, station
+from webapp.web.security import role_required
+
+bp = Blueprint("supervisor", __name__, url_prefix="/s")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.route("/")
+@role_required(SUPERVISOR)
+def history():  # type: ignore[no-untyped-def]
+    flt = repo.HistoryFilter(
+        date_from=request.args.get("from", "")[:10],
+        date_to=request.args.get("to", "")[:10],
+        status=request.args.get("status", "") if request.args.get("status") in JOB_STATUS_LABELS else "",
+        installer_id=_int_arg("installer"),
+        search=request.args.get("q", "").strip()[:64],
+        page=_int_arg("page") or 1,
+    )
+    jobs, total = repo.job_history(get_db(), flt)
+    pages = max(1, math.ceil(total / repo.HISTORY_PAGE_SIZE))
+    installers = [u for u in list_users(get_db()) if u.role == INSTALLER]
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "supervisor/history.html",
+        jobs=jobs,
+        total=total,
+        flt=flt,
+        pages=pages,
+        installers=installers,
+        statuses=JOB_STATUS_LABELS,
+        args=args,
+    )
+
+
+@bp.route("/jobs/<job_id>")
+@role_required(SUPERVISOR)
+def job(job_id: str):  # type: ignore[no-untyped-def]
+    db = get_db()
+    job = repo.get_job(db, job_id)
+    if job is None:
+        abort(404)
+    snapshot = repo.job_snapshot(db, job_id)
+    responses = repo.responses(db, job_id)
+    by_command = {}
+    for r in responses:
+        by_command.setdefault(r["command_id"], []).append(r)
+    commands = repo.commands(db, job_id)
+    return render_template(
+        "supervisor/job.html",
+        job=job,
+        snapshot=snapshot,
+        commands=commands,
+        responses_by_command=by_command,
+        unmatched=[r for r in responses if r["command_id"] is None],
+        events=events_for(db, job_id),
+        chain_break=verify_chain(db, job_id),
+        installer=db.execute(
+            "SELECT display_name FROM users WHERE id = ?", [job["assignee_id"]]
+        ).fetchone(),
+    )
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@role_required(SUPERVISOR)
+def users():  # type: ignore[no-untyped-def]
+    error = None
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        username = request.form.get("username", "").strip()
+        secret = request.form.get("secret", "")
+        try:
+            with station().store.write() as db:
+                if action == "add":
+                    add_user(
+                        db,
+                        username,
+                        request.form.get("role", INSTALLER),
+                        secret,
+                        request.form.get("display_name", ""),
+                    )
+                    message = f"Added {username}."
+                elif action == "disable":
+                    set_disabled(db, username, True)
+                    message = f"Disabled {username}."
+                elif action == "enable":
+                    set_disabled(db, username, False)
+                    message = f"Enabled {username}."
+                elif action == "reset":
+                    reset_secret(db, username, secret)
+                    message = f"Reset the PIN/password of {username}."
+                else:
+                    raise UserError("Unknown action.")
+        except UserError as exc:
+            error = str(exc)
+        else:
+            flash(message)
+            return redirect(url_for("supervisor.users"))
+    return render_template(
+        "supervisor/users.html", users=list_users(get_db()), roles=ROLES, error=error
+    ), (400 if error else 200)

@@ -1,0 +1,39 @@
+"""Template filters shared by every page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+
+def short_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).strftime("%H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def date_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def eui(value: str | None) -> str:
+    """16 hex digits grouped in pairs, as printed on hub and meter labels."""
+    if not value:
+        return ""
+    value = value.upper()
+    return "-".join(value[i : i + 2] for i in range(0, len(value), 2))
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters["short_time"] = short_time
+    app.jinja_env.filters["date_time"] = date_time
+    app.jinja_env.filters["eui"] = eui
