@@ -88,7 +88,9 @@ def _user_store(data_dir: Path | None):  # type: ignore[no-untyped-def]
 @click.option("--role", type=click.Choice(["installer", "supervisor"]), required=True)
 @click.option("--name", "display_name", default="", help="Full name shown on pages.")
 @click.option("--secret", prompt="PIN or password", hide_input=True, confirmation_prompt=True)
-def user_add(data_dir: Path | None, username: str, role: str, display_name: str, secret: str) -> None:
+def user_add(
+    data_dir: Path | None, username: str, role: str, display_name: str, secret: str
+) -> None:
     """Add a user (installers log in with a PIN, supervisors with a password)."""
     from webapp.auth.users import UserError, add_user
 
@@ -225,7 +227,9 @@ def sim_log(data_dir: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        click.echo(f"{r['device']} counter {r['counter']} code {r['message_code']} x{r['executions']}")
+        click.echo(
+            f"{r['device']} counter {r['counter']} code {r['message_code']} x{r['executions']}"
+        )
 
 
 @sim.command("wake-gsme")
@@ -290,7 +294,10 @@ def print_url(url: str) -> None:
 @click.option("--radio", default="sim", show_default=True, help="sim (more radios to come).")
 @click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=int)
 @click.option(
-    "--time-scale", default=1.0, show_default=True, type=float,
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=float,
     help="Simulated HAN only: device time runs this many times faster.",
 )
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
@@ -304,7 +311,7 @@ def serve(
     dev: bool,
 ) -> None:
     """Serve the web app (what make run and the systemd unit start)."""
-    from webapp.server import serve_gunicorn, serve_dev
+    from webapp.server import serve_dev, serve_gunicorn
 
     directory = _data_dir(data_dir)
     if not (directory / "hht.sqlite").exists():

@@ -105,10 +105,26 @@ class DemoSite:
 
 
 DEMO_SITES = [
-    DemoSite("14 Acacia Avenue", "14 Acacia Avenue, Leeds LS6 2AB", "1012345678901", DUAL_FUEL_INSTALL, "alex"),
-    DemoSite("16 Acacia Avenue", "16 Acacia Avenue, Leeds LS6 2AB", "1012345678918", ELECTRICITY_INSTALL, "alex"),
-    DemoSite("21 Acacia Avenue", "21 Acacia Avenue, Leeds LS6 2AB", "7123456789", GAS_EXCHANGE, "alex"),
-    DemoSite("3 Mill Lane", "3 Mill Lane, Leeds LS6 4QT", "1098765432109", ELECTRICITY_INSTALL, "jo"),
+    DemoSite(
+        "14 Acacia Avenue",
+        "14 Acacia Avenue, Leeds LS6 2AB",
+        "1012345678901",
+        DUAL_FUEL_INSTALL,
+        "alex",
+    ),
+    DemoSite(
+        "16 Acacia Avenue",
+        "16 Acacia Avenue, Leeds LS6 2AB",
+        "1012345678918",
+        ELECTRICITY_INSTALL,
+        "alex",
+    ),
+    DemoSite(
+        "21 Acacia Avenue", "21 Acacia Avenue, Leeds LS6 2AB", "7123456789", GAS_EXCHANGE, "alex"
+    ),
+    DemoSite(
+        "3 Mill Lane", "3 Mill Lane, Leeds LS6 4QT", "1098765432109", ELECTRICITY_INSTALL, "jo"
+    ),
 ]
 
 
@@ -134,7 +150,7 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
     han = SimHan.create(data_dir / config.SIM_DIR, seed=seed)
     try:
         sites = [
-            han.add_site(name=s.name, seed=seed + i, neighbours=0, unknown_networks=1 if i else 2)
+            han.add_site(name=s.name, seed=seed + i, neighbours=1, unknown_networks=1 if i else 2)
             for i, s in enumerate(DEMO_SITES)
         ]
         now = datetime.now(UTC).replace(microsecond=0)
@@ -151,7 +167,7 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
                 "ihd": site.ihd_id,
             }
             srs = []
-            for k, step in enumerate(demo.steps, 1):
+            for step in demo.steps:
                 target = device_set[step.role]
                 subject = site.gsme_id if step is CCS01_GSME else site.esme_id
                 if step.use_case in ("CCS01", "CS03A1", "CS03B"):
@@ -205,9 +221,7 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
                 pk="eui",
             )
             for eui, pem in certs.items():
-                db["device_certificates"].upsert(
-                    {"eui": eui, "certificate_pem": pem}, pk="eui"
-                )
+                db["device_certificates"].upsert({"eui": eui, "certificate_pem": pem}, pk="eui")
             add_jobs(db, specs)
     finally:
         han.close()

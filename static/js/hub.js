@@ -15,7 +15,7 @@
   };
   const stages = [...document.querySelectorAll("#stages li")].map((li) => li.dataset.stage);
 
-  function bars(lqi) { return lqi > 200 ? "▮▮▮▮" : lqi > 150 ? "▮▮▮▯" : lqi > 100 ? "▮▮▯▯" : lqi > 50 ? "▮▯▯▯" : "▯▯▯▯"; }
+  function bars(lqi) { return lqi > 200 ? "Strong" : lqi > 150 ? "Good" : lqi > 100 ? "Fair" : lqi > 50 ? "Weak" : "Very weak"; }
 
   function render(beacons) {
     list.replaceChildren();
@@ -30,12 +30,21 @@
       const canConnect = b.expected && b.supported && b.interpan_open !== false;
       const btn = HHT.el("button", { text: "Connect", class: b.expected ? "" : "secondary", disabled: !canConnect });
       btn.addEventListener("click", () => connect(b.extended_pan_id));
+      let cycle = null;
+      if (b.expected && b.interpan_open === false && page.dataset.simulated === "yes") {
+        cycle = HHT.el("button", { class: "secondary", text: "Power-cycle the hub (simulator)", id: "power-cycle" });
+        cycle.addEventListener("click", async () => {
+          try { await HHT.api(`/api/jobs/${jobId}/sim/power-cycle`, {}); await scan(); }
+          catch (e) { HHT.showError(errorBox, e.message); }
+        });
+      }
       list.append(HHT.el("li", { class: "card beacon " + b.flag, "data-hub": b.extended_pan_id },
         HHT.el("div", {},
           HHT.el("div", { class: "mono", text: HHT.eui(b.extended_pan_id) }),
           HHT.el("span", { class: "badge s-" + b.flag, text: flag }),
           HHT.el("div", { class: "muted", text: `${b.band} · channel ${b.channel} · PAN ${b.pan_id.toString(16).toUpperCase().padStart(4, "0")} · ${windowText}` }),
-          b.supported ? null : HHT.el("div", { class: "error", text: `This terminal's stick cannot use ${b.band}.` })),
+          b.supported ? null : HHT.el("div", { class: "error", text: `This terminal's stick cannot use ${b.band}.` }),
+          cycle),
         HHT.el("div", {}, HHT.el("div", { class: "signal", text: bars(b.lqi), title: `LQI ${b.lqi}, ${b.rssi} dBm` }), btn)));
     }
   }

@@ -44,7 +44,9 @@ def test_login_locks_out_after_repeated_failures(store):
         users.login(store, "alex", "246810", users.INSTALLER, "1.2.3.5")
     with store.write() as db:
         users.reset_secret(db, "alex", "111222")
-        assert users.authenticate(db, "alex", "111222", users.INSTALLER, "1.2.3.5").username == "alex"
+        assert (
+            users.authenticate(db, "alex", "111222", users.INSTALLER, "1.2.3.5").username == "alex"
+        )
 
 
 def test_login_refuses_wrong_role_and_disabled_users(store):

@@ -1,9 +1,9 @@
 """What a radio at a site hears, and whether it may connect to a hub there.
 
-A *position* is a site name (or the hub id of a site's own hub); ``None`` means the site
-added last, the one being installed.  At a site the radio hears that site's hub (strongest),
-its neighbour hubs (weaker) and the foreign Zigbee networks around it, but only on the bands
-the radio has.
+A *position* is a site name (or the hub id of a site's own hub).  At a site the radio hears
+that site's hub (strongest), its neighbour hubs (weaker) and the foreign Zigbee networks
+around it, but only on the bands the radio has.  ``None`` means everywhere at once, as on a
+demo street: every site's hubs and networks are in range.
 """
 
 from __future__ import annotations
@@ -37,30 +37,33 @@ class Air:
     def __init__(self, store: HanStore) -> None:
         self.store = store
 
-    def site_at(self, position: str | None) -> str | None:
+    def sites_at(self, position: str | None) -> list[str]:
         if position is None:
-            found = self.store.row("SELECT name FROM sites ORDER BY idx DESC LIMIT 1")
-            return None if found is None else found["name"]
+            return [row["name"] for row in self.store.rows("SELECT name FROM sites ORDER BY idx")]
         found = self.store.row(
             "SELECT name FROM sites WHERE name = ? OR hub_id = ?", [position, position.upper()]
         )
         if found is None:
             raise KeyError(f"no site {position!r}")
-        return found["name"]
+        return [found["name"]]
+
+    def site_of(self, hub_id: str) -> str | None:
+        """The site where hub ``hub_id`` stands (its home, or where it is a neighbour)."""
+        found = self.store.row("SELECT site FROM hubs WHERE hub_id = ?", [hub_id.upper()])
+        return None if found is None else found["site"]
+
+    def _where(self, position: str | None) -> tuple[str, list[str]]:
+        sites = self.sites_at(position)
+        return f"site IN ({', '.join('?' * len(sites))})", sites
 
     def hubs_at(self, position: str | None) -> list[dict[str, Any]]:
-        site = self.site_at(position)
-        if site is None:
-            return []
-        return self.store.rows("SELECT * FROM hubs WHERE site = ? ORDER BY rssi DESC", [site])
+        where, params = self._where(position)
+        return self.store.rows(f"SELECT * FROM hubs WHERE {where} ORDER BY rssi DESC", params)
 
     def beacons(self, position: str | None, bands: frozenset[str], now: float) -> list[Beacon]:
         """Beacons heard at ``position`` on ``bands``, strongest first."""
-        site = self.site_at(position)
-        if site is None:
-            return []
         heard: list[Beacon] = []
-        for hub in self.hubs_at(site):
+        for hub in self.hubs_at(position):
             is_open = interpan_open(hub["power_on_at"], now)
             heard.append(
                 Beacon(
@@ -74,7 +77,8 @@ class Air:
                     interpan_open=is_open,
                 )
             )
-        for row in self.store.rows("SELECT * FROM foreign_beacons WHERE site = ?", [site]):
+        where, params = self._where(position)
+        for row in self.store.rows(f"SELECT * FROM foreign_beacons WHERE {where}", params):
             heard.append(
                 Beacon(
                     channel=row["channel"],
@@ -100,9 +104,7 @@ class Air:
         if hub is None:
             raise RadioError(ErrorCode.NOT_FOUND, f"no hub {wanted} in range")
         if hub["band"] not in bands:
-            raise RadioError(
-                ErrorCode.BAND_UNSUPPORTED, f"hub {wanted} is on {hub['band']} only"
-            )
+            raise RadioError(ErrorCode.BAND_UNSUPPORTED, f"hub {wanted} is on {hub['band']} only")
         if not interpan_open(hub["power_on_at"], now):
             raise RadioError(ErrorCode.WINDOW_CLOSED, f"hub {wanted} Inter-PAN window closed")
         return hub

@@ -27,6 +27,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.message import (
     Message,
     build_general_signing,
@@ -97,10 +98,15 @@ def decide(mac_ok: bool, last_accepted: int | None, counter: int) -> Outcome:
 
 
 def processing_delay(seed: int, eui: str, kind: DeviceKind, raw: bytes) -> float:
-    """Sim seconds ``eui`` takes over ``raw``: the same for the same seed and message."""
+    """Sim seconds ``eui`` takes over ``raw``: the same for the same seed and transaction
+    (originator, counter, message code), whatever the signature bytes."""
     low, high = PROCESSING_SECONDS.get(kind, (0.1, 0.5))
-    digest = hashlib.sha256(raw).hexdigest()
-    return random.Random(f"{seed}:{eui}:{digest}").uniform(low, high)
+    try:
+        message = parse_message(raw)
+        key = f"{message.originator_hex}:{message.counter}:{message.message_code}"
+    except GbcsError:
+        key = hashlib.sha256(raw).hexdigest()
+    return random.Random(f"{seed}:{eui}:{key}").uniform(low, high)
 
 
 @dataclass(frozen=True)

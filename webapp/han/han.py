@@ -37,6 +37,7 @@ class SimHan:
         self.hubs = HubController(store, clock, seed)
         self.air = Air(store)
         self._ca: DeviceCa | None = None
+        self._closed = False
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -48,15 +49,19 @@ class SimHan:
         time_scale: float = 1.0,
         clock: SimClock | None = None,
     ) -> SimHan:
-        """An empty HAN in ``state_dir``, or the one already there (its own seed kept)."""
+        """An empty HAN in ``state_dir``, or the one already there (its own seed kept).
+
+        ``clock`` replaces the HAN's clock (tests move it); ``time_scale`` is then ignored.
+        """
         store = HanStore(Path(state_dir))
         stored = store.get_meta(SEED_KEY)
         if stored is None:
             with store.atomic():
                 store.set_meta(SEED_KEY, str(seed))
         elif int(stored) != seed:
-            log.info("simulated HAN in %s keeps its seed %s (asked for %d)", state_dir, stored,
-                     seed)
+            log.info(
+                "simulated HAN in %s keeps its seed %s (asked for %d)", state_dir, stored, seed
+            )
         return cls._start(store, time_scale, clock)
 
     @classmethod
@@ -83,9 +88,12 @@ class SimHan:
         return han
 
     def close(self) -> None:
+        if self._closed:
+            return
         with self.store.atomic():
-            self.store.set_meta(CLOCK_KEY, repr(self.clock.now()))
+            self.hubs.checkpoint(self.clock.now())
         self.store.close()
+        self._closed = True
 
     @property
     def state_dir(self) -> Path:
@@ -205,8 +213,9 @@ class SimHan:
         )
         members = {
             d["kind"]: d["eui"]
-            for d in self.store.rows("SELECT eui, kind FROM devices WHERE hub_id = ?",
-                                     [row["hub_id"]])
+            for d in self.store.rows(
+                "SELECT eui, kind FROM devices WHERE hub_id = ?", [row["hub_id"]]
+            )
         }
         return SiteInfo(
             name=name,
@@ -220,7 +229,9 @@ class SimHan:
         )
 
     def sites(self) -> list[SiteInfo]:
-        return [self.site(r["name"]) for r in self.store.rows("SELECT name FROM sites ORDER BY idx")]
+        return [
+            self.site(r["name"]) for r in self.store.rows("SELECT name FROM sites ORDER BY idx")
+        ]
 
     # ------------------------------------------------------------ credentials
     def _device(self, eui: str) -> dict[str, Any]:
@@ -361,7 +372,8 @@ class SimHan:
         frame_loss: float = 0.0,
         seed: int | None = None,
     ) -> SimDriver:
-        """A radio in range of the hubs at ``position`` (a site name; None: the latest)."""
+        """A radio in range of the hubs at ``position`` (a site name; None: every site).
+        ``bands`` defaults to 2.4 GHz only; ``frame_loss`` is the chance of losing a frame."""
         from webapp.zigbee.drivers.sim import SimDriver
 
         return SimDriver(self, position=position, bands=bands, frame_loss=frame_loss, seed=seed)

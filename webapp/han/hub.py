@@ -89,16 +89,22 @@ class HubController:
     def device(self, eui: str) -> dict[str, Any] | None:
         return self.store.row("SELECT * FROM devices WHERE eui = ?", [eui])
 
-    def _checkpoint(self, now: float) -> None:
-        self.store.set_meta(CLOCK_KEY, repr(now))
+    def checkpoint(self, now: float) -> None:
+        """Remember how far sim time got, so it never runs backwards after a restart."""
+        saved = self.store.get_meta(CLOCK_KEY)
+        if saved is None or float(saved) < now:
+            self.store.set_meta(CLOCK_KEY, repr(now))
 
     # ----------------------------------------------------------------- inbound
-    def submit(self, hub_id: str, raw: bytes, route: Route, *, immediate: bool = False) -> int:
+    def submit(
+        self, hub_id: str, raw: bytes, route: Route | str, *, immediate: bool = False
+    ) -> int:
         """Hand ``raw`` to ``hub_id`` for its recipient; the queue id, or 0 if dropped.
 
         With ``immediate`` (WAN delivery) an awake device runs it at once, ahead of anything
         queued for it.
         """
+        route = Route(route)
         self.pump()
         now = self.clock.now()
         try:
@@ -123,9 +129,10 @@ class HubController:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [hub_id, device["eui"], bytes(raw), route.value, now, due],
             ).lastrowid
-            self._checkpoint(now)
-        log.debug("hub %s queued %s for %s, due in %.3f s", hub_id, pending_id, device["eui"],
-                  due - now)
+            self.checkpoint(now)
+        log.debug(
+            "hub %s queued %s for %s, due in %.3f s", hub_id, pending_id, device["eui"], due - now
+        )
         return int(pending_id)
 
     def _due(self, device: dict[str, Any], raw: bytes, now: float, immediate: bool) -> float:
@@ -143,9 +150,7 @@ class HubController:
         start = max(ready, busy["due"] if busy and busy["due"] is not None else ready)
         return start + processing_delay(self.seed, device["eui"], kind, raw)
 
-    def _drop(
-        self, hub_id: str, message: Any, route: Route, reason: str, now: float
-    ) -> None:
+    def _drop(self, hub_id: str, message: Any, route: Route, reason: str, now: float) -> None:
         log.warning("hub %s dropped a message (%s)", hub_id, reason)
         with self.store.atomic():
             self.store.execute(
@@ -176,7 +181,7 @@ class HubController:
                 return done
             with self.store.atomic():
                 execution = self.devices.execute(row, row["due_at"])
-                self._checkpoint(max(now, row["due_at"]))
+                self.checkpoint(max(now, row["due_at"]))
             if execution is not None:
                 done.append(execution)
 
@@ -206,7 +211,7 @@ class HubController:
                 delay = processing_delay(self.seed, gsme_eui, DeviceKind.GSME, bytes(row["raw"]))
                 at = min(row["due_at"], at + delay)
                 self.store.execute("UPDATE pending SET due_at = ? WHERE id = ?", [at, row["id"]])
-            self._checkpoint(now)
+            self.checkpoint(now)
         log.info("gas meter %s woken by its button; %d held command(s)", gsme_eui, len(held))
 
     # ----------------------------------------------------------------- hub state
@@ -214,8 +219,10 @@ class HubController:
         self._require(hub_id)
         now = self.clock.now()
         with self.store.atomic():
-            self.store.execute("UPDATE hubs SET power_on_at = ? WHERE hub_id = ?", [now, hub_id])
-            self._checkpoint(now)
+            self.store.execute(
+                "UPDATE hubs SET power_on_at = ?, boots = boots + 1 WHERE hub_id = ?", [now, hub_id]
+            )
+            self.checkpoint(now)
         log.info("hub %s power-cycled; Inter-PAN open for the next hour", hub_id)
 
     def set_wan(self, hub_id: str, up: bool) -> None:
@@ -233,8 +240,7 @@ class HubController:
     def outbox_waiting(self, hub_id: str, exclude: Collection[int] = ()) -> list[dict[str, Any]]:
         """Messages ``hub_id`` holds for the HHT that are not acknowledged, oldest first."""
         rows = self.store.rows(
-            "SELECT * FROM outbox WHERE hub_id = ? AND route = ? AND acked_at IS NULL"
-            " ORDER BY id",
+            "SELECT * FROM outbox WHERE hub_id = ? AND route = ? AND acked_at IS NULL ORDER BY id",
             [hub_id, Route.HHT.value],
         )
         return [row for row in rows if row["id"] not in exclude]

@@ -1,13 +1,20 @@
 """GBZ payloads of the simulated devices' responses.
 
 A GBZ command is answered component by component: a ZCL Read Attributes command gets a Read
-Attributes Response with plausible values, anything else a Default Response.  Commands whose
+Attributes Response with plausible values (UNSUPPORTED_ATTRIBUTE for attributes the sim does
+not model), Write Attributes a Write Attributes Response (all written), anything else a
+Default Response.  Commands whose
 payload is not GBZ (DLMS COSEM, ASN.1) are answered with one synthetic component chosen by
 message code (a read for the read use cases below, else a Default Response).
 
-Rejections (see :mod:`webapp.han.devices`) are one ZCL Default Response whose status says
-why: ``STATUS_DUPLICATE`` (ZCL DUPLICATE_EXISTS) for a counter not above the last accepted
-one, ``STATUS_NOT_AUTHORISED`` (ZCL NOT_AUTHORIZED) for a missing or wrong MAC.
+Use cases whose responses are ASN.1 (``webapp.gbcs.payload.ASN1_MESSAGE_CODES``: joins,
+credentials, GCS28 ...) are answered with the bare result INTEGER, 0 for success.
+
+Rejections (see :mod:`webapp.han.devices`) say why with a status: ``STATUS_DUPLICATE`` (ZCL
+DUPLICATE_EXISTS) for a counter not above the last accepted one, always as one GBZ ZCL
+Default Response whatever the use case, so the HHT recognises it in one way;
+``STATUS_NOT_AUTHORISED`` (ZCL NOT_AUTHORIZED) for a missing or wrong MAC, as a Default
+Response, or as the result INTEGER for ASN.1 use cases.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.gbz import (
     CMD_READ_ATTRIBUTES,
     FRAME_CLUSTER_SPECIFIC,
+    FRAME_SERVER_TO_CLIENT,
     STATUS_SUCCESS,
     AttributeRecord,
     GbzComponent,
@@ -32,12 +40,15 @@ from webapp.gbcs.gbz import (
     read_attribute_ids,
     read_attributes_response,
 )
+from webapp.gbcs.payload import ASN1_MESSAGE_CODES
 
 log = logging.getLogger(__name__)
 
 STATUS_NOT_AUTHORISED = 0x7E
 STATUS_DUPLICATE = 0x8A
 STATUS_UNSUPPORTED_ATTRIBUTE = 0x86
+CMD_WRITE_ATTRIBUTES = 0x02
+CMD_WRITE_ATTRIBUTES_RESPONSE = 0x04
 
 GBZ_PREFIX = b"\x01\x09"
 
@@ -54,7 +65,7 @@ ZCL_UINT32 = 0x23
 ZCL_UINT48 = 0x25
 ZCL_INT24 = 0x2A
 ZCL_ENUM8 = 0x30
-ZCL_OCTET_STRING = 0x41
+ZCL_CHAR_STRING = 0x42
 ZCL_UTC_TIME = 0xE2
 
 ELECTRICITY_KINDS = frozenset({"esme", "chf"})
@@ -87,7 +98,7 @@ def _int24(value: int) -> bytes:
     return value.to_bytes(3, "little", signed=True)
 
 
-def _octets(text: str) -> bytes:
+def _text(text: str) -> bytes:
     raw = text.encode()
     return bytes([len(raw)]) + raw
 
@@ -116,14 +127,25 @@ def _metering(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
 
 
 def _basic(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
-    if attribute in (0x0001, 0x0003):  # ApplicationVersion, HWVersion
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT8, bytes([1 + attribute]))
-    if attribute == 0x0004:
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_OCTET_STRING, _octets("HHT-SIM"))
-    if attribute == 0x0005:
-        return AttributeRecord(
-            attribute, STATUS_SUCCESS, ZCL_OCTET_STRING, _octets(f"SIM-{ctx.kind.upper()}")
-        )
+    mains = ctx.kind != "gsme"
+    numbers = {
+        0x0000: (ZCL_UINT8, 0x03),  # ZCLVersion
+        0x0001: (ZCL_UINT8, 0x02),  # ApplicationVersion
+        0x0002: (ZCL_UINT8, 0x05),  # StackVersion
+        0x0003: (ZCL_UINT8, 0x01),  # HWVersion
+        0x0007: (ZCL_ENUM8, 0x01 if mains else 0x03),  # PowerSource: mains / battery
+    }
+    texts = {
+        0x0004: "HHT-SIM",  # ManufacturerName
+        0x0005: f"SIM-{ctx.kind.upper()}",  # ModelIdentifier
+        0x0006: "20240115",  # DateCode
+        0x4000: f"{ctx.kind.upper()}-2.1.{int(ctx._fraction('build') * 90) + 10}",  # SWBuildID
+    }
+    if attribute in numbers:
+        data_type, value = numbers[attribute]
+        return AttributeRecord(attribute, STATUS_SUCCESS, data_type, bytes([value]))
+    if attribute in texts:
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_CHAR_STRING, _text(texts[attribute]))
     return None
 
 
@@ -205,14 +227,29 @@ def _answer(component: GbzComponent, ctx: ReadContext) -> GbzComponent:
             return default_response(component, 0x80)  # MALFORMED_COMMAND
         records = [attribute_record(ctx, component.cluster_id, a) for a in ids]
         return read_attributes_response(component, records)
+    if not zcl.cluster_specific and zcl.command_id == CMD_WRITE_ATTRIBUTES:
+        frame = ZclFrame(
+            FRAME_SERVER_TO_CLIENT, zcl.sequence, CMD_WRITE_ATTRIBUTES_RESPONSE, bytes([0x00])
+        )
+        return GbzComponent(control=0, cluster_id=component.cluster_id, zcl=frame)
     return default_response(component, STATUS_SUCCESS)
 
 
+def der_integer(value: int) -> bytes:
+    """A DER INTEGER (small non-negative values)."""
+    body = value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big")
+    return bytes([0x02, len(body)]) + body
+
+
 def success_payload(message_code: int, command_payload: bytes, ctx: ReadContext) -> bytes:
+    if message_code in ASN1_MESSAGE_CODES:
+        return der_integer(0)
     components = command_components(command_payload) or [_synthetic_command(message_code)]
     return build_gbz([_answer(c, ctx) for c in components])
 
 
 def rejection_payload(message_code: int, command_payload: bytes, status: int) -> bytes:
+    if message_code in ASN1_MESSAGE_CODES and status != STATUS_DUPLICATE:
+        return der_integer(status)
     components = command_components(command_payload) or [_synthetic_command(message_code)]
     return build_gbz([default_response(components[0], status)])

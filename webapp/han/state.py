@@ -23,7 +23,7 @@ from sqlite_utils import Database
 log = logging.getLogger(__name__)
 
 DB_FILE = "han.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS hubs (
     pan_id INTEGER NOT NULL,
     rssi INTEGER NOT NULL,
     power_on_at REAL NOT NULL,
+    boots INTEGER NOT NULL DEFAULT 1,
     wan_up INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS devices (
@@ -130,6 +131,12 @@ CREATE TABLE IF NOT EXISTS rejections (
 """
 
 
+#: Statements that bring a file of the version before the key up to that version.
+_MIGRATIONS: dict[int, list[str]] = {
+    2: ["ALTER TABLE hubs ADD COLUMN boots INTEGER NOT NULL DEFAULT 1"],
+}
+
+
 def counter_text(counter: int) -> str:
     return f"{counter:016X}"
 
@@ -167,8 +174,15 @@ class HanStore:
         found = self.get_meta("schema")
         if found is None:
             self.set_meta("schema", str(SCHEMA_VERSION))
-        elif int(found) != SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path}: schema {found}, expected {SCHEMA_VERSION}")
+            return
+        version = int(found)
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: schema {version} is newer than {SCHEMA_VERSION}")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step]:
+                self.db.execute(statement)
+            log.info("%s: schema migrated to version %d", self.path, step)
+        self.set_meta("schema", str(SCHEMA_VERSION))
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[Database]:

@@ -8,4 +8,29 @@ rejection is reported is kept here, in one place, so it can follow GBCS.
 
 from __future__ import annotations
 
+from webapp.gbcs.gbz import parse_gbz
 from webapp.gbcs.message import Message
+
+CMD_DEFAULT_RESPONSE = 0x0B
+#: ZCL status DUPLICATE_EXISTS: the device's answer to a counter it has already passed.
+STATUS_DUPLICATE_EXISTS = 0x8A
+
+
+def is_replay_rejection(message: Message) -> bool:
+    """True when ``message`` is a device refusing a command it already ran (or a stale one)."""
+    if message.kind != "response" or not message.payload.startswith(b"\x01\x09"):
+        return False
+    try:
+        components = parse_gbz(message.payload)
+    except ValueError:
+        return False
+    for component in components:
+        zcl = component.zcl
+        if (
+            zcl.command_id == CMD_DEFAULT_RESPONSE
+            and not zcl.cluster_specific
+            and len(zcl.payload) >= 2
+            and zcl.payload[1] == STATUS_DUPLICATE_EXISTS
+        ):
+            return True
+    return False

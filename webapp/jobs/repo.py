@@ -51,7 +51,9 @@ def set_job_status(
 ) -> None:
     update = {"status": status.value, "status_message": message, **fields}
     db["jobs"].update(job_id, update)
-    append_event(db, job_id, "status", message or f"Job {status.value}", {"status": status.value}, actor)
+    append_event(
+        db, job_id, "status", message or f"Job {status.value}", {"status": status.value}, actor
+    )
 
 
 def service_requests(db: Database, job_id: str) -> list[dict[str, Any]]:
@@ -166,7 +168,11 @@ def job_snapshot(db: Database, job_id: str, live: dict[str, Any] | None = None) 
     for sr in service_requests(db, job_id):
         sr_cmds = by_sr.get(sr["id"], [])
         srs.append({**sr, "commands": sr_cmds})
-    done = sum(1 for c in cmds if c["state"] != CommandState.QUEUED.value and c["state"] not in ("sending", "delivered"))
+    done = sum(
+        1
+        for c in cmds
+        if c["state"] != CommandState.QUEUED.value and c["state"] not in ("sending", "delivered")
+    )
     return {
         "job": {
             k: job[k]

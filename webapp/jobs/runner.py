@@ -16,6 +16,7 @@ It lives on the asyncio loop that owns the radio.  The command life cycle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -36,7 +37,6 @@ from webapp.store.events import append_event
 from webapp.zigbee.drivers.base import (
     STAGE_LABELS,
     ConnectStage,
-    ErrorCode,
     HubLink,
     RadioDriver,
     RadioError,
@@ -141,6 +141,10 @@ class Runner:
             event={"id": event["id"], "at": event["at"], "kind": kind, "message": message},
         )
 
+    def note(self, job_id: str, kind: str, message: str, actor: str = "hht") -> None:
+        """Record something that happened outside the runner (thread-safe)."""
+        self._event(job_id, kind, message, actor)
+
     def snapshot(self, job_id: str) -> dict[str, Any]:
         return repo.job_snapshot(self.store.reader(), job_id, self.live(job_id).to_dict())
 
@@ -151,6 +155,7 @@ class Runner:
         live = self.live(job_id)
         live.phase, live.instruction = "scanning", None
         self.publish_live(job_id)
+        self.driver.move_to(job["expected_hub_id"])
         try:
             beacons = await self.driver.active_scan()
         finally:
@@ -197,6 +202,7 @@ class Runner:
                 "Check the label on the hub."
             )
         await self.disconnect()
+        self.driver.move_to(job["expected_hub_id"])
         live = self.live(job_id)
         live.phase, live.instruction, live.connected_hub = "connecting", None, None
         self.publish_live(job_id)
@@ -235,10 +241,8 @@ class Runner:
             self._receiver.cancel()
             self._receiver = None
         if self.link:
-            try:
+            with contextlib.suppress(RadioError):
                 await self.link.close()
-            except RadioError:
-                pass
         if self.link_job:
             live = self.live(self.link_job)
             live.phase, live.connected_hub = "idle", None
@@ -277,11 +281,11 @@ class Runner:
     async def _accept(self, raw: bytes, job_id: str) -> None:
         """Commit one incoming message, acknowledge it to the hub, then act on it."""
         with self.store.write() as db:
-            result = incoming.store_message(db, raw, route="hht", job_id=job_id)
+            result = incoming.store_message(
+                db, raw, route="hht", job_id=job_id, certificates=self.certificates
+            )
         if self.link is not None:
-            ack = getattr(self.link, "ack", None)
-            if ack is not None:
-                await ack(raw)
+            await self.link.ack(raw)
         if result.command is not None:
             cmd = result.command
             self.publish(cmd["job_id"], "command", command=repo.command_view(cmd))
@@ -326,10 +330,8 @@ class Runner:
         control = self._controls.get(job_id)
         if control and control.task and not control.task.done():
             control.task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await control.task
-            except (asyncio.CancelledError, Exception):
-                pass
         self.active_job = None if self.active_job == job_id else self.active_job
         with self.store.write() as db:
             repo.set_job_status(
@@ -350,10 +352,8 @@ class Runner:
     async def wait(self, job_id: str) -> None:
         control = self._controls.get(job_id)
         if control and control.task:
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await control.task
-            except asyncio.CancelledError:
-                pass
 
     # ---------------------------------------------------------------- delivery
     async def _run(self, job_id: str, actor: str) -> None:
@@ -440,12 +440,18 @@ class Runner:
 
     def _eta_ms(self, job_id: str) -> int:
         durations = self._durations.get(job_id) or []
-        per = sum(durations) / len(durations) if durations else self._scaled(DEFAULT_COMMAND_SECONDS)
-        remaining = self.store.reader().execute(
-            "SELECT count(*) FROM commands WHERE job_id = ? AND state NOT IN "
-            "('answered','failed','rejected','skipped')",
-            [job_id],
-        ).fetchone()[0]
+        per = (
+            sum(durations) / len(durations) if durations else self._scaled(DEFAULT_COMMAND_SECONDS)
+        )
+        remaining = (
+            self.store.reader()
+            .execute(
+                "SELECT count(*) FROM commands WHERE job_id = ? AND state NOT IN "
+                "('answered','failed','rejected','skipped')",
+                [job_id],
+            )
+            .fetchone()[0]
+        )
         return int((time.time() + per * remaining) * 1000)
 
     def _check_pause(self, job_id: str) -> None:
@@ -546,7 +552,3 @@ class Runner:
             live.deadline_ms = None
             self._durations.setdefault(job_id, []).append(time.monotonic() - started)
             return CommandState(state)
-
-
-def not_connected_error() -> RadioError:
-    return RadioError(ErrorCode.NOT_CONNECTED)

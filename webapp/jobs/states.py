@@ -39,7 +39,7 @@ GOOD_STATES = frozenset({CommandState.ANSWERED, CommandState.REJECTED})
 COMMAND_STATE_LABELS = {
     CommandState.QUEUED: "Waiting",
     CommandState.SENDING: "Sending",
-    CommandState.DELIVERED: "Sent, waiting for the answer",
+    CommandState.DELIVERED: "Awaiting answer",
     CommandState.ANSWERED: "Done",
     CommandState.FAILED: "Device refused",
     CommandState.REJECTED: "Already done or out of date",

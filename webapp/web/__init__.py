@@ -73,9 +73,7 @@ def create_app(
     def publish(job_id: str, message: dict[str, Any]) -> None:
         socketio.emit("job", message, to=f"job-{job_id}")
 
-    station = loop.call(
-        Station.open(data_dir, radio=radio, time_scale=time_scale, publish=publish)
-    )
+    station = loop.call(Station.open(data_dir, radio=radio, time_scale=time_scale, publish=publish))
     app.extensions["hht"] = HhtContext(loop, station, socketio, radio, time_scale)
 
     from webapp.web import api, auth, installer, sockets, supervisor

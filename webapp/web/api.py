@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, make_response, request
 
 from webapp.auth.users import INSTALLER, SUPERVISOR
 from webapp.jobs import repo
@@ -23,7 +23,7 @@ MAX_NOTE_LENGTH = 500
 
 
 def _fail(message: str, status: int = 400, **extra: Any):  # type: ignore[no-untyped-def]
-    abort(jsonify(error=message, **extra), status)
+    abort(make_response(jsonify(error=message, **extra), status))
 
 
 def _job_for_installer(job_id: str) -> dict[str, Any]:
@@ -123,16 +123,35 @@ def abort_job(job_id: str):  # type: ignore[no-untyped-def]
     return jsonify(ok=True)
 
 
-@bp.post("/jobs/<job_id>/sim/wake-gsme")
-@role_required(INSTALLER)
-def sim_wake_gsme(job_id: str):  # type: ignore[no-untyped-def]
+def _sim_action(job_id: str, action: str, refusal: str):  # type: ignore[no-untyped-def]
+    """Act on the simulated home (what the installer would do with their hands)."""
     job = _job_for_installer(job_id)
     han = station().han
     if hht().radio != "sim" or han is None:
-        _fail("Only the simulated HAN has a virtual gas meter button.", 409)
+        _fail(refusal, 409)
 
-    async def press() -> None:
-        han.press_gsme_button(job["expected_hub_id"])
+    async def act() -> None:
+        getattr(han, action)(job["expected_hub_id"])
 
-    _run(press())
+    _run(act())
+    event = {"press_gsme_button": "Gas meter button pressed", "power_cycle": "Hub power-cycled"}
+    station().runner.note(job_id, "sim", f"{event[action]} (simulator)", _actor())
     return jsonify(ok=True)
+
+
+@bp.post("/jobs/<job_id>/sim/wake-gsme")
+@role_required(INSTALLER)
+def sim_wake_gsme(job_id: str):  # type: ignore[no-untyped-def]
+    return _sim_action(
+        job_id, "press_gsme_button", "Only the simulated HAN has a virtual gas meter button."
+    )
+
+
+@bp.post("/jobs/<job_id>/sim/power-cycle")
+@role_required(INSTALLER)
+def sim_power_cycle(job_id: str):  # type: ignore[no-untyped-def]
+    return _sim_action(
+        job_id,
+        "power_cycle",
+        "Only a simulated hub can be power-cycled from here; switch the real one off and on.",
+    )

@@ -39,9 +39,7 @@ def login():  # type: ignore[no-untyped-def]
         username = request.form.get("username", "")[:64]
         secret = request.form.get("secret", "")[:256]
         try:
-            user = login_check(
-                station().store, username, secret, role, request.remote_addr or "?"
-            )
+            user = login_check(station().store, username, secret, role, request.remote_addr or "?")
         except LoginRefused as exc:
             error = exc.message
         else:

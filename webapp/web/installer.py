@@ -44,7 +44,12 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
 @role_required(INSTALLER)
 def hub(job_id: str):  # type: ignore[no-untyped-def]
     job = own_job(job_id)
-    return render_template("installer/hub.html", job=job, radio=hht().station.driver.info)
+    return render_template(
+        "installer/hub.html",
+        job=job,
+        radio=hht().station.driver.info,
+        simulated=hht().radio == "sim",
+    )
 
 
 @bp.route("/jobs/<job_id>/run")

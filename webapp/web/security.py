@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
+from flask import Flask, abort, g, jsonify, make_response, redirect, request, session, url_for
 
 from webapp.auth.users import User, get_user
 
@@ -38,7 +38,12 @@ def _check_csrf() -> None:
     expected = session.get(CSRF_SESSION_KEY, "")
     if not expected or not sent or not hmac.compare_digest(sent, expected):
         if request.path.startswith("/api/"):
-            abort(jsonify(error="The page is out of date (missing security token). Reload it."), 400)
+            abort(
+                make_response(
+                    jsonify(error="The page is out of date (missing security token). Reload it."),
+                    400,
+                )
+            )
         abort(400, "The form is out of date (missing security token). Go back and reload the page.")
 
 
@@ -74,11 +79,11 @@ def role_required(*roles: str) -> Callable:
             api = request.path.startswith("/api/")
             if user is None:
                 if api:
-                    abort(jsonify(error="Log in first."), 401)
+                    abort(make_response(jsonify(error="Log in first."), 401))
                 return redirect(url_for("auth.login", next=request.path))
             if user.role not in roles:
                 if api:
-                    abort(jsonify(error="Your role cannot do this."), 403)
+                    abort(make_response(jsonify(error="Your role cannot do this."), 403))
                 abort(403)
             return view(*args, **kwargs)
 

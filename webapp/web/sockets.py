@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import request
-from flask_socketio import SocketIO, emit, join_room, leave_room
 from flask_socketio import ConnectionRefusedError as SocketRefused
+from flask_socketio import SocketIO, emit, join_room, leave_room
 
 from webapp.auth.users import SUPERVISOR
 from webapp.jobs import repo
@@ -24,6 +25,10 @@ def may_see_job(user: Any, job: dict[str, Any]) -> bool:
 def register(socketio: SocketIO) -> None:
     @socketio.on("connect")
     def on_connect(auth: Any = None) -> None:  # noqa: ARG001
+        origin = request.headers.get("Origin")
+        if origin and urlsplit(origin).netloc != request.host:
+            log.warning("refused socket from foreign origin %s", origin)
+            raise SocketRefused("Cross-origin connections are not allowed.")
         if current_user() is None:
             log.info("refused anonymous socket from %s", request.remote_addr)
             raise SocketRefused("Log in first.")

@@ -36,7 +36,9 @@ def history():  # type: ignore[no-untyped-def]
     flt = repo.HistoryFilter(
         date_from=request.args.get("from", "")[:10],
         date_to=request.args.get("to", "")[:10],
-        status=request.args.get("status", "") if request.args.get("status") in JOB_STATUS_LABELS else "",
+        status=request.args.get("status", "")
+        if request.args.get("status") in JOB_STATUS_LABELS
+        else "",
         installer_id=_int_arg("installer"),
         search=request.args.get("q", "").strip()[:64],
         page=_int_arg("page") or 1,

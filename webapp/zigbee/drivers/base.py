@@ -147,6 +147,14 @@ class HubLink(abc.ABC):
     async def get(self) -> list[bytes]:
         """Messages the hub holds for the HHT (GB-HRGP GET), oldest first."""
 
+    async def ack(self, message: bytes) -> bool:
+        """Tell the link ``message`` is safely stored, so it is not delivered again.
+
+        Until then a message may be delivered again (after a reconnect); the HHT
+        stores each distinct message once.
+        """
+        return True
+
     @abc.abstractmethod
     async def close(self) -> None:
         """Close the tunnel and leave the HAN."""
@@ -173,3 +181,6 @@ class RadioDriver(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release the radio."""
+
+    def move_to(self, hub_id: str) -> None:  # noqa: B027 - optional for real radios
+        """Simulated radios stand at the home of ``hub_id``; a real radio is where it is."""

@@ -57,11 +57,11 @@ RECEIVE_POLL_REAL_SECONDS = 0.02
 class SimHubLink(HubLink):
     """A GB-HRGP tunnel to one simulated hub."""
 
-    def __init__(self, han: SimHan, hub_id: str, power_on_at: float, model: LinkModel) -> None:
+    def __init__(self, han: SimHan, hub_id: str, boots: int, model: LinkModel) -> None:
         self.hub_id = hub_id
         self.band = model.band
         self._han = han
-        self._power_on_at = power_on_at
+        self._boots = boots
         self._model = model
         self._open = True
         self._handed: set[int] = set()
@@ -69,7 +69,7 @@ class SimHubLink(HubLink):
     # ------------------------------------------------------------ state
     def _hub_restarted(self) -> bool:
         hub = self._han.hubs.hub(self.hub_id)
-        return hub is None or hub["power_on_at"] != self._power_on_at
+        return hub is None or hub["boots"] != self._boots
 
     @property
     def is_open(self) -> bool:
@@ -183,6 +183,14 @@ class SimDriver(RadioDriver):
         if self._closed:
             raise RadioError(ErrorCode.RADIO_FAULT, "the simulated radio was closed")
 
+    def move_to(self, hub_id: str) -> None:
+        """Stand at the site of hub ``hub_id``; an unknown hub leaves the radio where it is."""
+        site = self.han.air.site_of(hub_id)
+        if site is None:
+            log.info("no simulated site with hub %s; the radio stays where it is", hub_id)
+            return
+        self.position = site
+
     async def active_scan(self, channels: list[int] | None = None) -> list[Beacon]:
         self._check_open()
         if channels is None:
@@ -208,7 +216,7 @@ class SimDriver(RadioDriver):
         model = LinkModel(
             band=hub["band"], frame_loss=self.frame_loss, seed=self._rng.getrandbits(32)
         )
-        link = SimHubLink(self.han, hub["hub_id"], hub["power_on_at"], model)
+        link = SimHubLink(self.han, hub["hub_id"], hub["boots"], model)
         self._links.append(link)
         log.info("connected to simulated hub %s", hub["hub_id"])
         return link

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+
+from webapp.gbcs.header import Cra
+from webapp.gbcs.message import build_general_signing, parse_message
+from webapp.gbcs.signing import (
+    CertificateStore,
+    SignatureState,
+    normalise_eui,
+    sign,
+    verify,
+    verify_message,
+)
+
+from .conftest import ESME, SUPPLIER, make_header
+
+PAYLOAD = bytes.fromhex("0109010007070005000000")
+
+
+def test_sign_and_verify(supplier, esme):
+    signature = sign(supplier.private_key, b"data")
+    assert len(signature) == 64
+    assert verify(supplier.public_key, b"data", signature)
+    assert not verify(supplier.public_key, b"other", signature)
+    assert not verify(esme.public_key, b"data", signature)
+    assert not verify(supplier.public_key, b"data", signature[:63])
+    assert not verify(supplier.public_key, b"data", bytes(64))
+
+
+def test_states(supplier, esme, stranger, store):
+    header = make_header(Cra.RESPONSE, originator=ESME, recipient=SUPPLIER)
+    good = parse_message(build_general_signing(header, PAYLOAD, esme.private_key))
+    assert verify_message(good, store) is SignatureState.VALID
+    forged = parse_message(build_general_signing(header, PAYLOAD, supplier.private_key))
+    assert verify_message(forged, store) is SignatureState.INVALID
+    unsigned = parse_message(build_general_signing(header, PAYLOAD, None))
+    assert verify_message(unsigned, store) is SignatureState.ABSENT
+    unknown_header = make_header(Cra.RESPONSE, originator=stranger.eui, recipient=SUPPLIER)
+    unknown = parse_message(build_general_signing(unknown_header, PAYLOAD, stranger.private_key))
+    assert verify_message(unknown, store) is SignatureState.SIGNER_UNKNOWN
+    assert verify_message(good, None) is SignatureState.SIGNER_UNKNOWN
+    assert [s.value for s in SignatureState] == ["valid", "invalid", "absent", "signer-unknown"]
+
+
+def test_tampered_payload_is_invalid(esme, store):
+    header = make_header(Cra.RESPONSE, originator=ESME, recipient=SUPPLIER)
+    raw = bytearray(build_general_signing(header, PAYLOAD, esme.private_key))
+    raw[-66] ^= 0x01
+    assert verify_message(parse_message(bytes(raw)), store) is SignatureState.INVALID
+
+
+def test_store_from_directory(tmp_path, supplier, esme, pki):
+    supplier.save(tmp_path)
+    esme.save(tmp_path)
+    pki.issue(ESME, "ka").save(tmp_path)
+    (tmp_path / "00DB1234567890AA-ds.pem").write_text("not a certificate")
+    (tmp_path / "readme.txt").write_text("ignored")
+    store = CertificateStore.from_directory(tmp_path)
+    assert len(store) == 2
+    assert store.public_key_for(SUPPLIER) is not None
+    assert store.public_key_for("90b3d51f30010000") is not None
+    assert store.public_key_for("90-B3-D5-1F-30-01-00-00") is not None
+    assert store.public_key_for(bytes(8)) is None
+    assert store.public_key_for("zz") is None
+    assert ESME in store and "nonsense" not in store
+
+
+def test_store_add_public_key(esme):
+    store = CertificateStore()
+    store.add("00DB1234567890A0", esme.public_key)
+    assert store.public_key_for(ESME) == esme.public_key
+
+
+@pytest.mark.parametrize("bad", ["123", b"\x01\x02", "00DB1234567890A0FF"])
+def test_normalise_eui_refuses_bad_input(bad):
+    with pytest.raises(ValueError):
+        normalise_eui(bad)
