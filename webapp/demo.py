@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -65,9 +65,20 @@ ELECTRICITY_INSTALL = [CCS01_ESME, ECS70, CS03A1, ECS01A, ECS17B, ECS52]
 GAS_EXCHANGE = [CCS01_GSME, GCS28, CS03B, GCS01A]
 
 
+def _set_time_validity(when: datetime) -> bytes:
+    """GCS28 Set Time Command: a DER SEQUENCE of the validity start and end times."""
+    parts = b""
+    for instant in (when, when + timedelta(hours=24)):
+        stamp = instant.strftime("%Y%m%d%H%M%SZ").encode()
+        parts += b"\x18" + bytes([len(stamp)]) + stamp
+    return b"\x30" + bytes([len(parts)]) + parts
+
+
 def _payload(step: Step, when: datetime) -> bytes:
-    """A plausible GBZ command payload for ``step`` (ZCL inside)."""
-    if step.use_case in ("ECS70", "GCS28"):
+    """A plausible command payload for ``step``: GBZ (ZCL inside), or DER for GCS28."""
+    if step.use_case == "GCS28":
+        return _set_time_validity(when)
+    if step.use_case == "ECS70":
         value = int((when - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds())
         attr = (0x0000).to_bytes(2, "little") + bytes([ZCL_UTC_TIME]) + value.to_bytes(4, "little")
         frame = ZclFrame(FRAME_GLOBAL, 1, CMD_WRITE_ATTRIBUTES, attr)

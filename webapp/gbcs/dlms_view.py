@@ -206,6 +206,8 @@ def format_data(value: DlmsData) -> str:
             return "never"
         if len(raw) == 12:
             return format_dlms_datetime(raw)
+        if not raw:
+            return "empty"
         text = printable(raw)
         return f'"{text}"' if text and len(raw) > 1 else hex_text(raw)
     return str(value.value)

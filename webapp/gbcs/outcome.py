@@ -7,14 +7,16 @@ import re
 from dataclasses import dataclass
 
 from .alerts import alert_code_of
-from .asn1 import Asn1Node, parse_der
-from .asn1_structures import structured_outcome
+from .asn1 import parse_der
+from .asn1_structures import schema_for
+from .asn1_view import asn1_tree, outcome_from
 from .dlms import ACCESS_RESPONSE, parse_dlms
 from .errors import GbcsError
 from .gbz import CMD_DEFAULT_RESPONSE, CMD_READ_ATTRIBUTES_RESPONSE, GbzComponent, parse_gbz_payload
 from .header import Cra
 from .message import Message
 from .payload import payload_encoding
+from .tree import ViewContext
 from .usecases import alert_name
 from .zcl import read_attribute_records
 from .zcl_status import zcl_status_name
@@ -24,15 +26,12 @@ log = logging.getLogger(__name__)
 SUCCESS = "success"
 FAILURE = "failure"
 UNKNOWN = "unknown"
-_FAILURE_ALERT = re.compile(r"fail|not successfully|rejected|error", re.IGNORECASE)
-
-#: ASN.1 responses that are a bare result INTEGER, 0 meaning success.
 STATUS_NOT_FOUND = 0x8B
 CLUSTER_PREPAYMENT = 0x0705
 CLUSTER_EVENTS = 0x0709
 CMD_CONSUMER_TOP_UP_RESPONSE = 0x03
 CMD_CLEAR_EVENT_LOG_RESPONSE = 0x02
-_INTEGER_RESULT_CODES = frozenset({0x000B, 0x000D, 0x000E, 0x000F, 0x0010, 0x00AB, 0x00AF})
+_FAILURE_ALERT = re.compile(r"fail|not successfully|rejected|error", re.IGNORECASE)
 
 
 @dataclass
@@ -86,16 +85,27 @@ def _payload_end(message: Message) -> int:
 
 def _gbz_outcome(message: Message) -> Outcome:
     gbz = parse_gbz_payload(message.raw, offset=message.payload_offset, end=_payload_end(message))
-    notes = []
+    notes: list[str] = []
     for index, component in enumerate(gbz.components, start=1):
         status, reason = _component_outcome(component)
         if status == FAILURE:
             return Outcome(FAILURE, f"component {index}: {reason}")
         if reason:
-            notes.append(f"component {index}: {reason}")
+            notes.append(reason)
     if gbz.components and all(c.encrypted is not None for c in gbz.components):
         return Outcome(UNKNOWN, "the result is inside encrypted content")
-    return Outcome(SUCCESS, "; ".join(notes) or None)
+    return Outcome(SUCCESS, _summarise(notes))
+
+
+def _summarise(notes: list[str]) -> str | None:
+    if not notes:
+        return None
+    if len(notes) == 1:
+        return notes[0]
+    distinct = sorted(set(notes), key=notes.index)
+    if len(distinct) == 1:
+        return f"{notes[0]} ({len(notes)} components)"
+    return "; ".join(distinct)
 
 
 def _component_outcome(component: GbzComponent) -> tuple[str, str | None]:
@@ -108,7 +118,7 @@ def _component_outcome(component: GbzComponent) -> tuple[str, str | None]:
     if frame.command_id == CMD_DEFAULT_RESPONSE and len(frame.payload) >= 2:
         command, status = frame.payload[0], frame.payload[1]
         if status == STATUS_NOT_FOUND:
-            return SUCCESS, f"{where} command 0x{command:02X}: nothing found"
+            return SUCCESS, f"nothing found for {where} command 0x{command:02X}"
         if status:
             return FAILURE, f"{where} command 0x{command:02X} status {zcl_status_name(status)}"
     if frame.command_id == CMD_READ_ATTRIBUTES_RESPONSE:
@@ -148,18 +158,22 @@ def _dlms_outcome(message: Message) -> Outcome:
 
 
 def _asn1_outcome(message: Message) -> Outcome:
-    node = parse_der(message.raw, message.payload_offset, _payload_end(message))
-    code = message.message_code
-    if node.is_universal(2):
-        value = node.integer()
-        if value == 0:
-            return Outcome(SUCCESS, None)
-        return Outcome(FAILURE, f"result code {value}")
-    if code in _INTEGER_RESULT_CODES:
-        return Outcome(UNKNOWN, "expected a result INTEGER")
-    return _asn1_structured_outcome(code, node)
-
-
-def _asn1_structured_outcome(code: int, node: Asn1Node) -> Outcome:
-    status, reason = structured_outcome(code, node)
+    end = _payload_end(message)
+    if schema_for(message.message_code, message.header.cra) is None:
+        node = parse_der(message.raw, message.payload_offset, end)
+        if node.is_universal(2):
+            value = node.integer()
+            return (
+                Outcome(SUCCESS, None) if value == 0 else Outcome(FAILURE, f"result code {value}")
+            )
+        return Outcome(UNKNOWN, "no result code known for this payload")
+    _, labelled = asn1_tree(
+        message.raw,
+        message.payload_offset,
+        end,
+        message.message_code,
+        message.header.cra,
+        ViewContext(),
+    )
+    status, reason = outcome_from(labelled)
     return Outcome(status, reason)

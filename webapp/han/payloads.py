@@ -23,6 +23,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from webapp.gbcs.datetimes import ZCL_EPOCH
 from webapp.gbcs.errors import GbcsError
@@ -44,6 +45,7 @@ from webapp.gbcs.payload import ASN1_MESSAGE_CODES
 
 log = logging.getLogger(__name__)
 
+MESSAGE_CODE_GCS28 = 0x007F
 STATUS_NOT_AUTHORISED = 0x7E
 STATUS_DUPLICATE = 0x8A
 STATUS_UNSUPPORTED_ATTRIBUTE = 0x86
@@ -241,7 +243,24 @@ def der_integer(value: int) -> bytes:
     return bytes([0x02, len(body)]) + body
 
 
+def der_generalized_time(instant: float) -> bytes:
+    stamp = datetime.fromtimestamp(instant, UTC).strftime("%Y%m%d%H%M%SZ").encode()
+    return bytes([0x18, len(stamp)]) + stamp
+
+
+def der_sequence(*parts: bytes) -> bytes:
+    body = b"".join(parts)
+    return bytes([0x30, len(body)]) + body
+
+
+def set_gsme_clock_response(ctx: ReadContext) -> bytes:
+    """GCS28 Set Time Response: the device's time now and "Reliable" (0)."""
+    return der_sequence(der_generalized_time(ctx.now), der_integer(0))
+
+
 def success_payload(message_code: int, command_payload: bytes, ctx: ReadContext) -> bytes:
+    if message_code == MESSAGE_CODE_GCS28:
+        return set_gsme_clock_response(ctx)
     if message_code in ASN1_MESSAGE_CODES:
         return der_integer(0)
     components = command_components(command_payload) or [_synthetic_command(message_code)]

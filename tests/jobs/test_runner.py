@@ -1,0 +1,172 @@
+"""The runner delivers every command once, in order, and stops only at resumable points."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.jobs.conftest import connect
+from webapp.jobs.runner import RunnerError
+from webapp.zigbee.drivers.base import ErrorCode, RadioError
+
+ALL_ANSWERED = {"answered"}
+
+
+def test_a_job_runs_to_the_end_with_each_counter_executed_once(rig_factory, demo_jobs):
+    rig = rig_factory()
+    job_id = demo_jobs[0]["id"]
+
+    async def scenario() -> None:
+        await connect(rig, job_id)
+        await rig.runner.start(job_id)
+        await rig.runner.wait(job_id)
+
+    asyncio.run(scenario())
+    assert rig.job(job_id)["status"] == "completed"
+    commands = rig.commands(job_id)
+    assert {c["state"] for c in commands} == ALL_ANSWERED
+    executions = rig.executions()
+    for c in commands:
+        assert executions[(c["recipient"], c["counter"])] == 1
+        assert c["attempts"] == 1
+    responses = list(rig.store.reader()["responses"].rows_where("job_id = ?", [job_id]))
+    assert len(responses) == len(commands)
+    assert {r["signature"] for r in responses} == {"valid"}
+    # progress went out to the page: a snapshot and every command's changes
+    kinds = [m["type"] for j, m in rig.published if j == job_id]
+    assert "snapshot" in kinds and "command" in kinds and "live" in kinds
+
+
+def test_starting_a_running_job_twice_is_refused(rig_factory, demo_jobs):
+    rig = rig_factory(time_scale=1.0)  # real time: the job is still running at the 2nd start
+    job_id = demo_jobs[0]["id"]
+
+    async def scenario() -> str:
+        await connect(rig, job_id)
+        await rig.runner.start(job_id)
+        with pytest.raises(RunnerError, match="already running"):
+            await rig.runner.start(job_id)
+        other = demo_jobs[1]["id"]
+        with pytest.raises(RunnerError, match="is running on this radio"):
+            await rig.runner.connect(other, demo_jobs[1]["expected_hub_id"])
+        await rig.runner.pause(job_id)
+        await rig.runner.wait(job_id)
+        return rig.job(job_id)["status"]
+
+    assert asyncio.run(scenario()) == "paused"
+
+
+def test_a_job_that_is_not_connected_cannot_start(rig_factory, demo_jobs):
+    rig = rig_factory()
+    with pytest.raises(RunnerError, match="Connect to the job's hub first"):
+        asyncio.run(rig.runner.start(demo_jobs[0]["id"]))
+
+
+def test_connecting_to_a_hub_that_is_not_the_jobs_is_refused(rig_factory, demo_jobs):
+    rig = rig_factory()
+    job = demo_jobs[0]
+    with pytest.raises(RunnerError, match="not this job's hub"):
+        asyncio.run(rig.runner.connect(job["id"], demo_jobs[1]["expected_hub_id"]))
+
+
+def test_gas_meter_commands_wait_until_it_wakes(rig_factory, demo_jobs):
+    rig = rig_factory(time_scale=1.0)
+    job = next(j for j in demo_jobs if j["site"].startswith("21"))  # the gas exchange
+    hub = job["expected_hub_id"]
+    gsme = (
+        rig.store.reader()
+        .execute(
+            "SELECT recipient FROM commands WHERE job_id = ? AND device_role = 'gsme'", [job["id"]]
+        )
+        .fetchone()[0]
+    )
+
+    async def scenario() -> None:
+        await connect(rig, job["id"])
+        row = rig.han.store.row(
+            "SELECT wake_anchor, wake_interval FROM devices WHERE eui = ?", [gsme]
+        )
+        # stand well inside a sleeping period of the gas meter
+        phase = (rig.clock.now() - row["wake_anchor"]) % row["wake_interval"]
+        rig.clock.advance((60 - phase) % row["wake_interval"] if phase < 60 else 0)
+        await rig.runner.start(job["id"])
+        for _ in range(100):
+            gas = [c for c in rig.commands(job["id"]) if c["device_role"] == "gsme"]
+            if gas[0]["state"] == "delivered":
+                break
+            await asyncio.sleep(0.1)
+        assert gas[0]["state"] == "delivered"
+        live = rig.runner.live(job["id"])
+        assert "gas meter" in live.waiting_for and live.action == "wake-gsme"
+        await asyncio.sleep(1.5)
+        gas = [c for c in rig.commands(job["id"]) if c["device_role"] == "gsme"]
+        assert gas[0]["state"] == "delivered", "nothing answers while the gas meter sleeps"
+        rig.han.press_gsme_button(hub)
+        await rig.runner.wait(job["id"])
+
+    asyncio.run(scenario())
+    assert rig.job(job["id"])["status"] == "completed"
+    assert all(c["state"] == "answered" for c in rig.commands(job["id"]))
+
+
+def test_a_dropped_link_pauses_and_resume_finishes_without_repeats(rig_factory, demo_jobs):
+    rig = rig_factory()
+    job_id = demo_jobs[0]["id"]
+
+    async def scenario() -> None:
+        await connect(rig, job_id)
+        rig.runner.link.drop_link(after_frames=12)
+        await rig.runner.start(job_id)
+        await rig.runner.wait(job_id)
+        job = rig.job(job_id)
+        assert job["status"] == "paused"
+        assert "Reconnect" in job["status_message"] or "link" in job["status_message"]
+        done_before = [c for c in rig.commands(job_id) if c["state"] == "answered"]
+        assert 0 < len(done_before) < len(rig.commands(job_id))
+        await connect(rig, job_id)
+        await rig.runner.start(job_id)
+        await rig.runner.wait(job_id)
+
+    asyncio.run(scenario())
+    assert rig.job(job_id)["status"] == "completed"
+    executions = rig.executions()
+    for c in rig.commands(job_id):
+        assert c["state"] in ("answered", "rejected")
+        assert executions[(c["recipient"], c["counter"])] == 1
+    responses = rig.store.reader()["responses"]
+    assert responses.count_where("job_id = ? AND duplicate_of IS NULL", [job_id]) == len(
+        rig.commands(job_id)
+    )
+
+
+def test_abort_records_the_reason_and_stops(rig_factory, demo_jobs):
+    rig = rig_factory(time_scale=1.0)
+    job_id = demo_jobs[0]["id"]
+
+    async def scenario() -> None:
+        await connect(rig, job_id)
+        await rig.runner.start(job_id)
+        await asyncio.sleep(0.3)
+        await rig.runner.abort(job_id, "no-wan", "no signal at all", "installer:alex")
+
+    asyncio.run(scenario())
+    job = rig.job(job_id)
+    assert job["status"] == "aborted"
+    assert (job["abort_reason"], job["abort_note"]) == ("no-wan", "no signal at all")
+    with pytest.raises(RunnerError, match="aborted"):
+        asyncio.run(rig.runner.start(job_id))
+
+
+def test_window_closed_is_reported_as_an_instruction(rig_factory, demo_jobs):
+    rig = rig_factory()
+    job = demo_jobs[0]
+    rig.clock.advance(2 * 3600)
+
+    async def scenario() -> None:
+        await rig.runner.connect(job["id"], job["expected_hub_id"])
+
+    with pytest.raises(RadioError) as info:
+        asyncio.run(scenario())
+    assert info.value.code == ErrorCode.WINDOW_CLOSED
+    assert "Power-cycle the hub" in rig.runner.live(job["id"]).instruction

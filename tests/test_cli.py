@@ -1,0 +1,116 @@
+"""The hht command, as scripts use it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+HHT = str(Path(sys.executable).with_name("hht"))
+
+
+def hht(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([HHT, *args], capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"hht {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+def test_jobs_json_lists_the_demo_jobs(demo_dir, demo_jobs):
+    rows = json.loads(hht("jobs", "--json", "--data-dir", str(demo_dir)).stdout)
+    assert [r["id"] for r in rows] == [j["id"] for j in demo_jobs]
+    assert set(rows[0]) >= {"id", "site", "mpxn", "supplier", "status"}
+    assert rows[0]["supplier"] == "90B3D51F30DE0001"
+
+
+def test_run_job_completes_and_each_counter_executes_once(demo_dir, demo_jobs):
+    job = demo_jobs[0]
+    hht("sim", "power-cycle", job["expected_hub_id"], "--data-dir", str(demo_dir))
+    result = json.loads(
+        hht("run-job", job["id"], "--fast", "--json", "--data-dir", str(demo_dir)).stdout
+    )
+    assert result["job_id"] == job["id"]
+    assert result["status"] == "completed"
+    assert result["commands"], "the job has commands"
+    for c in result["commands"]:
+        assert set(c) >= {
+            "seq",
+            "service_request",
+            "use_case",
+            "counter",
+            "state",
+            "attempts",
+            "outcome",
+        }
+        assert c["state"] == "answered" and c["outcome"] == "success"
+    log = json.loads(hht("sim", "log", "--json", "--data-dir", str(demo_dir)).stdout)
+    executed = {(r["counter"], r["message_code"]): r for r in log}
+    for c in result["commands"]:
+        rows = [r for r in log if r["counter"] == c["counter"]]
+        assert len(rows) == 1 and rows[0]["executions"] == 1, c
+    assert all(
+        set(r) >= {"device", "counter", "message_code", "executions"} for r in executed.values()
+    )
+    # running it again changes nothing: the job is finished, nothing is resent
+    again = json.loads(
+        hht("run-job", job["id"], "--fast", "--json", "--data-dir", str(demo_dir)).stdout
+    )
+    assert again["commands"] == result["commands"]
+    assert json.loads(hht("sim", "log", "--json", "--data-dir", str(demo_dir)).stdout) == log
+
+
+def test_run_job_with_an_unknown_job_says_so(demo_dir):
+    result = hht("run-job", "NOPE", "--fast", "--data-dir", str(demo_dir), check=False)
+    assert result.returncode == 2
+    assert "No job NOPE" in result.stderr
+
+
+def test_user_commands(tmp_path):
+    data = str(tmp_path / "d")
+    hht("init", "--data-dir", data)
+    hht("user", "add", "kim", "--role", "installer", "--secret", "112233", "--data-dir", data)
+    bad = hht(
+        "user",
+        "add",
+        "lee",
+        "--role",
+        "installer",
+        "--secret",
+        "12",
+        "--data-dir",
+        data,
+        check=False,
+    )
+    assert bad.returncode == 2 and "6 to 8 digits" in bad.stderr
+    hht("user", "disable", "kim", "--data-dir", data)
+    hht("user", "reset", "kim", "--secret", "445566", "--data-dir", data)
+    missing = hht("user", "disable", "nobody", "--data-dir", data, check=False)
+    assert missing.returncode == 2 and "No user nobody" in missing.stderr
+
+
+def test_serve_refuses_an_empty_data_dir(tmp_path):
+    result = hht("serve", "--data-dir", str(tmp_path / "empty"), check=False)
+    assert result.returncode == 2
+    assert "hht init" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_unit_file_passes_systemd_analyze_verify(tmp_path):
+    unit = (REPO_ROOT / "systemd" / "hht.service").read_text()
+    # verify with the paths of this checkout, which exist here
+    unit = unit.replace("/opt/hht/.venv/bin/hht", HHT)
+    target = tmp_path / "hht.service"
+    target.write_text(unit)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(target)], capture_output=True, text=True, timeout=60
+    )
+    problems = [
+        line for line in (result.stdout + result.stderr).splitlines() if "hht.service" in line
+    ]
+    assert result.returncode == 0 and not problems, result.stderr
