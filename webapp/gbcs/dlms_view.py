@@ -84,19 +84,23 @@ def _request_end(spec: RequestSpec) -> int:
     return end
 
 
-def _spec_label(spec: RequestSpec) -> str:
+def _target_label(spec: RequestSpec) -> str:
     target = spec.target
     obis = format_obis(target.instance)
     named = instance_name(target.class_id, obis)
     member = member_name(target.class_id, target.member_id, method=spec.is_method)
     where = f"{named} ({obis})" if named else obis
-    return f"{spec.name} {class_name(target.class_id)} {where} {member}"
+    return f"{class_name(target.class_id)} {where} {member}"
+
+
+def _spec_label(spec: RequestSpec) -> str:
+    return f"{spec.name} {_target_label(spec)}"
 
 
 def _request_node(index: int, spec: RequestSpec) -> Node:
     target = spec.target
     node = Node(
-        f"[{index}] {spec.name}", _spec_label(spec), spec.offset, _request_end(spec) - spec.offset
+        f"[{index}] {spec.name}", _target_label(spec), spec.offset, _request_end(spec) - spec.offset
     )
     obis = format_obis(target.instance)
     named = instance_name(target.class_id, obis)

@@ -36,8 +36,6 @@ GBT_TAG = 0xE0
 LAST_BLOCK = 0x80
 STREAMING = 0x40
 WINDOW_MASK = 0x3F
-#: Second octets that mark a DD-tagged stream as GBT rather than a MAC wrapper (``DD 00``).
-GBT_TAG_SECOND_OCTETS = frozenset({0x09})
 MAX_GBCS_BLOCK_DATA = 1500
 
 

@@ -380,7 +380,7 @@ def _decode_field(
     if kind in ("octstr", "utrn"):
         size = reader.u8(f"{item.name} length")
         content = reader.take(size if size != 0xFF else 0, item.name)
-        text = printable(content) or hex_text(content)
+        text = printable(content) or hex_text(content) or "empty"
     elif kind in _INT_SIZES:
         number = reader.uint(_INT_SIZES[kind], item.name, little=True)
         values[item.name] = number

@@ -53,6 +53,7 @@ SECURITY_HEADER_LENGTH = 5
 
 __all__ = [
     "GENERAL_CIPHERING_TAG",
+    "SECURITY_HEADER_LENGTH",
     "Message",
     "build_general_signing",
     "build_precommand",
@@ -67,6 +68,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Message:
+    """A parsed message. Offsets index ``raw`` (for GBT input, the reassembled message).
+
+    ``kind`` is "command", "response" or "alert" from the CRA flag, except that an unwrapped
+    command without a signature is a "precommand" (a command the DCC returns for signing).
+    """
+
     raw: bytes
     kind: str
     header: GroupingHeader

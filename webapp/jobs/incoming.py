@@ -21,6 +21,7 @@ from webapp.gbcs.outcome import response_outcome
 from webapp.jobs.replay import is_replay_rejection
 from webapp.jobs.states import DONE_STATES, CommandState
 from webapp.store.clock import utc_now
+from webapp.store.sql import fetch_one, get_row, insert_row, update_row
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,12 @@ class Incoming:
 
 
 def _matching_command(db: Database, msg: Message) -> dict[str, Any] | None:
-    rows = list(
-        db["commands"].rows_where(
-            "recipient = ? AND originator = ? AND counter = ? AND message_code = ?",
-            [msg.originator_hex, msg.recipient_hex, msg.counter, msg.message_code],
-        )
+    return fetch_one(
+        db,
+        "SELECT * FROM commands WHERE recipient = ? AND originator = ? AND counter = ? "
+        "AND message_code = ?",
+        [msg.originator_hex, msg.recipient_hex, msg.counter, msg.message_code],
     )
-    return rows[0] if rows else None
 
 
 def _signature_state(msg: Message, certificates: Any) -> str:
@@ -64,7 +64,7 @@ def store_message(
 ) -> Incoming:
     """Commit ``raw`` (inside the caller's transaction) and settle its command."""
     digest = hashlib.sha256(raw).hexdigest()
-    if db["responses"].count_where("sha256 = ?", [digest]):
+    if fetch_one(db, "SELECT id FROM responses WHERE sha256 = ?", [digest]):
         return Incoming(new=False, summary="The same message arrived again; kept once")
     try:
         msg = parse_message(raw)
@@ -92,28 +92,26 @@ def store_message(
             [command["id"]],
         ).fetchone()
         duplicate_of = first[0] if first else None
-    response_id = (
-        db["responses"]
-        .insert(
-            {
-                "command_id": command["id"] if command else None,
-                "job_id": command["job_id"] if command else job_id,
-                "raw": raw,
-                "sha256": digest,
-                "kind": msg.kind,
-                "counter": msg.counter,
-                "message_code": msg.message_code,
-                "originator": msg.originator_hex,
-                "recipient": msg.recipient_hex,
-                "outcome": "rejected" if rejected else outcome.status,
-                "outcome_reason": outcome.reason,
-                "signature": _signature_state(msg, certificates),
-                "route": route,
-                "received_at": utc_now(),
-                "duplicate_of": duplicate_of,
-            }
-        )
-        .last_pk
+    response_id = insert_row(
+        db,
+        "responses",
+        {
+            "command_id": command["id"] if command else None,
+            "job_id": command["job_id"] if command else job_id,
+            "raw": raw,
+            "sha256": digest,
+            "kind": msg.kind,
+            "counter": msg.counter,
+            "message_code": msg.message_code,
+            "originator": msg.originator_hex,
+            "recipient": msg.recipient_hex,
+            "outcome": "rejected" if rejected else outcome.status,
+            "outcome_reason": outcome.reason,
+            "signature": _signature_state(msg, certificates),
+            "route": route,
+            "received_at": utc_now(),
+            "duplicate_of": duplicate_of,
+        },
     )
     if command is None:
         return Incoming(
@@ -142,7 +140,9 @@ def store_message(
     else:
         state = CommandState.ANSWERED
         text = "answered" if outcome.status == "success" else "answered (outcome not stated)"
-    db["commands"].update(
+    update_row(
+        db,
+        "commands",
         command["id"],
         {
             "state": state.value,
@@ -152,7 +152,7 @@ def store_message(
             "updated_at": utc_now(),
         },
     )
-    command = db["commands"].get(command["id"])
+    command = get_row(db, "commands", command["id"])
     return Incoming(
         new=True,
         summary=f"Command {command['seq']} ({command['use_case']}): {text}",

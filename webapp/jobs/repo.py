@@ -16,6 +16,7 @@ from webapp.jobs.states import (
 )
 from webapp.store.clock import utc_now
 from webapp.store.events import append_event, events_for
+from webapp.store.sql import get_row, update_row
 
 HISTORY_PAGE_SIZE = 25
 
@@ -50,7 +51,7 @@ def set_job_status(
     **fields: Any,
 ) -> None:
     update = {"status": status.value, "status_message": message, **fields}
-    db["jobs"].update(job_id, update)
+    update_row(db, "jobs", job_id, update)
     append_event(
         db, job_id, "status", message or f"Job {status.value}", {"status": status.value}, actor
     )
@@ -92,8 +93,15 @@ def responses(db: Database, job_id: str) -> list[dict[str, Any]]:
 
 def update_command(db: Database, command_id: int, **fields: Any) -> dict[str, Any]:
     fields["updated_at"] = utc_now()
-    db["commands"].update(command_id, fields)
-    return db["commands"].get(command_id)
+    update_row(db, "commands", command_id, fields)
+    return get_command(db, command_id)
+
+
+def get_command(db: Database, command_id: int) -> dict[str, Any]:
+    row = get_row(db, "commands", command_id)
+    if row is None:
+        raise JobError(f"No command {command_id}.")
+    return row
 
 
 @dataclass(frozen=True)

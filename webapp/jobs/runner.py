@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.jobs import incoming, repo
@@ -81,7 +81,7 @@ class LiveState:
     instruction: str | None = None  # plain words after a failure
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))
 
 
 @dataclass
@@ -135,11 +135,7 @@ class Runner:
     def _event(self, job_id: str, kind: str, message: str, actor: str = "hht", **data: Any) -> None:
         with self.store.write() as db:
             event = append_event(db, job_id, kind, message, data, actor)
-        self.publish(
-            job_id,
-            "event",
-            event={"id": event["id"], "at": event["at"], "kind": kind, "message": message},
-        )
+        self.publish(job_id, "event", event={k: event[k] for k in ("id", "at", "kind", "message")})
 
     def note(self, job_id: str, kind: str, message: str, actor: str = "hht") -> None:
         """Record something that happened outside the runner (thread-safe)."""
@@ -280,22 +276,34 @@ class Runner:
 
     async def _accept(self, raw: bytes, job_id: str) -> None:
         """Commit one incoming message, acknowledge it to the hub, then act on it."""
+        event = None
         with self.store.write() as db:
             result = incoming.store_message(
                 db, raw, route="hht", job_id=job_id, certificates=self.certificates
             )
+            if result.new:
+                cmd = result.command
+                event = append_event(
+                    db,
+                    cmd["job_id"] if cmd else job_id,
+                    "response" if cmd else result.event_kind,
+                    result.summary,
+                    {"command_id": cmd["id"]} if cmd else {"response_id": result.response_id},
+                )
         if self.link is not None:
             await self.link.ack(raw)
+        if event is not None:
+            self.publish(
+                event["job_id"],
+                "event",
+                event={k: event[k] for k in ("id", "at", "kind", "message")},
+            )
         if result.command is not None:
             cmd = result.command
             self.publish(cmd["job_id"], "command", command=repo.command_view(cmd))
-            if result.new:
-                self._event(cmd["job_id"], "response", result.summary, command_id=cmd["id"])
             fut = self._waiters.get(cmd["id"])
             if fut is not None and not fut.done():
                 fut.set_result(cmd["state"])
-        elif result.new:
-            self._event(job_id, result.event_kind, result.summary)
 
     # ------------------------------------------------------------------ control
     async def start(self, job_id: str, actor: str = "hht") -> None:
@@ -414,7 +422,7 @@ class Runner:
     ) -> None:
         failed_at: dict[str, Any] | None = None
         for cmd in commands:
-            cmd = self.store.reader()["commands"].get(cmd["id"])
+            cmd = repo.get_command(self.store.reader(), cmd["id"])
             state = CommandState(cmd["state"])
             if failed_at is not None:
                 if state not in DONE_STATES:
@@ -512,7 +520,7 @@ class Runner:
                 self._set_command(cmd["id"], last_error=exc.instruction)
                 self._link_lost(job_id, exc)
                 raise JobInterrupted(exc.instruction) from exc
-            current = self.store.reader()["commands"].get(cmd["id"])
+            current = repo.get_command(self.store.reader(), cmd["id"])
             if current["state"] == CommandState.SENDING.value:
                 cmd = self._set_command(cmd["id"], state=CommandState.DELIVERED.value)
             deadline = time.time() + timeout
@@ -536,7 +544,7 @@ class Runner:
                     f"No answer to command {cmd['seq']} ({cmd['use_case']}), attempt {attempt}",
                     command_id=cmd["id"],
                 )
-                cmd = self.store.reader()["commands"].get(cmd["id"])
+                cmd = repo.get_command(self.store.reader(), cmd["id"])
                 if CommandState(cmd["state"]) in DONE_STATES:
                     return CommandState(cmd["state"])
                 continue

@@ -13,6 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.store.clock import utc_now
+from webapp.store.sql import insert_row
 
 GENESIS_HASH = "0" * 64
 
@@ -47,7 +48,7 @@ def append_event(
         "prev_hash": prev_hash,
         "hash": _digest(prev_hash, job_id, at, kind, message, data_json),
     }
-    event["id"] = db["job_events"].insert(event).last_pk
+    event["id"] = insert_row(db, "job_events", event)
     return event
 
 
