@@ -189,6 +189,52 @@ def run_job(data_dir: Path | None, job_id: str, fast: bool, as_json: bool) -> No
         sys.exit(1)
 
 
+# -------------------------------------------------------------------------- parse
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except OSError:  # e.g. a long hex string is no file name
+        return False
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input, per line.")
+@click.option(
+    "--certs",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Directory of signers' certificates (<eui>-ds.pem) to verify signatures.",
+)
+@click.argument("inputs", nargs=-1, required=True)
+def parse(as_json: bool, certs: Path | None, inputs: tuple[str, ...]) -> None:
+    """Parse GBCS messages: INPUT is a file of hex or base64, or a hex string."""
+    from webapp.gbcs.describe import describe, parse_input, render_text
+    from webapp.gbcs.errors import GbcsError
+    from webapp.gbcs.signing import CertificateStore
+
+    store = CertificateStore.from_directory(certs) if certs else None
+    failed = 0
+    for item in inputs:
+        source = item if len(item) <= 80 or _is_file(item) else item[:77] + "..."
+        try:
+            described = describe(parse_input(item), store)
+        except GbcsError as exc:
+            failed += 1
+            click.echo(f"hht parse: {source}: malformed GBCS: {exc}", err=True)
+            continue
+        except OSError as exc:
+            failed += 1
+            click.echo(f"hht parse: {source}: cannot read: {exc.strerror or exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps({"source": source, **described}, separators=(",", ":")))
+        else:
+            click.echo(f"== {source}")
+            click.echo(render_text(described))
+    if failed:
+        sys.exit(2)
+
+
 # ---------------------------------------------------------------------------- sim
 @main.group()
 def sim() -> None:

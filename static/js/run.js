@@ -11,7 +11,8 @@
 
   function commandRow(c) {
     return HHT.el("div", { class: "cmd", "data-command": c.id, "data-state": c.state },
-      HHT.el("span", {}, `${c.seq}. ${c.use_case} `, HHT.el("span", { class: "muted", text: `→ ${c.device_role.toUpperCase()} · #${c.counter}` })),
+      HHT.el("span", {}, `${c.seq}. `, HHT.el("a", { href: `/messages/command/${c.id}`, text: c.use_case, class: "msg-link" }), " ",
+        HHT.el("span", { class: "muted", text: `→ ${c.device_role.toUpperCase()} · #${c.counter}` })),
       HHT.el("span", { class: "badge s-" + c.state, text: c.state_label + (c.attempts > 1 ? ` (try ${c.attempts})` : "") }));
   }
 
