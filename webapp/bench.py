@@ -315,7 +315,14 @@ def _print(results: dict[str, Any]) -> None:
     print(f"Installer run page weight      {s['installer_run_page_bytes'] / 1024:8.1f} KiB")
     print(f"Server job status at the end   {s['job_status_at_end']:>8}")
     for name, figures in results.get("parse", {}).items():
-        print(f"Parse {name}: {figures}")
+        if "skipped" in figures:
+            print(f"Parse {name:9}: skipped ({figures['skipped']})")
+            continue
+        for level, f in figures.items():
+            print(
+                f"Parse {name:9} {level:13}: {f['messages_per_second']:9.0f} msg/s "
+                f"{f['mb_per_second']:6.2f} MB/s over {f['messages']} messages"
+            )
 
 
 def main() -> None:
