@@ -151,6 +151,68 @@ async def _software_time_per_command(data_dir: Path, job_ids: list[str]) -> dict
         await station.close()
 
 
+# --------------------------------------------------------------------- history
+HISTORY_JOBS = 100_000
+
+
+def _history_figures(directory: Path) -> dict[str, Any]:
+    """Supervisor history queries over a database of 100,000 jobs."""
+    import random
+    from datetime import date, timedelta
+
+    from webapp.jobs.repo import HistoryFilter, job_history
+    from webapp.store.db import Store
+
+    store = Store.open(directory)
+    rng = random.Random(5)
+    statuses = ["completed", "completed", "completed", "failed", "aborted", "ready"]
+    start = date(2026, 1, 1)
+    with store.write() as db:
+        db.execute("INSERT INTO suppliers (eui, name) VALUES ('90B3D51F30DE0001', 's')")
+        db.execute(
+            "INSERT INTO users (username, display_name, role, secret_hash) "
+            "VALUES ('alex', 'Alex', 'installer', 'x')"
+        )
+        db.conn.executemany(
+            "INSERT INTO jobs (id, site, address, mpxn, supplier_eui, appointment, assignee_id,"
+            " status, expected_hub_id, device_set) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    f"J{n:07d}",
+                    f"{n % 300 + 1} Street {n // 300}",
+                    f"{n % 300 + 1} Street {n // 300}, Town",
+                    f"{1012345678900 + n}",
+                    "90B3D51F30DE0001",
+                    (start + timedelta(days=n % 320)).isoformat(),
+                    1,
+                    rng.choice(statuses),
+                    f"00DB{n:012X}",
+                    "{}",
+                )
+                for n in range(HISTORY_JOBS)
+            ],
+        )
+    db = store.reader()
+    cases = {
+        "first_page": HistoryFilter(),
+        "page_2000": HistoryFilter(page=2000),
+        "status_failed": HistoryFilter(status="failed"),
+        "date_range_week": HistoryFilter(date_from="2026-03-01", date_to="2026-03-07"),
+        "mpxn_search": HistoryFilter(search="1012345712345"),
+        "installer": HistoryFilter(installer_id=1, page=10),
+    }
+    figures: dict[str, Any] = {"jobs": HISTORY_JOBS}
+    for name, flt in cases.items():
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            job_history(db, flt)
+            best = min(best, time.perf_counter() - started)
+        figures[f"{name}_ms"] = best * 1000
+    store.close()
+    return figures
+
+
 # ---------------------------------------------------------------------- server
 class Browser:
     """A tiny cookie-keeping HTTP client for the bench (stdlib only)."""
@@ -290,6 +352,7 @@ def run(out: Path) -> dict[str, Any]:
         server_dir = Path(tmp) / "server"
         jobs = create_demo(server_dir)
         results["server"] = _server_figures(server_dir, jobs[0])
+        results["history"] = _history_figures(Path(tmp) / "history")
     try:
         from webapp.bench_parse import parse_figures
     except ImportError:
@@ -314,6 +377,9 @@ def _print(results: dict[str, Any]) -> None:
     print(f"Server RSS during a job        {s['rss_during_job_mib']:8.1f} MiB")
     print(f"Installer run page weight      {s['installer_run_page_bytes'] / 1024:8.1f} KiB")
     print(f"Server job status at the end   {s['job_status_at_end']:>8}")
+    h = results["history"]
+    slowest = max((v, k) for k, v in h.items() if k.endswith("_ms"))
+    print(f"History over {h['jobs']} jobs: slowest query {slowest[1]} {slowest[0]:.1f} ms")
     for name, figures in results.get("parse", {}).items():
         if "skipped" in figures:
             print(f"Parse {name:9}: skipped ({figures['skipped']})")

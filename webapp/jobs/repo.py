@@ -130,10 +130,14 @@ def job_history(db: Database, flt: HistoryFilter) -> tuple[list[dict[str, Any]],
     if flt.installer_id:
         where.append("j.assignee_id = ?")
         params.append(flt.installer_id)
-    if flt.search:
-        where.append("(j.mpxn LIKE ? OR j.site LIKE ? OR j.address LIKE ? OR j.id LIKE ?)")
+    if flt.search.isdigit():
+        # an MPxN, or its start: a prefix match that can use the index
+        where.append("j.mpxn GLOB ?")
+        params.append(f"{flt.search}*")
+    elif flt.search:
+        where.append("(j.site LIKE ? OR j.address LIKE ? OR j.id LIKE ?)")
         like = f"%{flt.search}%"
-        params.extend([like, like, like, like])
+        params.extend([like, like, like])
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     total = db.execute(f"SELECT count(*) FROM jobs j {clause}", params).fetchone()[0]
     page = max(1, flt.page)
