@@ -68,14 +68,14 @@ def test_user_management(app, client):
     other = app.test_client()
     other.get("/login")
     with other.session_transaction() as sess:
-        other_token = sess["csrf"]
+        tok = sess["csrf"]
     refused = other.post(
         "/login?role=installer",
         data={
             "username": "kim",
             "secret": "123123",
             "role": "installer",
-            "csrf_token": other_token,
+            "csrf_token": tok,
         },
     )
     assert refused.status_code == 401
@@ -90,7 +90,7 @@ def test_user_management(app, client):
             "username": "kim",
             "secret": "456456",
             "role": "installer",
-            "csrf_token": other_token,
+            "csrf_token": tok,
         },
     )
     assert ok.status_code == 302
