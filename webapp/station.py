@@ -13,6 +13,7 @@ from pathlib import Path
 
 from webapp import config
 from webapp.gbcs.signing import CertificateStore
+from webapp.jobs import repo
 from webapp.jobs.runner import Publisher, Runner
 from webapp.sdnotify import notify, watchdog_interval
 from webapp.store.db import Store
@@ -66,6 +67,10 @@ class Station:
     ) -> Station:
         """Open the database and the radio (call on the loop that will own them)."""
         store = Store.open(data_dir)
+        with store.write() as db:
+            interrupted = repo.pause_interrupted_jobs(db)
+        if interrupted:
+            log.warning("jobs interrupted by a restart, now paused: %s", ", ".join(interrupted))
         if radio != "sim":
             raise StationError(
                 f"Radio {radio!r} is not available in this build; use one of: "

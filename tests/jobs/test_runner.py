@@ -39,7 +39,7 @@ def test_a_job_runs_to_the_end_with_each_counter_executed_once(rig_factory, demo
 
 
 def test_starting_a_running_job_twice_is_refused(rig_factory, demo_jobs):
-    rig = rig_factory(time_scale=1.0)  # real time: the job is still running at the 2nd start
+    rig = rig_factory(time_scale=10.0)  # slow enough that the job still runs at the 2nd start
     job_id = demo_jobs[0]["id"]
 
     async def scenario() -> str:
@@ -71,7 +71,7 @@ def test_connecting_to_a_hub_that_is_not_the_jobs_is_refused(rig_factory, demo_j
 
 
 def test_gas_meter_commands_wait_until_it_wakes(rig_factory, demo_jobs):
-    rig = rig_factory(time_scale=1.0)
+    rig = rig_factory(time_scale=10.0)
     job = next(j for j in demo_jobs if j["site"].startswith("21"))  # the gas exchange
     hub = job["expected_hub_id"]
     gsme = (
@@ -141,7 +141,7 @@ def test_a_dropped_link_pauses_and_resume_finishes_without_repeats(rig_factory, 
 
 
 def test_abort_records_the_reason_and_stops(rig_factory, demo_jobs):
-    rig = rig_factory(time_scale=1.0)
+    rig = rig_factory(time_scale=10.0)
     job_id = demo_jobs[0]["id"]
 
     async def scenario() -> None:
@@ -170,3 +170,78 @@ def test_window_closed_is_reported_as_an_instruction(rig_factory, demo_jobs):
         asyncio.run(scenario())
     assert info.value.code == ErrorCode.WINDOW_CLOSED
     assert "Power-cycle the hub" in rig.runner.live(job["id"]).instruction
+
+
+def test_a_job_left_running_by_a_restart_is_paused_and_resumes(demo_dir, demo_jobs):
+    from webapp.station import Station
+
+    job_id = demo_jobs[0]["id"]
+
+    async def first_life() -> None:
+        station = await Station.open(demo_dir, time_scale=10.0)
+        job = station.store.reader()["jobs"].get(job_id)
+        station.han.power_cycle(job["expected_hub_id"])
+        await station.runner.connect(job_id, job["expected_hub_id"])
+        await station.runner.start(job_id)
+        await asyncio.sleep(0.5)  # mid-job; then the "power is pulled": nothing closes
+        station.runner.active_job = None
+
+    async def second_life() -> dict:
+        station = await Station.open(demo_dir, time_scale=1000.0)
+        try:
+            job = station.store.reader()["jobs"].get(job_id)
+            assert job["status"] == "paused"
+            assert "restarted" in job["status_message"]
+            station.han.power_cycle(job["expected_hub_id"])
+            await station.runner.connect(job_id, job["expected_hub_id"])
+            await station.runner.start(job_id)
+            await station.runner.wait(job_id)
+            return station.store.reader()["jobs"].get(job_id)
+        finally:
+            await station.close()
+
+    asyncio.run(first_life())
+    assert asyncio.run(second_life())["status"] == "completed"
+    from webapp.han.han import SimHan
+
+    han = SimHan.open(demo_dir / "sim")
+    try:
+        assert {row["executions"] for row in han.device_log()} == {1}
+    finally:
+        han.close()
+
+
+def test_no_answer_retries_the_same_bytes_then_pauses_and_resume_tries_again(
+    rig_factory, demo_jobs
+):
+    rig = rig_factory()
+    job_id = demo_jobs[0]["id"]
+    first = rig.commands(job_id)[0]
+    sent: list[bytes] = []
+
+    async def scenario() -> None:
+        await connect(rig, job_id)
+        link = rig.runner.link
+        real_put = link.put
+
+        async def swallowed(message: bytes) -> None:  # the hub never passes it on
+            sent.append(message)
+
+        link.put = swallowed
+        await rig.runner.start(job_id)
+        await rig.runner.wait(job_id)
+        job = rig.job(job_id)
+        assert job["status"] == "paused"
+        assert "did not answer command 1 after 3 tries" in job["status_message"]
+        command = rig.commands(job_id)[0]
+        assert command["state"] == "timed_out" and command["attempts"] == 3
+        assert sent == [first["raw"]] * 3  # the same bytes every time
+        link.put = real_put
+        await rig.runner.start(job_id)  # resume: a fresh budget of tries
+        await rig.runner.wait(job_id)
+
+    asyncio.run(scenario())
+    assert rig.job(job_id)["status"] == "completed"
+    command = rig.commands(job_id)[0]
+    assert command["state"] == "answered" and command["attempts"] == 4
+    assert rig.executions()[(first["recipient"], first["counter"])] == 1

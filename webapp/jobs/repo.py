@@ -57,6 +57,20 @@ def set_job_status(
     )
 
 
+INTERRUPTED_MESSAGE = (
+    "The terminal restarted during this job. Reconnect to the hub and resume: "
+    "nothing is sent twice."
+)
+
+
+def pause_interrupted_jobs(db: Database) -> list[str]:
+    """Jobs left running by a restart (power cut, crash) become paused, resumable."""
+    ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'running'").fetchall()]
+    for job_id in ids:
+        set_job_status(db, job_id, JobStatus.PAUSED, INTERRUPTED_MESSAGE)
+    return ids
+
+
 def service_requests(db: Database, job_id: str) -> list[dict[str, Any]]:
     return list(db["service_requests"].rows_where("job_id = ?", [job_id], order_by="seq"))
 

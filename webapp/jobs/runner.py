@@ -44,7 +44,7 @@ from webapp.zigbee.drivers.base import (
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # sends of one command per run (a resume allows as many again)
 RESPONSE_TIMEOUT_SECONDS = 30.0  # mains-powered devices and the hub
 GSME_RESPONSE_TIMEOUT_SECONDS = 35 * 60.0  # the gas meter wakes at least every 30 minutes
 RECEIVE_POLL_SECONDS = 0.5
@@ -483,23 +483,25 @@ class Runner:
                 "bytes (the device rejects it if it already ran)",
                 command_id=cmd["id"],
             )
+        sends = 0
         while True:
             self._check_pause(job_id)
             if self.link is None:
                 raise JobInterrupted(
                     "The radio link to the hub dropped. Reconnect to the hub, then resume."
                 )
-            if cmd["attempts"] >= MAX_ATTEMPTS:
+            if sends >= MAX_ATTEMPTS:
                 self._set_command(
                     cmd["id"],
                     state=CommandState.TIMED_OUT.value,
-                    last_error=f"No answer after {cmd['attempts']} attempts",
+                    last_error=f"No answer after {sends} tries",
                 )
                 who = "gas meter" if sleepy else (cmd["device_role"] or "device").upper()
                 raise JobInterrupted(
-                    f"The {who} did not answer command {cmd['seq']} after {cmd['attempts']} "
+                    f"The {who} did not answer command {cmd['seq']} after {sends} "
                     "tries. Check it has power and is near the hub, then resume."
                 )
+            sends += 1
             attempt = cmd["attempts"] + 1
             fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             self._waiters[cmd["id"]] = fut
