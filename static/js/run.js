@@ -75,7 +75,8 @@
     else text = connected ? "Connected to the hub. Press Start." : "Not connected to the hub.";
     now.textContent = text;
     now.classList.toggle("idle", !running && !live.instruction);
-    $("eta").textContent = running && live.eta_ms ? `About ${fmtLeft(live.eta_ms - Date.now())} left.` : "";
+    const etaKnown = running && live.eta_ms && live.eta_ms > Date.now() && !live.action;
+    $("eta").textContent = etaKnown ? `About ${fmtLeft(live.eta_ms - Date.now())} left.` : "";
     if (finished) showSummary();
     keepAwake(running);
   }
