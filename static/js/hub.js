@@ -17,13 +17,26 @@
 
   function bars(lqi) { return lqi > 200 ? "Strong" : lqi > 150 ? "Good" : lqi > 100 ? "Fair" : lqi > 50 ? "Weak" : "Very weak"; }
 
-  function render(beacons) {
+  const SHOWN_OTHERS = 5;
+
+  function render(beacons, showAll) {
     list.replaceChildren();
     if (!beacons.length) {
       list.append(HHT.el("li", { class: "card", text: "No networks heard. Move closer to the hub and scan again." }));
       return;
     }
+    if (!beacons.some((b) => b.expected)) {
+      list.append(HHT.el("li", { class: "error", text: "This job's hub was not heard. Check its label, move closer, or power-cycle it, then scan again." }));
+    }
+    const others = beacons.filter((b) => !b.expected).length;
+    let othersShown = 0;
     for (const b of beacons) {
+      if (!b.expected && !showAll && othersShown++ >= SHOWN_OTHERS) {
+        const more = HHT.el("button", { class: "secondary wide", id: "show-all", text: `Show all ${others} other networks` });
+        more.addEventListener("click", () => render(beacons, true));
+        list.append(HHT.el("li", {}, more));
+        break;
+      }
       const flag = FLAGS[b.flag] || b.flag;
       const windowText = b.interpan_open === false ? "Pairing window closed: power-cycle the hub"
         : b.interpan_open ? "Pairing window open" : "Pairing window unknown";

@@ -158,8 +158,11 @@ class Runner:
             live.phase = "connected" if self.link_job == job_id and self.link else "idle"
             self.publish_live(job_id)
         known_hubs = {
-            row["expected_hub_id"]
-            for row in self.store.reader().query("SELECT expected_hub_id FROM jobs")
+            row[0]
+            for row in self.store.reader().execute(
+                "SELECT DISTINCT expected_hub_id FROM jobs "
+                "WHERE status IN ('ready', 'running', 'paused')"
+            )
         }
         expected = job["expected_hub_id"].upper()
         out = []
