@@ -353,12 +353,13 @@ def run(out: Path) -> dict[str, Any]:
         jobs = create_demo(server_dir)
         results["server"] = _server_figures(server_dir, jobs[0])
         results["history"] = _history_figures(Path(tmp) / "history")
-    try:
-        from webapp.bench_parse import parse_figures
-    except ImportError:
-        pass
-    else:
-        results["parse"] = parse_figures()
+    from webapp.bench_parse import parse_figures
+    from webapp.zigbee import bench as zigbee_bench
+
+    results["parse"] = parse_figures()
+    results["zigbee"] = zigbee_bench.cbke_figures()
+    if hasattr(zigbee_bench, "stack_figures"):
+        results["zigbee_stack"] = zigbee_bench.stack_figures()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     return results
@@ -380,6 +381,15 @@ def _print(results: dict[str, Any]) -> None:
     h = results["history"]
     slowest = max((v, k) for k, v in h.items() if k.endswith("_ms"))
     print(f"History over {h['jobs']} jobs: slowest query {slowest[1]} {slowest[0]:.1f} ms")
+    z = results["zigbee"]
+    print(
+        f"CBKE suite 2 handshake (host)  {z['cbke_handshake_ms']:8.1f} ms "
+        f"(initiator {z['cbke_initiator_ms']:.1f}, responder {z['cbke_responder_ms']:.1f})"
+    )
+    for name, f in z["frames"].items():
+        print(f"  frame {name:20} encode {f['encode_us']:7.1f} us decode {f['decode_us']:7.1f} us")
+    for key, value in results.get("zigbee_stack", {}).items():
+        print(f"Zigbee stack {key}: {value}")
     for name, figures in results.get("parse", {}).items():
         if "skipped" in figures:
             print(f"Parse {name:9}: skipped ({figures['skipped']})")
