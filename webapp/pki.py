@@ -55,6 +55,21 @@ def _eui_bytes(eui: bytes | str) -> bytes:
     return value
 
 
+def key_usage(signing: bool) -> x509.KeyUsage:
+    """Digital signing (a DS certificate) or key agreement (a KA certificate), nothing else."""
+    return x509.KeyUsage(
+        digital_signature=signing,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=not signing,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 @dataclass(frozen=True)
 class Identity:
     eui: bytes
@@ -184,20 +199,7 @@ class TestPki:
             .not_valid_before(now - BACKDATE)
             .not_valid_after(now + LEAF_VALIDITY)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=signing,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=not signing,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(key_usage(signing), critical=True)
             .sign(self.root_key, hashes.SHA256())
         )
         return Identity(value, role, key, certificate)
