@@ -9,7 +9,7 @@ DATA ?= var
 PORT ?= 8080
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint format bench clean browser
+.PHONY: setup run test lint format bench soak clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
@@ -44,6 +44,9 @@ format: $(STAMP)
 
 bench: $(STAMP) browser
 	$(PY) -m webapp.bench --out .bench/results.json
+
+soak: $(STAMP)
+	$(PY) -m webapp.testing.crash --points 60 --out .bench/crash.json
 
 clean:
 	rm -rf $(VENV) .bench .pytest_cache

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from webapp.faults import checkpoint
 from webapp.jobs import incoming, repo
 from webapp.jobs.states import (
     DONE_STATES,
@@ -279,6 +280,7 @@ class Runner:
 
     async def _accept(self, raw: bytes, job_id: str) -> None:
         """Commit one incoming message, acknowledge it to the hub, then act on it."""
+        checkpoint("response-received")
         event = None
         with self.store.write() as db:
             result = incoming.store_message(
@@ -293,8 +295,10 @@ class Runner:
                     result.summary,
                     {"command_id": cmd["id"]} if cmd else {"response_id": result.response_id},
                 )
+        checkpoint("response-committed")
         if self.link is not None:
             await self.link.ack(raw)
+            checkpoint("response-acked")
         if event is not None:
             self.publish(
                 event["job_id"],
@@ -518,6 +522,7 @@ class Runner:
             live.phase, live.waiting_for, live.action = "running", None, None
             live.eta_ms = self._eta_ms(job_id)
             self.publish_live(job_id)
+            checkpoint("intent-committed")
             try:
                 await self.link.put(cmd["raw"])
             except RadioError as exc:
@@ -525,9 +530,11 @@ class Runner:
                 self._set_command(cmd["id"], last_error=exc.instruction)
                 self._link_lost(job_id, exc)
                 raise JobInterrupted(exc.instruction) from exc
+            checkpoint("sent")
             current = repo.get_command(self.store.reader(), cmd["id"])
             if current["state"] == CommandState.SENDING.value:
                 cmd = self._set_command(cmd["id"], state=CommandState.DELIVERED.value)
+                checkpoint("delivered-committed")
             deadline = time.time() + timeout
             live.phase = "waiting"
             live.deadline_ms = int(deadline * 1000)
