@@ -245,3 +245,30 @@ def test_no_answer_retries_the_same_bytes_then_pauses_and_resume_tries_again(
     command = rig.commands(job_id)[0]
     assert command["state"] == "answered" and command["attempts"] == 4
     assert rig.executions()[(first["recipient"], first["counter"])] == 1
+
+
+def test_a_command_already_run_by_wan_is_shown_as_already_done(rig_factory, demo_jobs):
+    """Seed 3.5: the same command by WAN first, then by the HHT: it runs once."""
+    rig = rig_factory()
+    job = demo_jobs[0]
+    first = rig.commands(job["id"])[0]
+    rig.han.set_wan(job["expected_hub_id"], True)
+    assert rig.han.deliver_via_wan(first["raw"]) is not None  # executed, answered by WAN
+
+    async def scenario() -> None:
+        await connect(rig, job["id"])
+        await rig.runner.start(job["id"])
+        await rig.runner.wait(job["id"])
+
+    asyncio.run(scenario())
+    command = rig.commands(job["id"])[0]
+    assert command["state"] == "rejected"
+    assert command["outcome"] == "rejected"
+    assert rig.job(job["id"])["status"] == "completed"  # already done counts as done
+    assert rig.executions()[(first["recipient"], first["counter"])] == 1
+    kept = list(rig.store.reader()["responses"].rows_where("command_id = ?", [command["id"]]))
+    assert [r["outcome"] for r in kept] == ["rejected"]  # the device's refusal is kept
+    events = [
+        e["message"] for e in rig.store.reader()["job_events"].rows_where("job_id = ?", [job["id"]])
+    ]
+    assert any("already run it" in m for m in events)
