@@ -78,7 +78,7 @@ def describe(data: bytes, store: CertificateStore | None = None) -> dict[str, An
         "payload_encoding": encoding,
         "alert_code": f"0x{alert:04X}" if alert is not None else None,
         "alert_name": alert_name(alert) if alert is not None else None,
-        "encrypted": any(node.value and ENCRYPTED in node.value for node in _walk(tree)),
+        "encrypted": _any_encrypted(tree),
         "withheld": [item.to_dict() for item in ctx.withheld],
         "outcome": outcome,
         "gbt": message.reassembled_from_gbt,
@@ -87,10 +87,14 @@ def describe(data: bytes, store: CertificateStore | None = None) -> dict[str, An
     }
 
 
-def _walk(nodes: list[Node]):
-    for node in nodes:
-        yield node
-        yield from _walk(node.children)
+def _any_encrypted(nodes: list[Node]) -> bool:
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if node.value and ENCRYPTED in node.value:
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _mac_header_node(message: Message) -> Node:

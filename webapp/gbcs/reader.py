@@ -31,20 +31,22 @@ class Reader:
         return GbcsError(self.pos if offset is None else offset, expected, found)
 
     def need(self, count: int, what: str) -> None:
-        if count < 0 or self.remaining < count:
+        if count < 0 or self.end - self.pos < count:
             raise self.fail(
                 f"{count} byte(s) of {what}", f"{max(self.remaining, 0)} left before the end"
             )
 
     def peek(self, what: str = "a byte") -> int:
-        self.need(1, what)
+        if self.pos >= self.end:
+            self.need(1, what)
         return self.data[self.pos]
 
     def u8(self, what: str) -> int:
-        self.need(1, what)
-        value = self.data[self.pos]
-        self.pos += 1
-        return value
+        pos = self.pos
+        if pos >= self.end:
+            self.need(1, what)
+        self.pos = pos + 1
+        return self.data[pos]
 
     def uint(self, size: int, what: str, *, little: bool = False) -> int:
         return int.from_bytes(self.take(size, what), "little" if little else "big")
@@ -54,10 +56,11 @@ class Reader:
         return int.from_bytes(raw, "little" if little else "big", signed=True)
 
     def take(self, size: int, what: str) -> bytes:
-        self.need(size, what)
-        chunk = self.data[self.pos : self.pos + size]
-        self.pos += size
-        return bytes(chunk)
+        pos = self.pos
+        if size < 0 or self.end - pos < size:
+            self.need(size, what)
+        self.pos = pos + size
+        return bytes(self.data[pos : pos + size])
 
     def rest(self) -> bytes:
         chunk = self.data[self.pos : self.end]
