@@ -120,7 +120,7 @@ def run_trial(
     template: Path, workdir: Path, job_id: str, hub_id: str, point: str, nth: int
 ) -> Trial:
     trial = Trial(point, nth)
-    data_dir = workdir / f"{point}-{nth}"
+    data_dir = workdir / f"trial-{point}-{nth}"
     shutil.copytree(template, data_dir)
     args = ["run-job", job_id, "--fast", "--json", "--data-dir", str(data_dir)]
     power_cycle = ["sim", "power-cycle", hub_id, "--data-dir", str(data_dir)]
@@ -142,10 +142,13 @@ def run_trial(
 def plan(points: int, commands: int, seed: int) -> list[tuple[str, int]]:
     """Every point at its first pass, then random passes (1..commands) up to ``points``."""
     rng = random.Random(seed)
-    chosen = [(p, 1) for p in POINTS]
-    while len(chosen) < points:
-        chosen.append((rng.choice(POINTS), rng.randint(1, commands)))
-    return chosen[:points] if points < len(POINTS) else chosen
+    chosen = [(p, 1) for p in POINTS][:points]
+    possible = len(POINTS) * commands
+    while len(chosen) < min(points, possible):
+        pair = (rng.choice(POINTS), rng.randint(1, commands))
+        if pair not in chosen:
+            chosen.append(pair)
+    return chosen
 
 
 def campaign(points: int, seed: int = 1, workdir: Path | None = None) -> dict:
