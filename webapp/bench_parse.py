@@ -13,6 +13,7 @@ from webapp.gbcs.describe import describe
 from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
 from webapp.gbcs.message import build_general_signing, parse_message, wrap_general_ciphering
+from webapp.gbcs.signing import CertificateStore
 
 REPEATS = 3
 CORPUS_SIZE = 2000
@@ -73,6 +74,15 @@ def parse_figures() -> dict[str, Any]:
             "envelope": _throughput(messages, parse_message),
             "full_describe": _throughput(messages, describe),
         }
+    keystore = SHARED_RTDS.parent / "keystore"
+    if corpora["rtds"] and keystore.is_dir():
+        store = CertificateStore.from_directory(keystore)
+        figures["rtds"]["full_describe_verified"] = _throughput(
+            corpora["rtds"], lambda m: describe(m, store)
+        )
+    from webapp.bench_reference import reference_figures
+
+    figures["typescript_reference_rtds"] = reference_figures()
     return figures
 
 
