@@ -37,14 +37,14 @@ class Rig:
         return {(r["device"], r["counter"]): r["executions"] for r in self.han.device_log()}
 
 
-def make_rig(data_dir: Path, time_scale: float) -> Rig:
+def make_rig(data_dir: Path, time_scale: float, frame_loss: float = 0.0) -> Rig:
     store = Store.open(data_dir)
     clock = SimClock(time_scale)
     han = SimHan.open(data_dir / config.SIM_DIR, time_scale=time_scale, clock=clock)
     published: list = []
     runner = Runner(
         store,
-        han.driver(),
+        han.driver(frame_loss=frame_loss, seed=7),
         lambda job_id, msg: published.append((job_id, msg)),
         time_scale=time_scale,
         certificates=load_certificates(store),
@@ -56,8 +56,8 @@ def make_rig(data_dir: Path, time_scale: float) -> Rig:
 def rig_factory(demo_dir: Path):  # type: ignore[no-untyped-def]
     rigs: list[Rig] = []
 
-    def build(time_scale: float = 1000.0) -> Rig:
-        rig = make_rig(demo_dir, time_scale)
+    def build(time_scale: float = 1000.0, frame_loss: float = 0.0) -> Rig:
+        rig = make_rig(demo_dir, time_scale, frame_loss)
         rigs.append(rig)
         return rig
 
