@@ -358,16 +358,65 @@ def serve(
 ) -> None:
     """Serve the web app (what make run and the systemd unit start)."""
     from webapp.server import serve_dev, serve_gunicorn
+    from webapp.tls import tls_files
 
     directory = _data_dir(data_dir)
     if not (directory / "hht.sqlite").exists():
         _fail(f"No HHT data in {directory}; run 'hht init' (or 'hht init --demo') first.")
+    files = tls_files(directory)
+    tls = files if files.configured else None
     shown = _lan_address() if host in ("0.0.0.0", "::") else host
-    print_url(f"http://{shown}:{port}/")
+    print_url(f"{'https' if tls else 'http'}://{shown}:{port}/")
+    if tls is None:
+        click.echo("Serving plain HTTP ('hht tls init' enables HTTPS for camera and offline use).")
     if dev:
-        serve_dev(directory, host, port, radio, time_scale)
+        serve_dev(directory, host, port, radio, time_scale, tls)
     else:
-        serve_gunicorn(directory, host, port, radio, time_scale, threads)
+        serve_gunicorn(directory, host, port, radio, time_scale, threads, tls)
+
+
+# ---------------------------------------------------------------------------- tls
+@main.group()
+def tls() -> None:
+    """HTTPS on the local network (a local certificate authority)."""
+
+
+@tls.command("init")
+@data_dir_option
+@click.option("--name", "names", multiple=True, help="Host name to certify (repeatable).")
+@click.option("--address", "addresses", multiple=True, help="IP address to certify (repeatable).")
+def tls_init(data_dir: Path | None, names: tuple[str, ...], addresses: tuple[str, ...]) -> None:
+    """Create the local CA (once) and a server certificate for this device."""
+    from webapp.tls import init_tls, local_names
+
+    found_names, found_addresses = local_names()
+    all_names = list(dict.fromkeys([*names, *found_names]))
+    all_addresses = list(dict.fromkeys([*addresses, *found_addresses]))
+    try:
+        files = init_tls(_data_dir(data_dir), all_names, all_addresses)
+    except ValueError as exc:
+        _fail(f"bad address: {exc}")
+    click.echo(f"Server certificate for {', '.join(all_names + all_addresses)}")
+    click.echo(f"CA certificate: {files.ca_cert} (install it on the phones: hht tls ca)")
+    click.echo("Restart the server to serve HTTPS.")
+
+
+@tls.command("ca")
+@data_dir_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def tls_ca(data_dir: Path | None, out: Path | None) -> None:
+    """Export the CA certificate (PEM) to install on phones."""
+    from webapp.tls import tls_files
+
+    files = tls_files(_data_dir(data_dir))
+    if not files.ca_cert.is_file():
+        _fail("no local CA yet; run 'hht tls init' first.")
+    pem = files.ca_cert.read_bytes()
+    if out:
+        out.write_bytes(pem)
+        click.echo(f"Wrote {out}")
+    else:
+        click.echo(pem.decode(), nl=False)
 
 
 @main.command()

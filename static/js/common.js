@@ -50,5 +50,8 @@ const HHT = (() => {
     return socket;
   }
 
+  const insecure = document.getElementById("insecure-note");
+  if (insecure && !window.isSecureContext) insecure.classList.remove("hidden");
+
   return { api, el, showError, eui, followJob };
 })();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -37,11 +38,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(demo_dir: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def running_server(demo_dir: Path, scheme: str = "http") -> Iterator[str]:
+    """``hht serve`` (gunicorn) on a free port; HTTPS when the data dir has TLS set up."""
     port = _free_port()
     hht = Path(sys.executable).with_name("hht")
-    log = open(demo_dir.parent / "server.log", "w")  # noqa: SIM115
+    log_path = demo_dir.parent / f"server-{port}.log"
+    log = open(log_path, "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             str(hht),
@@ -61,7 +64,6 @@ def server(demo_dir: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -73,16 +75,23 @@ def server(demo_dir: Path) -> Iterator[str]:
             time.sleep(0.2)
     else:
         proc.kill()
-    if proc.poll() is not None:
-        log.close()
-        pytest.fail("server did not start:\n" + (demo_dir.parent / "server.log").read_text())
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        if proc.poll() is not None:
+            pytest.fail("server did not start:\n" + log_path.read_text())
+        yield f"{scheme}://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def server(demo_dir: Path) -> Iterator[str]:
+    with running_server(demo_dir) as url:
+        yield url
 
 
 @pytest.fixture
