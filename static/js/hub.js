@@ -101,6 +101,77 @@
     }
   }
 
+  /* ----- the hub label: camera (secure origins), photo, or typed ----- */
+  const labelResult = document.getElementById("label-result");
+
+  function showLabel(data) {
+    labelResult.className = data.matches_job ? "flash" : "error";
+    labelResult.textContent = data.message;
+    document.querySelectorAll("li.beacon").forEach((li) => li.classList.remove("picked"));
+    const li = document.querySelector(`li.beacon[data-hub="${data.hub_id}"]`);
+    if (li) { li.classList.add("picked"); li.scrollIntoView({ block: "center" }); }
+  }
+
+  async function sendLabel(body) {
+    try {
+      let data;
+      if (body instanceof FormData) {
+        const res = await fetch(`/api/jobs/${jobId}/hub-label`, {
+          method: "POST", body, credentials: "same-origin",
+          headers: { "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content },
+        });
+        data = await res.json();
+        if (!res.ok) throw new Error(data.error || "The photo could not be read.");
+      } else {
+        data = await HHT.api(`/api/jobs/${jobId}/hub-label`, body);
+      }
+      showLabel(data);
+    } catch (e) {
+      labelResult.className = "error";
+      labelResult.textContent = e.message;
+    }
+  }
+
+  document.getElementById("label-photo").addEventListener("change", (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    const form = new FormData();
+    form.append("photo", file);
+    labelResult.className = "muted";
+    labelResult.textContent = "Reading the photo…";
+    sendLabel(form);
+  });
+  document.getElementById("label-use").addEventListener("click", () =>
+    sendLabel({ text: document.getElementById("label-text").value }));
+
+  if (window.isSecureContext && "BarcodeDetector" in window && navigator.mediaDevices) {
+    document.getElementById("camera-box").classList.remove("hidden");
+    document.getElementById("camera-start").addEventListener("click", async () => {
+      const video = document.getElementById("camera");
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+        video.srcObject = stream;
+        video.classList.remove("hidden");
+        await video.play();
+        const detector = new BarcodeDetector();
+        const tick = async () => {
+          const codes = await detector.detect(video).catch(() => []);
+          if (codes.length) {
+            stream.getTracks().forEach((t) => t.stop());
+            video.classList.add("hidden");
+            sendLabel({ text: codes[0].rawValue });
+          } else if (video.srcObject) {
+            requestAnimationFrame(tick);
+          }
+        };
+        tick();
+      } catch (e) {
+        labelResult.className = "error";
+        labelResult.textContent = "The camera could not start: photograph the label instead.";
+      }
+    });
+  }
+
   HHT.followJob(jobId, (msg) => {
     if (msg.type === "live" && msg.live.stage && msg.live.phase === "connecting") showStage(msg.live.stage);
   });

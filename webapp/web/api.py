@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_NOTE_LENGTH = 500
+MAX_PHOTO_READ = 15 * 1024 * 1024
 
 
 def _fail(message: str, status: int = 400, **extra: Any):  # type: ignore[no-untyped-def]
@@ -154,4 +155,43 @@ def sim_power_cycle(job_id: str):  # type: ignore[no-untyped-def]
         job_id,
         "power_cycle",
         "Only a simulated hub can be power-cycled from here; switch the real one off and on.",
+    )
+
+
+@bp.post("/jobs/<job_id>/hub-label")
+@role_required(INSTALLER)
+def hub_label(job_id: str):  # type: ignore[no-untyped-def]
+    """A photo of the hub label (multipart ``photo``), or the id read or typed on the phone."""
+    from webapp.hublabel import HubLabelError, decode_photo, typed_hub_id
+
+    job = _job_for_installer(job_id)
+    try:
+        if "photo" in request.files:
+            label = decode_photo(
+                request.files["photo"].read(MAX_PHOTO_READ + 1)[: MAX_PHOTO_READ + 1]
+            )
+        else:
+            text = _body().get("text")
+            if not isinstance(text, str):
+                _fail("Send a photo of the hub label, or the id as text.")
+            label = typed_hub_id(text)
+    except HubLabelError as exc:
+        _fail(str(exc), 422)
+    expected = job["expected_hub_id"].upper()
+    matches = label.hub_id == expected
+    message = (
+        "The label matches this job's hub."
+        if matches
+        else f"The label says {label.hub_id}, but this job expects {expected}. "
+        "Check you are at the right property and reading the right hub."
+    )
+    station().runner.note(
+        job_id,
+        "hub-label",
+        f"Hub label read ({label.symbology}): {label.hub_id}"
+        + ("" if matches else " - not this job's hub"),
+        _actor(),
+    )
+    return jsonify(
+        hub_id=label.hub_id, matches_job=matches, symbology=label.symbology, message=message
     )
