@@ -50,6 +50,9 @@ const HHT = (() => {
     return socket;
   }
 
+  if (window.isSecureContext && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch((e) => console.warn("no offline app", e));
+  }
   const insecure = document.getElementById("insecure-note");
   if (insecure && !window.isSecureContext) insecure.classList.remove("hidden");
 

@@ -37,7 +37,8 @@ def test_https_page_is_a_secure_context(demo_dir, demo_jobs, shots):
             executable_path=CHROMIUM,
             args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"],
         )
-        page = chromium.new_context(viewport=PHONE, is_mobile=True).new_page()
+        context = chromium.new_context(viewport=PHONE, is_mobile=True)
+        page = context.new_page()
         page.goto(f"{url}/login?role=installer")
         assert page.evaluate("window.isSecureContext") is True
         assert page.evaluate("location.protocol") == "https:"
@@ -49,4 +50,20 @@ def test_https_page_is_a_secure_context(demo_dir, demo_jobs, shots):
         expect(page.locator("#insecure-note")).to_be_hidden()
         assert page.evaluate("'wakeLock' in navigator") is True
         shots(page, "https-run-page")
+
+        # the installable app: the service worker keeps the shell, never the job data
+        assert page.evaluate("navigator.serviceWorker.ready.then(() => true)") is True
+        page.reload()
+        assert page.evaluate("navigator.serviceWorker.controller !== null") is True
+        context.set_offline(True)
+        page.goto(f"{url}/i/")
+        expect(page.locator("#offline-title")).to_have_text("The terminal is out of reach")
+        shots(page, "offline")
+        stale = page.evaluate(
+            "fetch('/api/jobs/" + demo_jobs[0]["id"] + "').then(() => 'served', () => 'refused')"
+        )
+        assert stale == "refused"
+        context.set_offline(False)
+        page.goto(f"{url}/i/")
+        expect(page.locator("h1")).to_contain_text("Today's jobs")
         chromium.close()

@@ -76,7 +76,7 @@ def create_app(
     station = loop.call(Station.open(data_dir, radio=radio, time_scale=time_scale, publish=publish))
     app.extensions["hht"] = HhtContext(loop, station, socketio, radio, time_scale)
 
-    from webapp.web import api, auth, installer, messages, sockets, supervisor
+    from webapp.web import api, app_shell, auth, installer, messages, sockets, supervisor
     from webapp.web.security import init_security
     from webapp.web.views import register_filters
 
@@ -87,6 +87,7 @@ def create_app(
     app.register_blueprint(supervisor.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(app_shell.bp)
     sockets.register(socketio)
 
     @app.teardown_appcontext
