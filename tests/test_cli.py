@@ -114,3 +114,12 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path):
         line for line in (result.stdout + result.stderr).splitlines() if "hht.service" in line
     ]
     assert result.returncode == 0 and not problems, result.stderr
+
+
+def test_url_prints_the_address_and_a_qr_code(tmp_path):
+    hht("init", "--data-dir", str(tmp_path))
+    out = hht("url", "--data-dir", str(tmp_path), "--port", "8080").stdout
+    assert "http://" in out and ":8080/" in out
+    assert "█" in out  # the QR code, drawn in the terminal
+    hht("tls", "init", "--data-dir", str(tmp_path))
+    assert "https://" in hht("url", "--data-dir", str(tmp_path)).stdout

@@ -366,13 +366,28 @@ def serve(
     files = tls_files(directory)
     tls = files if files.configured else None
     shown = _lan_address() if host in ("0.0.0.0", "::") else host
-    print_url(f"{'https' if tls else 'http'}://{shown}:{port}/")
+    print_url(device_url(directory, port, shown))
     if tls is None:
         click.echo("Serving plain HTTP ('hht tls init' enables HTTPS for camera and offline use).")
     if dev:
         serve_dev(directory, host, port, radio, time_scale, tls)
     else:
         serve_gunicorn(directory, host, port, radio, time_scale, threads, tls)
+
+
+@main.command()
+@data_dir_option
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+def url(data_dir: Path | None, port: int) -> None:
+    """Print the address phones use (and a QR code of it)."""
+    print_url(device_url(_data_dir(data_dir), port))
+
+
+def device_url(data_dir: Path, port: int, host: str | None = None) -> str:
+    from webapp.tls import tls_files
+
+    scheme = "https" if tls_files(data_dir).configured else "http"
+    return f"{scheme}://{host or _lan_address()}:{port}/"
 
 
 # ---------------------------------------------------------------------------- tls

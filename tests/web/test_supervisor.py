@@ -94,3 +94,13 @@ def test_user_management(app, client):
         },
     )
     assert ok.status_code == 302
+
+
+def test_the_qr_code_of_the_address(app, client):
+    assert client.get("/s/qr.svg").status_code == 302  # supervisors only
+    login(client, "supervisor")
+    page = client.get("/s/").get_data(as_text=True)
+    assert re.search(r"Connect a phone: http://[0-9.]+(:\d+)?/", page)
+    svg = client.get("/s/qr.svg")
+    assert svg.mimetype == "image/svg+xml"
+    assert b"<svg" in svg.data and b"<path" in svg.data

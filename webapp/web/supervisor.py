@@ -49,6 +49,7 @@ def history():  # type: ignore[no-untyped-def]
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "supervisor/history.html",
+        device_address=device_address(),
         jobs=jobs,
         total=total,
         flt=flt,
@@ -125,3 +126,28 @@ def users():  # type: ignore[no-untyped-def]
     return render_template(
         "supervisor/users.html", users=list_users(get_db()), roles=ROLES, error=error
     ), (400 if error else 200)
+
+
+@bp.route("/qr.svg")
+@role_required(SUPERVISOR)
+def qr_code():  # type: ignore[no-untyped-def]
+    """A QR code of the address phones use: the supervisor shows it to installers."""
+    import io
+
+    import segno
+    from flask import Response
+
+    buffer = io.BytesIO()
+    segno.make(device_address(), error="m").save(buffer, kind="svg", scale=6, border=2)
+    return Response(buffer.getvalue(), mimetype="image/svg+xml")
+
+
+def device_address() -> str:
+    """This terminal's address as phones reach it (what the supervisor page shows)."""
+    from webapp.cli import _lan_address
+
+    host = request.host.split(":")[0]
+    if host in ("127.0.0.1", "localhost", "::1"):
+        host = _lan_address()
+    port = request.host.split(":")[1] if ":" in request.host else ""
+    return f"{request.scheme}://{host}{':' + port if port else ''}/"
