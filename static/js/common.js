@@ -46,6 +46,8 @@ const HHT = (() => {
     socket.on("connect", () => { onStatus && onStatus(true); socket.emit("join", { job_id: jobId }); });
     socket.on("disconnect", () => onStatus && onStatus(false));
     socket.on("job", onMessage);
+    // the phone's clock helps the terminal know the time (no battery clock on a Pi)
+    socket.on("clock_ping", (m) => socket.emit("clock_pong", { sent_ms: m.sent_ms, phone_ms: Date.now() }));
     socket.on("error", (e) => console.warn("socket error", e));
     return socket;
   }
@@ -53,6 +55,16 @@ const HHT = (() => {
   if (window.isSecureContext && "serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch((e) => console.warn("no offline app", e));
   }
+  const timeQuality = document.getElementById("time-quality");
+  async function showTimeQuality() {
+    try {
+      const c = await api("/api/clock");
+      timeQuality.textContent = c.uncertainty_s === null ? "⏱ time unknown" : `⏱ ±${c.uncertainty_s < 1 ? "<1" : Math.round(c.uncertainty_s)} s`;
+      timeQuality.title = c.label;
+      timeQuality.className = "time-quality " + (c.uncertainty_s === null || c.uncertainty_s > 10 ? "bad" : "ok");
+    } catch (e) { /* logged out or offline: nothing to show */ }
+  }
+  if (timeQuality) { showTimeQuality(); setInterval(showTimeQuality, 30000); setTimeout(showTimeQuality, 3000); }
   const insecure = document.getElementById("insecure-note");
   if (insecure && !window.isSecureContext) insecure.classList.remove("hidden");
 

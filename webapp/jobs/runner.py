@@ -23,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from webapp.clock import Clock, time_setting_allowed
+from webapp.clock.device_time import reported_device_time
+from webapp.clock.estimate import DEFAULT_TOLERANCE_S, TIME_SETTING_USE_CASES
 from webapp.faults import checkpoint
 from webapp.jobs import incoming, repo
 from webapp.jobs.states import (
@@ -32,6 +35,7 @@ from webapp.jobs.states import (
     CommandState,
     JobStatus,
 )
+from webapp.store import events
 from webapp.store.clock import utc_now
 from webapp.store.db import Store
 from webapp.store.events import append_event
@@ -102,12 +106,18 @@ class Runner:
         *,
         time_scale: float = 1.0,
         certificates: Any = None,
+        clock: Clock | None = None,
+        time_tolerance_s: float = DEFAULT_TOLERANCE_S,
     ) -> None:
         self.store = store
         self.driver = driver
         self._publish = publish or (lambda job_id, msg: None)
         self.time_scale = time_scale
         self.certificates = certificates
+        self.clock = clock or Clock()
+        self.time_tolerance_s = time_tolerance_s
+        # every event this terminal writes is stamped with its clock's quality
+        events.time_quality = self._time_quality
         self.link: HubLink | None = None
         self.link_job: str | None = None
         self.active_job: str | None = None
@@ -118,6 +128,11 @@ class Runner:
         self._durations: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------------ helpers
+    def _time_quality(self) -> tuple[str, float | None, float]:
+        estimate = self.clock.estimate()
+        uncertainty = None if estimate.uncertainty_s == float("inf") else estimate.uncertainty_s
+        return estimate.source.value, uncertainty, estimate.offset_s
+
     def live(self, job_id: str) -> LiveState:
         return self._live.setdefault(job_id, LiveState())
 
@@ -233,6 +248,9 @@ class Runner:
             hub=hub_id,
         )
         self.publish_live(job_id)
+        hub_time = await link.hub_time()
+        if hub_time is not None and self.clock.offer_hub_time(*hub_time) is not None:
+            self._event(job_id, "clock", f"Hub time read: {self.clock.estimate().label}")
         await self._collect_held(job_id)
         self._receiver = asyncio.create_task(self._receive_loop(job_id, link))
 
@@ -307,10 +325,29 @@ class Runner:
             )
         if result.command is not None:
             cmd = result.command
+            if result.new and cmd["use_case"] in TIME_SETTING_USE_CASES:
+                self._compare_device_time(cmd, raw)
             self.publish(cmd["job_id"], "command", command=repo.command_view(cmd))
             fut = self._waiters.get(cmd["id"])
             if fut is not None and not fut.done():
                 fut.set_result(cmd["state"])
+
+    def _compare_device_time(self, cmd: dict[str, Any], raw: bytes) -> None:
+        """After a clock-setting command: how far is the device's time from ours?"""
+        device_time = reported_device_time(raw)
+        if device_time is None:
+            return
+        estimate = self.clock.estimate()
+        difference = device_time - estimate.now
+        self._event(
+            cmd["job_id"],
+            "clock-check",
+            f"{cmd['device_role'].upper()} time after {cmd['use_case']} differs from the "
+            f"terminal's by {difference:+.1f} s (terminal's time ±"
+            f"{estimate.uncertainty_s:.1f} s, from the {estimate.source.value} clock)",
+            command_id=cmd["id"],
+            difference_s=round(difference, 3),
+        )
 
     # ------------------------------------------------------------------ control
     async def start(self, job_id: str, actor: str = "hht") -> None:
@@ -324,6 +361,11 @@ class Runner:
             raise RunnerError(f"Job {job_id} is {job['status']}; it cannot be run again.")
         if self.link is None or self.link_job != job_id:
             raise RunnerError("Connect to the job's hub first.")
+        use_cases = {c["use_case"] for c in repo.commands(self.store.reader(), job_id)}
+        allowed, why = time_setting_allowed(self.clock.estimate(), use_cases, self.time_tolerance_s)
+        if not allowed:
+            self._event(job_id, "held", why, actor)
+            raise RunnerError(why)
         control = _JobControl()
         self._controls[job_id] = control
         self.active_job = job_id

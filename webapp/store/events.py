@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlite_utils import Database
@@ -16,6 +17,10 @@ from webapp.store.clock import utc_now
 from webapp.store.sql import insert_row
 
 GENESIS_HASH = "0" * 64
+
+#: Gives (source, uncertainty in s, offset in s) of the clock that stamps events; the
+#: station installs the terminal's clock here. None: the system clock, unjudged.
+time_quality: Callable[[], tuple[str, float | None, float]] | None = None
 
 
 def _digest(prev_hash: str, job_id: str, at: str, kind: str, message: str, data: str) -> str:
@@ -48,6 +53,9 @@ def append_event(
         "prev_hash": prev_hash,
         "hash": _digest(prev_hash, job_id, at, kind, message, data_json),
     }
+    if time_quality is not None:
+        source, uncertainty, offset = time_quality()
+        event.update(time_source=source, time_uncertainty_s=uncertainty, time_offset_s=offset)
     event["id"] = insert_row(db, "job_events", event)
     return event
 

@@ -175,3 +175,15 @@ def m001_initial(db: Database) -> None:
            BEGIN SELECT RAISE(ABORT, 'job_events is append-only'); END"""
     )
     db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+@MIGRATIONS()
+def m002_time_quality(db: Database) -> None:
+    """Every job event says which clock stamped it and how good that clock was."""
+    db["job_events"].add_column("time_source", str)
+    db["job_events"].add_column("time_uncertainty_s", float)
+    db["job_events"].add_column("time_offset_s", float)
+    db["clock_samples"].create(
+        {"id": int, "at": str, "source": str, "offset_s": float, "uncertainty_s": float},
+        pk="id",
+    )

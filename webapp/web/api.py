@@ -195,3 +195,10 @@ def hub_label(job_id: str):  # type: ignore[no-untyped-def]
     return jsonify(
         hub_id=label.hub_id, matches_job=matches, symbology=label.symbology, message=message
     )
+
+
+@bp.get("/clock")
+@role_required(INSTALLER, SUPERVISOR)
+def clock():  # type: ignore[no-untyped-def]
+    """The terminal's time, where it comes from and how good it is."""
+    return jsonify(station().runner.clock.estimate().to_dict())

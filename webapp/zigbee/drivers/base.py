@@ -147,6 +147,11 @@ class HubLink(abc.ABC):
     async def get(self) -> list[bytes]:
         """Messages the hub holds for the HHT (GB-HRGP GET), oldest first."""
 
+    async def hub_time(self) -> tuple[float, bool] | None:
+        """The hub's time (seconds since the epoch) and whether the hub says it is
+        synchronised, read from its ZCL Time cluster; None where the link cannot tell."""
+        return None
+
     async def ack(self, message: bytes) -> bool:
         """Tell the link ``message`` is safely stored, so it is not delivered again.
 

@@ -149,6 +149,14 @@ class SimHubLink(HubLink):
         too; False when the hub holds no such message)."""
         return self._han.hubs.ack(self.hub_id, bytes(message))
 
+    async def hub_time(self) -> tuple[float, bool] | None:
+        """Simulated hubs keep the host's time, synchronised while their WAN is up (in fast
+        mode only durations run faster; the clock they report is the real one)."""
+        import time
+
+        hub = self._han.hubs.hub(self.hub_id)
+        return time.time(), bool(hub and hub["wan_up"])
+
     async def close(self) -> None:
         self._open = False
 
