@@ -37,7 +37,7 @@ from webapp.jobs.states import (
 )
 from webapp.store import events
 from webapp.store.clock import utc_now
-from webapp.store.db import Store
+from webapp.store.db import StorageFullError, Store
 from webapp.store.events import append_event
 from webapp.zigbee.drivers.base import (
     STAGE_LABELS,
@@ -53,6 +53,11 @@ MAX_ATTEMPTS = 3  # sends of one command per run (a resume allows as many again)
 RESPONSE_TIMEOUT_SECONDS = 30.0  # mains-powered devices and the hub
 GSME_RESPONSE_TIMEOUT_SECONDS = 35 * 60.0  # the gas meter wakes at least every 30 minutes
 RECEIVE_POLL_SECONDS = 0.5
+STORAGE_FULL_MESSAGE = (
+    "The terminal's storage is full. The job is paused safely and nothing is lost: the hub "
+    "keeps the answers until they are stored. Free space (ask your supervisor to unload and "
+    "back up), then reconnect to the hub and resume."
+)
 DEFAULT_COMMAND_SECONDS = 3.0  # ETA estimate before any command has been timed
 SLEEPY_ROLES = frozenset({"gsme"})
 
@@ -284,7 +289,20 @@ class Runner:
                 self._link_lost(job_id, exc)
                 return
             if raw is not None:
-                await self._accept(raw, job_id)
+                try:
+                    await self._accept(raw, job_id)
+                except StorageFullError as exc:
+                    self._storage_full(job_id, exc)
+                    return
+
+    def _storage_full(self, job_id: str, exc: StorageFullError) -> None:
+        """Stop receiving: unstored answers stay at the hub (unacknowledged) until resume."""
+        log.error("storage full during job %s: %s", job_id, exc)
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(exc)
+        self.live(job_id).instruction = STORAGE_FULL_MESSAGE
+        self.publish_live(job_id)
 
     def _link_lost(self, job_id: str, exc: RadioError) -> None:
         log.warning("link lost during job %s: %s", job_id, exc)
@@ -425,25 +443,31 @@ class Runner:
             self.publish(job_id, "snapshot", snapshot=self.snapshot(job_id))
             await self._run_service_requests(job_id)
         except JobInterrupted as exc:
-            with self.store.write() as db:
-                repo.set_job_status(db, job_id, JobStatus.PAUSED, exc.message)
-            live.phase = "connected" if self.link else "idle"
-            live.waiting_for, live.action, live.deadline_ms = None, None, None
-            live.instruction = exc.message
+            self._pause_safely(job_id, exc.message)
+        except StorageFullError:
+            # the link goes too: a new one offers every answer the hub still holds
+            await self.disconnect()
+            self._pause_safely(job_id, STORAGE_FULL_MESSAGE)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("job %s stopped on an unexpected error", job_id)
-            with self.store.write() as db:
-                repo.set_job_status(
-                    db, job_id, JobStatus.PAUSED, "Stopped on an internal error; see the log."
-                )
-            live.phase = "idle"
+            self._pause_safely(job_id, "Stopped on an internal error; see the log.")
         finally:
             if self.active_job == job_id:
                 self.active_job = None
             self._waiters.clear()
         self.publish(job_id, "snapshot", snapshot=self.snapshot(job_id))
+
+    def _pause_safely(self, job_id: str, message: str) -> None:
+        """Record the pause if the disk lets us; the page is told either way. A job whose
+        pause could not be written is paused at the next start-up (pause_interrupted_jobs)."""
+        live = self.live(job_id)
+        with contextlib.suppress(StorageFullError), self.store.write() as db:
+            repo.set_job_status(db, job_id, JobStatus.PAUSED, message)
+        live.phase = "connected" if self.link else "idle"
+        live.waiting_for, live.action, live.deadline_ms = None, None, None
+        live.instruction = message
 
     async def _run_service_requests(self, job_id: str) -> None:
         reader = self.store.reader()
@@ -609,6 +633,9 @@ class Runner:
             except RadioError as exc:
                 self._waiters.pop(cmd["id"], None)
                 raise JobInterrupted(exc.instruction) from exc
+            except StorageFullError:
+                self._waiters.pop(cmd["id"], None)
+                raise
             self._waiters.pop(cmd["id"], None)
             live.waiting_for = live.action = None
             live.deadline_ms = None

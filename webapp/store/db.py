@@ -25,6 +25,14 @@ DB_FILENAME = "hht.sqlite"
 BUSY_TIMEOUT_SECONDS = 10.0
 
 
+class StorageFullError(RuntimeError):
+    """The disk (an SD card) is full: the transaction was rolled back, nothing half-written."""
+
+
+def _is_full(exc: sqlite3.OperationalError) -> bool:
+    return "full" in str(exc).lower()
+
+
 class CorruptDatabaseError(RuntimeError):
     """The database failed its integrity check and was moved aside."""
 
@@ -113,8 +121,14 @@ class Store:
         """The single writer, held for one transaction."""
         with self._write_lock:
             db = self.writer
-            with db.atomic():
-                yield db
+            try:
+                with db.atomic():
+                    yield db
+            except sqlite3.OperationalError as exc:
+                if _is_full(exc):
+                    log.error("storage full: %s", exc)
+                    raise StorageFullError(str(exc)) from exc
+                raise
 
     def reader(self) -> sqlite_utils.Database:
         """A read connection for the calling thread."""
