@@ -123,3 +123,43 @@ def test_url_prints_the_address_and_a_qr_code(tmp_path):
     assert "█" in out  # the QR code, drawn in the terminal
     hht("tls", "init", "--data-dir", str(tmp_path))
     assert "https://" in hht("url", "--data-dir", str(tmp_path)).stdout
+
+
+def test_backup_and_restore(tmp_path):
+    data = str(tmp_path / "d")
+    hht("init", "--data-dir", data)
+    hht("user", "add", "kim", "--role", "installer", "--secret", "112233", "--data-dir", data)
+    backup = tmp_path / "before.sqlite"
+    hht("backup", str(backup), "--data-dir", data)
+    hht("user", "add", "lee", "--role", "installer", "--secret", "445566", "--data-dir", data)
+    restored = hht("restore", str(backup), "--data-dir", data)
+    assert "kept as" in restored.stdout
+    import sqlite3
+
+    users = {
+        r[0]
+        for r in sqlite3.connect(Path(data) / "hht.sqlite").execute("SELECT username FROM users")
+    }
+    assert users == {"kim"}
+    kept = list(Path(data).glob("hht.sqlite.replaced-*"))
+    assert kept and {
+        r[0] for r in sqlite3.connect(kept[0]).execute("SELECT username FROM users")
+    } == {"kim", "lee"}
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database" * 100)
+    refused = hht("restore", str(junk), "--data-dir", data, check=False)
+    assert refused.returncode == 2 and "not a usable HHT backup" in refused.stderr
+
+
+def test_a_corrupt_database_stops_the_start_loudly(tmp_path):
+    data = tmp_path / "d"
+    hht("init", "--data-dir", str(data))
+    db = data / "hht.sqlite"
+    raw = bytearray(db.read_bytes())
+    raw[100:4096] = b"\xff" * (4096 - 100)
+    db.write_bytes(bytes(raw))
+    result = hht("jobs", "--data-dir", str(data), check=False)
+    assert result.returncode == 3
+    assert result.stderr.startswith("hht: DATABASE CORRUPT")
+    assert "Traceback" not in result.stderr
+    assert list(data.glob("hht.sqlite.corrupt-*"))

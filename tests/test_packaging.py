@@ -39,4 +39,4 @@ def test_wheel_contains_templates_and_static(tmp_path):
     ):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "hht = webapp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "hht = webapp.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()

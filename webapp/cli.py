@@ -449,5 +449,30 @@ def backup(data_dir: Path | None, destination: Path) -> None:
     click.echo(f"Backed up to {destination}")
 
 
+@main.command("restore")
+@data_dir_option
+@click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
+def restore_command(data_dir: Path | None, backup_file: Path) -> None:
+    """Replace the database with a backup (stop the server first); the current one is kept."""
+    from webapp.store.db import restore
+
+    try:
+        kept = restore(_data_dir(data_dir), backup_file)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    click.echo(f"Restored {backup_file}; the database it replaced is kept as {kept}")
+
+
+def run() -> None:
+    """The console script: a corrupt database is reported plainly, never as a traceback."""
+    from webapp.store.db import CorruptDatabaseError
+
+    try:
+        main()
+    except CorruptDatabaseError as exc:
+        click.echo(f"hht: {exc}", err=True)
+        sys.exit(3)
+
+
 if __name__ == "__main__":
-    main()
+    run()

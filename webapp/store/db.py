@@ -8,6 +8,8 @@ the file is checked with ``PRAGMA quick_check``; a corrupt file is moved aside
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -156,3 +158,38 @@ class Store:
         with self._write_lock:
             self.writer.conn.execute("VACUUM INTO ?", (str(destination),))
         return destination
+
+
+def restore(data_dir: Path, backup: Path) -> Path:
+    """Put ``backup`` in place of the database, keeping the current one aside.
+
+    The backup must pass ``quick_check`` first; the server must be stopped. Returns where
+    the replaced database was moved.
+    """
+    data_dir, backup = Path(data_dir), Path(backup)
+    if not backup.is_file():
+        raise FileNotFoundError(f"no backup at {backup}")
+    try:
+        conn = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+            conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{backup} is not a usable HHT backup: {exc}") from exc
+    if rows != [("ok",)]:
+        raise ValueError(f"{backup} failed its integrity check: {rows[0][0]}")
+    current = data_dir / DB_FILENAME
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = current.with_name(f"{current.name}.replaced-{stamp}")
+    if current.exists():
+        current.rename(kept)
+        for suffix in ("-wal", "-shm"):
+            side = current.with_name(current.name + suffix)
+            if side.exists():
+                side.rename(kept.with_name(kept.name + suffix))
+    shutil.copyfile(backup, current)
+    os.chmod(current, 0o600)
+    Store.open(data_dir).close()  # checks it and applies any newer migrations
+    return kept
