@@ -160,6 +160,6 @@ def test_a_corrupt_database_stops_the_start_loudly(tmp_path):
     db.write_bytes(bytes(raw))
     result = hht("jobs", "--data-dir", str(data), check=False)
     assert result.returncode == 3
-    assert result.stderr.startswith("hht: DATABASE CORRUPT")
+    assert "CRITICAL" in result.stderr and "hht: DATABASE CORRUPT" in result.stderr
     assert "Traceback" not in result.stderr
     assert list(data.glob("hht.sqlite.corrupt-*"))
