@@ -47,6 +47,7 @@ bench: $(STAMP) browser
 
 soak: $(STAMP)
 	$(PY) -m webapp.testing.crash --points 60 --out .bench/crash.json
+	$(PY) -m webapp.testing.soak --jobs 1000 --out .bench/soak.json
 
 clean:
 	rm -rf $(VENV) .bench .pytest_cache
