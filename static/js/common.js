@@ -59,7 +59,7 @@ const HHT = (() => {
   async function showTimeQuality() {
     try {
       const c = await api("/api/clock");
-      timeQuality.textContent = c.uncertainty_s === null ? "⏱ time unknown" : `⏱ ±${c.uncertainty_s < 1 ? "<1" : Math.round(c.uncertainty_s)} s`;
+      timeQuality.textContent = c.uncertainty_s === null ? "time ?" : `time ±${c.uncertainty_s < 1 ? "<1" : Math.round(c.uncertainty_s)} s`;
       timeQuality.title = c.label;
       timeQuality.className = "time-quality " + (c.uncertainty_s === null || c.uncertainty_s > 10 ? "bad" : "ok");
     } catch (e) { /* logged out or offline: nothing to show */ }

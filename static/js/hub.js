@@ -38,7 +38,8 @@
         break;
       }
       const flag = FLAGS[b.flag] || b.flag;
-      const windowText = b.interpan_open === false ? "Pairing window closed: power-cycle the hub"
+      const windowText = b.interpan_open === false
+        ? (b.expected ? "Pairing window closed: power-cycle the hub" : "Pairing window closed")
         : b.interpan_open ? "Pairing window open" : "Pairing window unknown";
       const canConnect = b.expected && b.supported && b.interpan_open !== false;
       const btn = HHT.el("button", { text: "Connect", class: b.expected ? "" : "secondary", disabled: !canConnect });
