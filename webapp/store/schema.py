@@ -187,3 +187,12 @@ def m002_time_quality(db: Database) -> None:
         {"id": int, "at": str, "source": str, "offset_s": float, "uncertainty_s": float},
         pk="id",
     )
+
+
+@MIGRATIONS()
+def m003_no_wan_register(db: Database) -> None:
+    """Seed 4.1: sites where an install was aborted for want of WAN, from here or central."""
+    db["no_wan_register"].create(
+        {"mpxn": str, "site": str, "reported_at": str, "note": str, "source": str},
+        pk="mpxn",
+    )

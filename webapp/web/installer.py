@@ -35,9 +35,16 @@ def jobs():  # type: ignore[no-untyped-def]
 @bp.route("/jobs/<job_id>")
 @role_required(INSTALLER)
 def job(job_id: str):  # type: ignore[no-untyped-def]
+    from webapp.jobs.nowan import warning_for
+
     job = own_job(job_id)
     snapshot = repo.job_snapshot(get_db(), job_id)
-    return render_template("installer/job.html", job=job, snapshot=snapshot)
+    return render_template(
+        "installer/job.html",
+        job=job,
+        snapshot=snapshot,
+        no_wan=warning_for(get_db(), job["mpxn"]),
+    )
 
 
 @bp.route("/jobs/<job_id>/hub")

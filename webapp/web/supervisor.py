@@ -151,3 +151,39 @@ def device_address() -> str:
         host = _lan_address()
     port = request.host.split(":")[1] if ":" in request.host else ""
     return f"{request.scheme}://{host}{':' + port if port else ''}/"
+
+
+@bp.route("/no-wan", methods=["GET", "POST"])
+@role_required(SUPERVISOR)
+def no_wan():  # type: ignore[no-untyped-def]
+    """The no-WAN register: this terminal's aborts and the imported central register."""
+    from flask import Response
+
+    from webapp.jobs import nowan
+
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("register")
+        if upload is None or not upload.filename:
+            error = "Choose the central register's CSV file."
+        else:
+            try:
+                text = upload.read(8 * 1024 * 1024).decode("utf-8-sig")
+                with station().store.write() as db:
+                    count = nowan.import_csv(db, text)
+            except UnicodeDecodeError:
+                error = "The file is not UTF-8 text (CSV)."
+            except nowan.RegisterError as exc:
+                error = "Nothing was imported: " + "; ".join(exc.problems[:20])
+            else:
+                flash(f"Imported {count} sites into the no-WAN register.")
+                return redirect(url_for("supervisor.no_wan"))
+    if request.args.get("format") == "csv":
+        return Response(
+            nowan.export_csv(get_db()),
+            mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=no-wan-register.csv"},
+        )
+    return render_template(
+        "supervisor/no_wan.html", entries=nowan.register(get_db()), error=error
+    ), (400 if error else 200)
