@@ -17,8 +17,11 @@ from cryptography.hazmat.primitives import serialization
 from webapp import config
 from webapp.auth.users import INSTALLER, SUPERVISOR, add_user, find_user
 from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
+from webapp.han.demo import build_command
+from webapp.han.han import SimHan
+from webapp.han.scenario import SiteInfo
 from webapp.jobs.loading import CommandSpec, JobSpec, ServiceRequestSpec, add_jobs
-from webapp.pki import TestPki
+from webapp.pki import Identity, TestPki
 from webapp.store.clock import utc_now
 from webapp.store.db import Store
 
@@ -106,6 +109,57 @@ def _der_device_payload(eui: str) -> bytes:
     return b"\x30" + bytes([len(inner)]) + inner
 
 
+def device_set_of(site: SiteInfo) -> dict[str, str]:
+    return {
+        "hub": site.hub_id,
+        "gpf": site.hub_id,
+        "chf": site.chf_id,
+        "esme": site.esme_id,
+        "gsme": site.gsme_id,
+        "ihd": site.ihd_id,
+    }
+
+
+def service_requests_for(
+    han: SimHan,
+    supplier: Identity,
+    site: SiteInfo,
+    steps: list[Step] | tuple[Step, ...],
+    last_counter: int,
+    now: datetime,
+) -> list[ServiceRequestSpec]:
+    """One service request per step, its command built and signed as the DCC would."""
+    device_set = device_set_of(site)
+    srs = []
+    for counter, step in enumerate(steps, start=last_counter + 1):
+        target = device_set[step.role]
+        subject = site.gsme_id if step is CCS01_GSME else site.esme_id
+        if step.use_case in ("CCS01", "CS03A1", "CS03B"):
+            payload = _der_device_payload(site.ihd_id if step is CS03A1 else subject)
+        else:
+            payload = _payload(step, now)
+        raw = build_command(
+            han,
+            supplier_identity=supplier,
+            device_eui=target,
+            counter=counter,
+            message_code=step.message_code,
+            payload=payload,
+            sign=True,
+        )
+        srs.append(
+            ServiceRequestSpec(
+                service_reference=step.service_reference,
+                use_case=step.use_case,
+                title=step.title,
+                duis_request_id=f"{DEMO_SUPPLIER_EUI}:{target}:{counter}",
+                command_variant=2,
+                commands=[CommandSpec(raw)],
+            )
+        )
+    return srs
+
+
 @dataclass
 class DemoSite:
     name: str
@@ -150,8 +204,6 @@ def ensure_demo_users(db) -> None:  # type: ignore[no-untyped-def]
 
 def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = None) -> list[str]:
     """Create the demo supplier, users, simulated street and jobs; return the job ids."""
-    from webapp.han.demo import build_command
-    from webapp.han.han import SimHan
 
     day = day or date.today()
     store = Store.open(data_dir)
@@ -169,42 +221,9 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
         specs: list[JobSpec] = []
         certs: dict[str, str] = {}
         for n, (demo, site) in enumerate(zip(DEMO_SITES, sites, strict=True), 1):
-            device_set = {
-                "hub": site.hub_id,
-                "gpf": site.hub_id,
-                "chf": site.chf_id,
-                "esme": site.esme_id,
-                "gsme": site.gsme_id,
-                "ihd": site.ihd_id,
-            }
-            srs = []
-            for step in demo.steps:
-                target = device_set[step.role]
-                subject = site.gsme_id if step is CCS01_GSME else site.esme_id
-                if step.use_case in ("CCS01", "CS03A1", "CS03B"):
-                    payload = _der_device_payload(site.ihd_id if step is CS03A1 else subject)
-                else:
-                    payload = _payload(step, now)
-                counter += 1
-                raw = build_command(
-                    han,
-                    supplier_identity=supplier,
-                    device_eui=target,
-                    counter=counter,
-                    message_code=step.message_code,
-                    payload=payload,
-                    sign=True,
-                )
-                srs.append(
-                    ServiceRequestSpec(
-                        service_reference=step.service_reference,
-                        use_case=step.use_case,
-                        title=step.title,
-                        duis_request_id=f"{DEMO_SUPPLIER_EUI}:{target}:{counter}",
-                        command_variant=2,
-                        commands=[CommandSpec(raw)],
-                    )
-                )
+            device_set = device_set_of(site)
+            srs = service_requests_for(han, supplier, site, demo.steps, counter, now)
+            counter += len(srs)
             for eui in (site.chf_id, site.hub_id, site.esme_id, site.gsme_id):
                 certs[eui] = han.device_certificate_pem(eui).decode()
             specs.append(

@@ -55,6 +55,38 @@ def _eui_bytes(eui: bytes | str) -> bytes:
     return value
 
 
+def self_signed_ca(
+    key: ec.EllipticCurvePrivateKey, name: x509.Name, not_before: datetime, not_after: datetime
+) -> x509.Certificate:
+    """A root certificate that may sign certificates (and nothing else)."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
 def key_usage(signing: bool) -> x509.KeyUsage:
     """Digital signing (a DS certificate) or key agreement (a KA certificate), nothing else."""
     return x509.KeyUsage(
@@ -145,31 +177,7 @@ class TestPki:
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION),
             ]
         )
-        root = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + ROOT_VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(key, hashes.SHA256())
-        )
+        root = self_signed_ca(key, name, now - BACKDATE, now + ROOT_VALIDITY)
         _write_private(key_path, _private_pem(key))
         cert_path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
         log.info("created test root CA in %s", directory)

@@ -24,10 +24,16 @@ from typing import Any
 
 from webapp import config
 from webapp.auth.users import INSTALLER, add_user
-from webapp.demo import CCS01_ESME, DEMO_SUPPLIER_EUI, ECS17B, ECS70, _payload
-from webapp.han.demo import build_command
+from webapp.demo import (
+    CCS01_ESME,
+    DEMO_SUPPLIER_EUI,
+    ECS17B,
+    ECS70,
+    device_set_of,
+    service_requests_for,
+)
 from webapp.han.han import SimHan
-from webapp.jobs.loading import CommandSpec, JobSpec, ServiceRequestSpec, add_jobs
+from webapp.jobs.loading import JobSpec, add_jobs
 from webapp.jobs.runner import Runner
 from webapp.pki import TestPki
 from webapp.station import load_certificates
@@ -67,41 +73,12 @@ def build_day(data_dir: Path, jobs: int, seed: int) -> list[str]:
         site = han.add_site(
             name=f"{site_no + 1} Soak Street", seed=seed + site_no, neighbours=0, unknown_networks=0
         )
-        devices = {
-            "hub": site.hub_id,
-            "gpf": site.hub_id,
-            "chf": site.chf_id,
-            "esme": site.esme_id,
-            "gsme": site.gsme_id,
-            "ihd": site.ihd_id,
-        }
+        devices = device_set_of(site)
         for eui in (site.chf_id, site.esme_id):
             certs[eui] = han.device_certificate_pem(eui).decode()
         for k in range(min(JOBS_PER_SITE, jobs - len(specs))):
-            srs = []
-            for step in STEPS:
-                counter += 1
-                target = devices[step.role]
-                payload = _payload(step, now) or b"\x30\x00"
-                raw = build_command(
-                    han,
-                    supplier_identity=supplier,
-                    device_eui=target,
-                    counter=counter,
-                    message_code=step.message_code,
-                    payload=payload,
-                    sign=True,
-                )
-                srs.append(
-                    ServiceRequestSpec(
-                        step.service_reference,
-                        step.use_case,
-                        step.title,
-                        f"soak:{counter}",
-                        2,
-                        [CommandSpec(raw)],
-                    )
-                )
+            srs = service_requests_for(han, supplier, site, STEPS, counter, now)
+            counter += len(srs)
             specs.append(
                 JobSpec(
                     f"S{site_no:03d}-{k:02d}",
