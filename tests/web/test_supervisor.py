@@ -104,3 +104,12 @@ def test_the_qr_code_of_the_address(app, client):
     svg = client.get("/s/qr.svg")
     assert svg.mimetype == "image/svg+xml"
     assert b"<svg" in svg.data and b"<path" in svg.data
+
+
+def test_the_device_page_shows_radio_storage_and_time(app, client):
+    assert client.get("/s/device").status_code == 302
+    login(client, "supervisor")
+    page = client.get("/s/device").get_data(as_text=True)
+    assert "Simulated radio" in page and "(sim)" in page and "2.4GHz" in page
+    assert re.search(r'id="free-space"[^>]*>\d+ MiB of \d+ MiB', page)
+    assert "Time" in page and ("not known" in page or "within" in page)

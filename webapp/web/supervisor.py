@@ -187,3 +187,29 @@ def no_wan():  # type: ignore[no-untyped-def]
     return render_template(
         "supervisor/no_wan.html", entries=nowan.register(get_db()), error=error
     ), (400 if error else 200)
+
+
+@bp.route("/device")
+@role_required(SUPERVISOR)
+def device():  # type: ignore[no-untyped-def]
+    """This terminal: its radio, storage, clock and HTTPS."""
+    import shutil as _shutil
+    from importlib.metadata import version
+
+    from webapp.tls import tls_files
+
+    st = station()
+    usage = _shutil.disk_usage(st.data_dir)
+    db_bytes = sum(p.stat().st_size for p in st.data_dir.glob("hht.sqlite*") if p.is_file())
+    return render_template(
+        "supervisor/device.html",
+        radio=st.driver.info.to_dict(),
+        version=version("hht"),
+        data_dir=st.data_dir,
+        free_mib=usage.free / 2**20,
+        total_mib=usage.total / 2**20,
+        db_mib=db_bytes / 2**20,
+        clock=st.runner.clock.estimate(),
+        https=tls_files(st.data_dir).configured,
+        address=device_address(),
+    )
