@@ -463,6 +463,11 @@ def restore_command(data_dir: Path | None, backup_file: Path) -> None:
     click.echo(f"Restored {backup_file}; the database it replaced is kept as {kept}")
 
 
+from webapp.zigbee.cli import register as _register_zigbee  # noqa: E402
+
+_register_zigbee(main)
+
+
 def run() -> None:
     """The console script: a corrupt database is reported plainly, never as a traceback."""
     from webapp.store.db import CorruptDatabaseError

@@ -1,0 +1,125 @@
+"""``hht scan`` and ``hht connect``: what the configured radio hears, and reaching one hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+
+import click
+
+from webapp import config
+from webapp.zigbee.drivers.base import STAGE_LABELS, ConnectStage, RadioDriver, RadioError
+
+log = logging.getLogger(__name__)
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _radio(data_dir: Path) -> RadioDriver:
+    from webapp.han.han import SimHan
+
+    sim_dir = data_dir / config.SIM_DIR
+    if not sim_dir.exists():
+        raise click.ClickException(f"No radio configured in {data_dir}; run 'hht init --demo'.")
+    return SimHan.open(sim_dir).driver()
+
+
+def _expected_hubs(data_dir: Path) -> dict[str, str]:
+    """Expected hub id -> job id, for jobs that name their hub."""
+    from webapp.store.db import Store
+
+    try:
+        db = Store.open(data_dir).reader()
+        rows = db.query("SELECT id, expected_hub_id FROM jobs WHERE expected_hub_id IS NOT NULL")
+        return {str(r["expected_hub_id"]).upper(): r["id"] for r in rows}
+    except Exception:  # noqa: BLE001 - a scan works without a job database
+        log.debug("no job database to mark expected hubs", exc_info=True)
+        return {}
+
+
+@click.command("scan")
+@data_dir_option
+@json_option
+def scan_command(data_dir: Path | None, as_json: bool) -> None:
+    """List the hubs and networks the radio hears, strongest first."""
+    directory = config.resolve_data_dir(data_dir)
+    radio = _radio(directory)
+    expected = _expected_hubs(directory)
+
+    async def scan() -> list[dict]:
+        try:
+            beacons = await radio.active_scan()
+        finally:
+            await radio.close()
+        return [
+            {**b.to_dict(), "expected_by_job": expected.get(b.extended_pan_id)} for b in beacons
+        ]
+
+    rows = asyncio.run(scan())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        window = {True: "open", False: "closed", None: "?"}[r["interpan_open"]]
+        job = f"  expected by job {r['expected_by_job']}" if r["expected_by_job"] else ""
+        click.echo(
+            f"ch {r['channel']:2} PAN {r['pan_id']:04X} {r['extended_pan_id']} "
+            f"LQI {r['lqi']:3} {r['band']:7} window {window}{job}"
+        )
+
+
+@click.command("connect")
+@click.argument("hub_id")
+@data_dir_option
+@json_option
+def connect_command(hub_id: str, data_dir: Path | None, as_json: bool) -> None:
+    """Run the connection flow to HUB_ID and print each stage with its duration."""
+    radio = _radio(config.resolve_data_dir(data_dir))
+    stages: list[dict] = []
+    started = time.monotonic()
+    mark = [started]
+
+    def on_stage(stage: ConnectStage) -> None:
+        now = time.monotonic()
+        if stages:
+            stages[-1]["seconds"] = round(now - mark[0], 3)
+            stages[-1]["result"] = "ok"
+        stages.append({"stage": stage.value, "label": STAGE_LABELS[stage]})
+        mark[0] = now
+
+    async def connect() -> dict:
+        try:
+            link = await radio.connect(hub_id, on_stage)
+            await link.close()
+            error = None
+        except RadioError as exc:
+            error = {"code": exc.code.value, "instruction": exc.instruction}
+        finally:
+            await radio.close()
+        if stages:
+            stages[-1].setdefault("seconds", round(time.monotonic() - mark[0], 3))
+            stages[-1].setdefault("result", "failed" if error else "ok")
+        return {"hub_id": hub_id, "stages": stages, "error": error}
+
+    result = asyncio.run(connect())
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for s in result["stages"]:
+            click.echo(f"{s['label']:40} {s['seconds']:8.3f} s  {s['result']}")
+        if result["error"]:
+            click.echo(f"Failed: {result['error']['instruction']}")
+    if result["error"]:
+        raise SystemExit(1)
+
+
+def register(group: click.Group) -> None:
+    """Attach ``scan`` and ``connect`` to the ``hht`` command group."""
+    group.add_command(scan_command)
+    group.add_command(connect_command)

@@ -1,0 +1,72 @@
+"""The low-level radio interface the HHT's own Zigbee stack runs on.
+
+A low-level driver moves frames and nothing more: it scans for beacons, sends and
+receives Inter-PAN frames (before the HHT belongs to any network), joins a network with a
+link key, and sends and receives APS frames once joined.  Key establishment, install-code
+registration, the GB-HRGP tunnel, fragmentation and block transfer are the stack's job
+(above this interface), so one stack serves the simulated radio and real sticks alike.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+from webapp.zigbee.drivers.base import Beacon, RadioInfo
+from webapp.zigbee.frames.aps import ApsFrame
+from webapp.zigbee.frames.interpan import InterPanFrame
+
+
+@dataclass(frozen=True)
+class ReceivedInterPan:
+    """An Inter-PAN frame heard by the radio, with the link quality it arrived at."""
+
+    frame: InterPanFrame
+    lqi: int
+    rssi: int
+
+
+@dataclass(frozen=True)
+class ReceivedAps:
+    """An APS frame from a node of the joined network (NWK security already removed)."""
+
+    source: str  # the sender's EUI-64, 16 upper-case hex digits
+    frame: ApsFrame
+
+
+class FrameRadio(abc.ABC):
+    """One radio at frame level.  Every call may raise ``RadioError``."""
+
+    info: RadioInfo
+
+    @abc.abstractmethod
+    async def active_scan(self, channels: list[int] | None = None) -> list[Beacon]:
+        """Beacons heard on ``channels`` (all the radio's channels when None)."""
+
+    @abc.abstractmethod
+    async def send_interpan(self, channel: int, frame: InterPanFrame) -> None:
+        """Put one Inter-PAN frame on the air on ``channel``."""
+
+    @abc.abstractmethod
+    async def receive_interpan(self, timeout: float) -> ReceivedInterPan | None:
+        """The next Inter-PAN frame addressed to this radio, or None after ``timeout``."""
+
+    @abc.abstractmethod
+    async def join(self, extended_pan_id: str, link_key: bytes) -> None:
+        """Join the network ``extended_pan_id`` using the pre-configured ``link_key``."""
+
+    @abc.abstractmethod
+    async def send_aps(self, destination: str, frame: ApsFrame) -> None:
+        """Send one APS frame (at most one MAC frame's payload) to ``destination``."""
+
+    @abc.abstractmethod
+    async def receive_aps(self, timeout: float) -> ReceivedAps | None:
+        """The next APS frame for this radio, or None after ``timeout`` seconds."""
+
+    @abc.abstractmethod
+    async def leave(self) -> None:
+        """Leave the joined network (nothing to do when not joined)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the radio."""
