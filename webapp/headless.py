@@ -8,6 +8,7 @@ from typing import Any
 from webapp.jobs import repo
 from webapp.jobs.states import FINISHED_JOB_STATUSES, JobStatus
 from webapp.station import Station
+from webapp.zigbee.drivers.base import ErrorCode, RadioError
 
 
 def job_result(station: Station, job_id: str) -> dict[str, Any]:
@@ -39,7 +40,16 @@ async def run_job_headless(data_dir: Path, job_id: str, time_scale: float) -> di
     try:
         job = repo.require_job(station.store.reader(), job_id)
         if JobStatus(job["status"]) not in FINISHED_JOB_STATUSES:
-            await station.runner.connect(job_id, job["expected_hub_id"], actor="cli")
+            try:
+                await station.runner.connect(job_id, job["expected_hub_id"], actor="cli")
+            except RadioError as exc:
+                if exc.code is ErrorCode.WINDOW_CLOSED:
+                    raise RadioError(
+                        exc.code,
+                        f"{exc.instruction} On the simulated HAN: "
+                        f"hht sim power-cycle {job['expected_hub_id']}",
+                    ) from exc
+                raise
             await station.runner.start(job_id, actor="cli")
             await station.runner.wait(job_id)
         return job_result(station, job_id)
