@@ -17,9 +17,11 @@ from typing import Any
 
 from .alerts import alert_code_of
 from .asn1 import parse_der
-from .asn1_view import asn1_tree, certificate_node, generic_node
+from .asn1_view import Labelled, asn1_tree, certificate_node, generic_node
+from .dlms import DlmsApdu
 from .dlms_view import dlms_tree
 from .errors import GbcsError
+from .gbz import GbzPayload
 from .gbz_view import gbz_tree
 from .header import Cra
 from .message import SECURITY_HEADER_LENGTH, Message, parse_message
@@ -50,7 +52,7 @@ def describe(data: bytes, store: CertificateStore | None = None) -> dict[str, An
     if message.mac is not None:
         tree.append(_mac_header_node(message))
     tree.append(_grouping_header_node(message))
-    payload_node, encoding = _payload_node(message, ctx)
+    payload_node, encoding, parsed = _payload_node(message, ctx)
     tree.append(payload_node)
     tree.append(_signature_node(message, state))
     if message.mac is not None and message.mac_offset is not None:
@@ -59,9 +61,9 @@ def describe(data: bytes, store: CertificateStore | None = None) -> dict[str, An
     header = message.header
     use_case = use_case_for(header.message_code)
     outcome = None
-    if header.cra in (Cra.RESPONSE, Cra.ALERT):
-        outcome = response_outcome(message).as_dict()
     alert = alert_code_of(message)
+    if header.cra in (Cra.RESPONSE, Cra.ALERT):
+        outcome = response_outcome(message, parsed, alert).as_dict()
     return {
         "kind": message.kind,
         "message_code": f"0x{header.message_code:04X}",
@@ -78,23 +80,13 @@ def describe(data: bytes, store: CertificateStore | None = None) -> dict[str, An
         "payload_encoding": encoding,
         "alert_code": f"0x{alert:04X}" if alert is not None else None,
         "alert_name": alert_name(alert) if alert is not None else None,
-        "encrypted": _any_encrypted(tree),
+        "encrypted": ctx.encrypted,
         "withheld": [item.to_dict() for item in ctx.withheld],
         "outcome": outcome,
         "gbt": message.reassembled_from_gbt,
         "length": len(message.raw),
         "tree": [node.to_dict() for node in tree],
     }
-
-
-def _any_encrypted(nodes: list[Node]) -> bool:
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        if node.value and ENCRYPTED in node.value:
-            return True
-        stack.extend(node.children)
-    return False
 
 
 def _mac_header_node(message: Message) -> Node:
@@ -203,7 +195,10 @@ def _certificate(raw: bytes, start: int, end: int) -> Node:
         return Node(title, f"not decoded ({exc})", start, end - start)
 
 
-def _payload_node(message: Message, ctx: ViewContext) -> tuple[Node, str]:
+def _payload_node(
+    message: Message, ctx: ViewContext
+) -> tuple[Node, str, GbzPayload | DlmsApdu | Labelled | None]:
+    """The payload's node, its encoding, and what its view decoded (None if nothing)."""
     raw = message.raw
     start = message.payload_offset
     end = start + len(message.payload)
@@ -215,21 +210,23 @@ def _payload_node(message: Message, ctx: ViewContext) -> tuple[Node, str]:
         end - start,
     )
     header = message.header
+    parsed: GbzPayload | DlmsApdu | Labelled | None = None
     try:
         if encoding == "gbz":
-            node.children, _ = gbz_tree(raw, start, end, ctx, alert=header.cra is Cra.ALERT)
+            node.children, parsed = gbz_tree(raw, start, end, ctx, alert=header.cra is Cra.ALERT)
         elif encoding == "dlms":
-            node.children, _ = dlms_tree(raw, start, end, ctx)
+            node.children, parsed = dlms_tree(raw, start, end, ctx)
         elif encoding == "asn1":
-            node.children, _ = asn1_tree(raw, start, end, header.message_code, header.cra, ctx)
+            node.children, parsed = asn1_tree(raw, start, end, header.message_code, header.cra, ctx)
         else:
             node.children = _undecoded(raw, start, end)
     except GbcsError as exc:
         node.value = f"{node.value}, not decoded ({exc})"
         node.children = []
+        ctx.encrypted = False
         if encoding == "asn1":
             node.children = _generic_asn1(raw, start, end)
-    return node, encoding
+    return node, encoding, parsed
 
 
 def _undecoded(raw: bytes, start: int, end: int) -> list[Node]:

@@ -9,10 +9,16 @@ from dataclasses import dataclass
 from .alerts import alert_code_of
 from .asn1 import parse_der
 from .asn1_structures import schema_for
-from .asn1_view import asn1_tree, outcome_from
-from .dlms import ACCESS_RESPONSE, parse_dlms
+from .asn1_view import Labelled, asn1_tree, outcome_from
+from .dlms import ACCESS_RESPONSE, DlmsApdu, parse_dlms
 from .errors import GbcsError
-from .gbz import CMD_DEFAULT_RESPONSE, CMD_READ_ATTRIBUTES_RESPONSE, GbzComponent, parse_gbz_payload
+from .gbz import (
+    CMD_DEFAULT_RESPONSE,
+    CMD_READ_ATTRIBUTES_RESPONSE,
+    GbzComponent,
+    GbzPayload,
+    parse_gbz_payload,
+)
 from .header import Cra
 from .message import Message
 from .payload import payload_encoding
@@ -31,6 +37,8 @@ CLUSTER_PREPAYMENT = 0x0705
 CLUSTER_EVENTS = 0x0709
 CMD_CONSUMER_TOP_UP_RESPONSE = 0x03
 CMD_CLEAR_EVENT_LOG_RESPONSE = 0x02
+#: ``alert_code`` default: not looked up yet (alert codes are 0..0xFFFF).
+NOT_LOOKED_UP = -1
 _FAILURE_ALERT = re.compile(r"fail|not successfully|rejected|error", re.IGNORECASE)
 
 
@@ -43,23 +51,31 @@ class Outcome:
         return {"status": self.status, "reason": self.reason}
 
 
-def response_outcome(message: Message) -> Outcome:
+def response_outcome(
+    message: Message,
+    parsed: GbzPayload | DlmsApdu | Labelled | None = None,
+    alert_code: int | None = NOT_LOOKED_UP,
+) -> Outcome:
     """The outcome a response reports; alerts are "unknown" unless they report a failure.
 
+    ``parsed`` (what the payload view already decoded: a GbzPayload, DlmsApdu or Labelled)
+    and ``alert_code`` (what :func:`alert_code_of` gave) spare decoding the payload again.
     Never raises: an undecodable payload gives "unknown" with the reason.
     """
     try:
         if message.header.cra is Cra.ALERT:
-            return _alert_outcome(message)
+            if alert_code == NOT_LOOKED_UP:
+                alert_code = alert_code_of(message)
+            return _alert_outcome(alert_code)
         if message.header.cra is not Cra.RESPONSE:
             return Outcome(UNKNOWN, "not a response")
         encoding = payload_encoding(message)
         if encoding == "gbz":
-            return _gbz_outcome(message)
+            return _gbz_outcome(message, parsed if isinstance(parsed, GbzPayload) else None)
         if encoding == "dlms":
-            return _dlms_outcome(message)
+            return _dlms_outcome(message, parsed if isinstance(parsed, DlmsApdu) else None)
         if encoding == "asn1":
-            return _asn1_outcome(message)
+            return _asn1_outcome(message, parsed if isinstance(parsed, Labelled) else None)
         return Outcome(UNKNOWN, "payload format not recognised")
     except GbcsError as exc:
         return Outcome(UNKNOWN, f"payload could not be decoded ({exc})")
@@ -68,8 +84,7 @@ def response_outcome(message: Message) -> Outcome:
         return Outcome(UNKNOWN, f"payload could not be decoded ({type(exc).__name__})")
 
 
-def _alert_outcome(message: Message) -> Outcome:
-    code = alert_code_of(message)
+def _alert_outcome(code: int | None) -> Outcome:
     if code is None:
         return Outcome(UNKNOWN, None)
     name = alert_name(code)
@@ -83,8 +98,11 @@ def _payload_end(message: Message) -> int:
     return message.payload_offset + len(message.payload)
 
 
-def _gbz_outcome(message: Message) -> Outcome:
-    gbz = parse_gbz_payload(message.raw, offset=message.payload_offset, end=_payload_end(message))
+def _gbz_outcome(message: Message, gbz: GbzPayload | None = None) -> Outcome:
+    if gbz is None:
+        gbz = parse_gbz_payload(
+            message.raw, offset=message.payload_offset, end=_payload_end(message)
+        )
     notes: list[str] = []
     for index, component in enumerate(gbz.components, start=1):
         status, reason = _component_outcome(component)
@@ -147,8 +165,9 @@ def _read_attribute_statuses(payload: bytes) -> list[tuple[int, int]]:
     return [(record.attribute_id, record.status) for record in read_attribute_records(payload)]
 
 
-def _dlms_outcome(message: Message) -> Outcome:
-    apdu = parse_dlms(message.raw, message.payload_offset, _payload_end(message))
+def _dlms_outcome(message: Message, apdu: DlmsApdu | None = None) -> Outcome:
+    if apdu is None:
+        apdu = parse_dlms(message.raw, message.payload_offset, _payload_end(message))
     if apdu.tag != ACCESS_RESPONSE:
         return Outcome(UNKNOWN, f"DLMS {apdu.name} in a response")
     for index, result in enumerate(apdu.results, start=1):
@@ -157,7 +176,7 @@ def _dlms_outcome(message: Message) -> Outcome:
     return Outcome(SUCCESS, None)
 
 
-def _asn1_outcome(message: Message) -> Outcome:
+def _asn1_outcome(message: Message, labelled: Labelled | None = None) -> Outcome:
     end = _payload_end(message)
     if schema_for(message.message_code, message.header.cra) is None:
         node = parse_der(message.raw, message.payload_offset, end)
@@ -167,13 +186,14 @@ def _asn1_outcome(message: Message) -> Outcome:
                 Outcome(SUCCESS, None) if value == 0 else Outcome(FAILURE, f"result code {value}")
             )
         return Outcome(UNKNOWN, "no result code known for this payload")
-    _, labelled = asn1_tree(
-        message.raw,
-        message.payload_offset,
-        end,
-        message.message_code,
-        message.header.cra,
-        ViewContext(),
-    )
+    if labelled is None:
+        _, labelled = asn1_tree(
+            message.raw,
+            message.payload_offset,
+            end,
+            message.message_code,
+            message.header.cra,
+            ViewContext(),
+        )
     status, reason = outcome_from(labelled)
     return Outcome(status, reason)

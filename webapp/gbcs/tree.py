@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     name: str
     value: str | None
@@ -43,9 +43,13 @@ class ViewContext:
     """What a payload view collects besides its nodes: the parts it withheld."""
 
     withheld: list[Withheld] = field(default_factory=list)
+    #: True once anything was withheld because it is encrypted.
+    encrypted: bool = False
 
     def withhold(self, name: str, offset: int, length: int, why: str = "withheld") -> Node:
         self.withheld.append(Withheld(name, offset, length))
+        if why.startswith("encrypted"):
+            self.encrypted = True
         return Node(name, f"{why} ({length} bytes)", offset, length)
 
 
