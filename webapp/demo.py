@@ -7,22 +7,26 @@ exercises exactly the path real work takes.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 
 from webapp import config
 from webapp.auth.users import INSTALLER, SUPERVISOR, add_user, find_user
+from webapp.duis.ids import format_request_id
 from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
 from webapp.han.demo import build_command
 from webapp.han.han import SimHan
 from webapp.han.scenario import SiteInfo
-from webapp.jobs.loading import CommandSpec, JobSpec, ServiceRequestSpec, add_jobs
+from webapp.jobs.loading import (
+    CommandSpec,
+    DeviceSetSpec,
+    ServiceRequestSpec,
+)
 from webapp.pki import Identity, TestPki
-from webapp.store.clock import utc_now
 from webapp.store.db import Store
 
 DEMO_SUPPLIER_EUI = "90B3D51F30DE0001"
@@ -50,22 +54,46 @@ class Step:
     message_code: int
     role: str
     title: str
+    service_reference_variant: str = ""
+
+    @property
+    def variant(self) -> str:
+        return self.service_reference_variant or self.service_reference
 
 
 CCS01_ESME = Step("8.11", "CCS01", 0x0001, "chf", "Add the electricity meter to the hub")
-ECS70 = Step("8.1.1", "ECS70", 0x0062, "esme", "Set the electricity meter's clock")
-CS03A1 = Step("8.7.1", "CS03A1", 0x000D, "esme", "Join the in-home display to the meter")
-ECS01A = Step("1.1.1", "ECS01a", 0x0019, "esme", "Set the import tariff")
-ECS17B = Step("4.1.1", "ECS17b", 0x0027, "esme", "Read the import energy register")
-ECS52 = Step("4.x", "ECS52", 0x0059, "esme", "Read the meter's firmware version")
+ECS70 = Step("8.1", "ECS70", 0x0062, "esme", "Set the electricity meter's clock", "8.1.1")
+CS03A1 = Step("8.7", "CS03A1", 0x000D, "esme", "Join the in-home display to the meter", "8.7.1")
+ECS01A = Step("1.1", "ECS01a", 0x0019, "esme", "Set the import tariff", "1.1.1")
+ECS17B = Step("4.1", "ECS17b", 0x0027, "esme", "Read the import energy register", "4.1.1")
+ECS52 = Step("11.2", "ECS52", 0x0059, "esme", "Read the meter's firmware version")
 CCS01_GSME = Step("8.11", "CCS01", 0x0001, "chf", "Add the gas meter to the hub")
-GCS28 = Step("8.1.1", "GCS28", 0x007F, "gsme", "Set the gas meter's clock")
-CS03B = Step("8.7.2", "CS03B", 0x000E, "gsme", "Join the gas meter to the hub's gas proxy")
-GCS01A = Step("1.1.1", "GCS01a", 0x006B, "gsme", "Set the gas tariff")
+GCS28 = Step("8.1", "GCS28", 0x007F, "gsme", "Set the gas meter's clock", "8.1.1")
+CS03B = Step("8.7", "CS03B", 0x000E, "gsme", "Join the gas meter to the hub's gas proxy", "8.7.2")
+GCS01A = Step("1.1", "GCS01a", 0x006B, "gsme", "Set the gas tariff", "1.1.1")
 
 DUAL_FUEL_INSTALL = [CCS01_ESME, ECS70, CS03A1, ECS01A, ECS17B, CCS01_GSME, GCS28, CS03B, GCS01A]
 ELECTRICITY_INSTALL = [CCS01_ESME, ECS70, CS03A1, ECS01A, ECS17B, ECS52]
 GAS_EXCHANGE = [CCS01_GSME, GCS28, CS03B, GCS01A]
+
+# names a work-pack build description may use
+STEPS = {
+    "CCS01_ESME": CCS01_ESME,
+    "ECS70": ECS70,
+    "CS03A1": CS03A1,
+    "ECS01a": ECS01A,
+    "ECS17b": ECS17B,
+    "ECS52": ECS52,
+    "CCS01_GSME": CCS01_GSME,
+    "GCS28": GCS28,
+    "CS03B": CS03B,
+    "GCS01a": GCS01A,
+}
+PLANS = {
+    "dual-fuel-install": DUAL_FUEL_INSTALL,
+    "electricity-install": ELECTRICITY_INSTALL,
+    "gas-exchange": GAS_EXCHANGE,
+}
 
 
 def _set_time_validity(when: datetime) -> bytes:
@@ -120,26 +148,31 @@ def device_set_of(site: SiteInfo) -> dict[str, str]:
     }
 
 
+class MacKeys(Protocol):
+    def device_mac_key(self, eui: str) -> bytes: ...
+
+
 def service_requests_for(
-    han: SimHan,
+    han: MacKeys,
     supplier: Identity,
-    site: SiteInfo,
+    devices: dict[str, str],
     steps: list[Step] | tuple[Step, ...],
     last_counter: int,
     now: datetime,
-) -> list[ServiceRequestSpec]:
-    """One service request per step, its command built and signed as the DCC would."""
-    device_set = device_set_of(site)
-    srs = []
+) -> tuple[list[ServiceRequestSpec], DeviceSetSpec]:
+    """One service request per step, and the device set ``devices`` with each step's command
+    built and signed as the DCC would (MAC keys from ``han``)."""
+    srs: list[ServiceRequestSpec] = []
+    commands: list[list[CommandSpec]] = []
     for counter, step in enumerate(steps, start=last_counter + 1):
-        target = device_set[step.role]
-        subject = site.gsme_id if step is CCS01_GSME else site.esme_id
+        target = devices[step.role]
+        subject = devices["gsme"] if step is CCS01_GSME else devices["esme"]
         if step.use_case in ("CCS01", "CS03A1", "CS03B"):
-            payload = _der_device_payload(site.ihd_id if step is CS03A1 else subject)
+            payload = _der_device_payload(devices["ihd"] if step is CS03A1 else subject)
         else:
             payload = _payload(step, now)
         raw = build_command(
-            han,
+            han,  # type: ignore[arg-type]
             supplier_identity=supplier,
             device_eui=target,
             counter=counter,
@@ -152,12 +185,13 @@ def service_requests_for(
                 service_reference=step.service_reference,
                 use_case=step.use_case,
                 title=step.title,
-                duis_request_id=f"{DEMO_SUPPLIER_EUI}:{target}:{counter}",
                 command_variant=2,
-                commands=[CommandSpec(raw)],
+                service_reference_variant=step.variant,
             )
         )
-    return srs
+        request_id = format_request_id(supplier.eui_hex.upper(), target, counter)
+        commands.append([CommandSpec(raw, request_id)])
+    return srs, DeviceSetSpec(devices=devices, commands=commands)
 
 
 @dataclass
@@ -202,58 +236,82 @@ def ensure_demo_users(db) -> None:  # type: ignore[no-untyped-def]
         add_user(db, username, SUPERVISOR, secret, name)
 
 
+DEMO_PACK_SPEC_FILE = "demo-workpack.json"
+DEMO_PACK_FILE = "demo-workpack.zip"
+ALTERNATIVE_HUB_SITE = "3 Mill Lane (replacement hub option)"
+
+
+def demo_pack_spec(day: date, *, pack_id: str | None = None) -> dict:
+    """The build description of the demo work pack (README, "Building packs")."""
+    jobs = []
+    for n, demo in enumerate(DEMO_SITES, 1):
+        sets: list[dict] = [{"sim_site": demo.name}]
+        if demo.name == "3 Mill Lane":
+            # the supplier is not sure which hub is there: two candidate device sets
+            sets.insert(0, {"sim_site": ALTERNATIVE_HUB_SITE, "label": "A"})
+            sets[1]["label"] = "B"
+        jobs.append(
+            {
+                "id": f"J{day.strftime('%y%m%d')}-{n:02d}",
+                "site": demo.name,
+                "address": demo.address,
+                "mpxn": demo.mpxn,
+                "appointment": day.isoformat(),
+                "assignee": demo.assignee,
+                "steps": [next(k for k, v in STEPS.items() if v is step) for step in demo.steps],
+                "hub_install": {
+                    "install_type": "New CHF Install",
+                    "chf_location": "Indoors on external wall",
+                    "aerial_install": False,
+                },
+                "device_sets": sets,
+            }
+        )
+    return {
+        "pack_id": pack_id or f"DEMO-{day.isoformat()}",
+        "supplier": {"eui": DEMO_SUPPLIER_EUI, "name": DEMO_SUPPLIER_NAME},
+        "return_requests": {"target": "90B3D51F30000002", "counter_start": 1},
+        "jobs": jobs,
+    }
+
+
 def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = None) -> list[str]:
-    """Create the demo supplier, users, simulated street and jobs; return the job ids."""
+    """Create the demo supplier, users and simulated street, then build the demo work pack
+    and load it as a supervisor would; return the job ids."""
+    import json
+
+    from webapp.workpack.build import build_pack
+    from webapp.workpack.load import load_pack
+    from webapp.workpack.trust import add_supplier
 
     day = day or date.today()
     store = Store.open(data_dir)
-    pki = TestPki.load_or_create(config.ensure_private_dir(data_dir / config.PKI_DIR))
-    supplier = pki.issue(bytes.fromhex(DEMO_SUPPLIER_EUI), "ds")
-    supplier_pem = supplier.certificate.public_bytes(serialization.Encoding.PEM).decode()
-    han = SimHan.create(data_dir / config.SIM_DIR, seed=seed)
     try:
-        sites = [
-            han.add_site(name=s.name, seed=seed + i, neighbours=1, unknown_networks=1 if i else 2)
-            for i, s in enumerate(DEMO_SITES)
-        ]
-        now = datetime.now(UTC).replace(microsecond=0)
-        counter = int(now.timestamp()) * 1000 + secrets.randbelow(1000)
-        specs: list[JobSpec] = []
-        certs: dict[str, str] = {}
-        for n, (demo, site) in enumerate(zip(DEMO_SITES, sites, strict=True), 1):
-            device_set = device_set_of(site)
-            srs = service_requests_for(han, supplier, site, demo.steps, counter, now)
-            counter += len(srs)
-            for eui in (site.chf_id, site.hub_id, site.esme_id, site.gsme_id):
-                certs[eui] = han.device_certificate_pem(eui).decode()
-            specs.append(
-                JobSpec(
-                    id=f"J{day.strftime('%y%m%d')}-{n:02d}",
-                    site=demo.name,
-                    address=demo.address,
-                    mpxn=demo.mpxn,
-                    supplier_eui=DEMO_SUPPLIER_EUI,
-                    appointment=day.isoformat(),
-                    assignee=demo.assignee,
-                    device_set=device_set,
-                    service_requests=srs,
+        pki = TestPki.load_or_create(config.ensure_private_dir(data_dir / config.PKI_DIR))
+        supplier = pki.load_or_issue(DEMO_SUPPLIER_EUI, "ds")
+        han = SimHan.create(data_dir / config.SIM_DIR, seed=seed)
+        try:
+            for i, s in enumerate(DEMO_SITES):
+                han.add_site(
+                    name=s.name, seed=seed + i, neighbours=1, unknown_networks=1 if i else 2
                 )
+            han.add_site(
+                name=ALTERNATIVE_HUB_SITE, seed=seed + 99, neighbours=0, unknown_networks=0
             )
+        finally:
+            han.close()
         with store.write() as db:
             ensure_demo_users(db)
-            db["suppliers"].upsert(
-                {
-                    "eui": DEMO_SUPPLIER_EUI,
-                    "name": DEMO_SUPPLIER_NAME,
-                    "certificate_pem": supplier_pem,
-                    "added_at": utc_now(),
-                },
-                pk="eui",
+            add_supplier(
+                db,
+                supplier.certificate.public_bytes(serialization.Encoding.PEM),
+                DEMO_SUPPLIER_NAME,
             )
-            for eui, pem in certs.items():
-                db["device_certificates"].upsert({"eui": eui, "certificate_pem": pem}, pk="eui")
-            add_jobs(db, specs)
+        spec = demo_pack_spec(day)
+        (data_dir / DEMO_PACK_SPEC_FILE).write_text(json.dumps(spec, indent=1))
+        pack = build_pack(spec, data_dir).data()
+        (data_dir / DEMO_PACK_FILE).write_bytes(pack)
+        result = load_pack(store, pack, source=DEMO_PACK_FILE, actor="demo")
     finally:
-        han.close()
         store.close()
-    return [s.id for s in specs]
+    return result.job_ids

@@ -2,6 +2,11 @@
 
 The work-pack loader and the demo data both describe jobs as :class:`JobSpec`
 and call :func:`add_jobs`, which either adds all of them or none.
+
+A job has its ordered service requests (what is to be done) and one or more
+candidate device sets (which hub and meters it may meet on site), each with
+its own commands for those service requests: the DCC prepares commands per
+device, and the supplier may not know which hub or meter is in the cupboard.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from webapp.store.clock import utc_now
 from webapp.store.events import append_event
 
 DEVICE_ROLES = ("chf", "gpf", "esme", "gsme", "ihd")
+SET_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_DEVICE_SETS = len(SET_LABELS)
+EUI_HEX_LENGTH = 16
 
 
 class LoadError(ValueError):
@@ -34,6 +42,7 @@ class LoadError(ValueError):
 @dataclass
 class CommandSpec:
     raw: bytes
+    duis_request_id: str = ""
 
 
 @dataclass
@@ -41,9 +50,21 @@ class ServiceRequestSpec:
     service_reference: str
     use_case: str
     title: str
-    duis_request_id: str
     command_variant: int
-    commands: list[CommandSpec] = field(default_factory=list)
+    service_reference_variant: str = ""
+
+
+@dataclass
+class DeviceSetSpec:
+    """One possibility for what is on site, with its commands per service request."""
+
+    devices: dict[str, str]  # role -> EUI (16 hex); "hub" is the hub's (GPF) id
+    commands: list[list[CommandSpec]] = field(default_factory=list)  # per service request
+    label: str = ""
+
+    @property
+    def hub_id(self) -> str:
+        return self.devices.get("hub", "").upper()
 
 
 @dataclass
@@ -55,15 +76,66 @@ class JobSpec:
     supplier_eui: str
     appointment: str
     assignee: str | None
-    device_set: dict[str, str]  # role -> EUI (16 hex); "hub" is the GPF id
     service_requests: list[ServiceRequestSpec] = field(default_factory=list)
+    device_sets: list[DeviceSetSpec] = field(default_factory=list)
+    hub_install: dict[str, object] | None = None  # defaults for the 8.14.x hub status
 
 
-def _role_of(device_set: dict[str, str], eui: str) -> str | None:
+def role_of(devices: dict[str, str], eui: str) -> str | None:
     for role in DEVICE_ROLES:
-        if device_set.get(role, "").upper() == eui:
+        if devices.get(role, "").upper() == eui:
             return role
     return None
+
+
+def _is_eui(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != EUI_HEX_LENGTH:
+        return False
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_devices(where: str, devices: dict[str, str]) -> list[str]:
+    problems = []
+    if not devices.get("hub"):
+        problems.append(f"{where}: the device set has no hub id")
+    for role, eui in devices.items():
+        if role != "hub" and role not in DEVICE_ROLES:
+            problems.append(f"{where}: unknown device role {role!r}")
+        elif eui and not _is_eui(eui):
+            problems.append(f"{where}: {role} id {eui!r} is not 16 hex digits")
+    return problems
+
+
+def _check_command(
+    db: Database,
+    at: str,
+    spec: JobSpec,
+    devices: dict[str, str],
+    cmd: CommandSpec,
+    seen: set[tuple[str, str, int, int]],
+) -> list[str]:
+    try:
+        msg = parse_message(cmd.raw)
+    except GbcsError as exc:
+        return [f"{at}: not a GBCS message ({exc})"]
+    if msg.header.cra != Cra.COMMAND or msg.kind != "command":
+        return [f"{at}: is a {msg.kind}, not a command"]
+    problems = []
+    if role_of(devices, msg.recipient_hex) is None:
+        problems.append(f"{at}: recipient {msg.recipient_hex} is not in its device set")
+    if msg.originator_hex != spec.supplier_eui:
+        problems.append(f"{at}: originator {msg.originator_hex} is not the job's supplier")
+    key = (msg.originator_hex, msg.recipient_hex, msg.counter, msg.message_code)
+    if key in seen or db["commands"].count_where(
+        "originator = ? AND recipient = ? AND counter = ? AND message_code = ?", list(key)
+    ):
+        problems.append(f"{at}: counter {msg.counter} was already seen")
+    seen.add(key)
+    return problems
 
 
 def check_jobs(db: Database, specs: list[JobSpec]) -> list[str]:
@@ -84,37 +156,126 @@ def check_jobs(db: Database, specs: list[JobSpec]) -> list[str]:
             user = find_user(db, spec.assignee)
             if user is None or user["role"] != INSTALLER:
                 problems.append(f"{where}: no installer {spec.assignee}")
-        if "hub" not in spec.device_set:
-            problems.append(f"{where}: the device set has no hub id")
-        for sr in spec.service_requests:
-            if not sr.commands:
-                problems.append(f"{where}, service request {sr.duis_request_id}: no commands")
-            for n, cmd in enumerate(sr.commands, 1):
-                at = f"{where}, service request {sr.duis_request_id}, command {n}"
-                try:
-                    msg = parse_message(cmd.raw)
-                except GbcsError as exc:
-                    problems.append(f"{at}: not a GBCS message ({exc})")
-                    continue
-                if msg.header.cra != Cra.COMMAND or msg.kind != "command":
-                    problems.append(f"{at}: is a {msg.kind}, not a command")
-                    continue
-                if _role_of(spec.device_set, msg.recipient_hex) is None:
-                    problems.append(
-                        f"{at}: recipient {msg.recipient_hex} is not in the job's device set"
+        if not spec.service_requests:
+            problems.append(f"{where}: no service requests")
+        if not spec.device_sets:
+            problems.append(f"{where}: no candidate device set")
+        if len(spec.device_sets) > MAX_DEVICE_SETS:
+            problems.append(f"{where}: more than {MAX_DEVICE_SETS} candidate device sets")
+        hubs_seen: dict[tuple[str, ...], int] = {}
+        for n, dset in enumerate(spec.device_sets[:MAX_DEVICE_SETS]):
+            label = dset.label or SET_LABELS[n]
+            at_set = f"{where}, device set {label}"
+            problems.extend(_check_devices(at_set, dset.devices))
+            ids = tuple(sorted(v.upper() for v in dset.devices.values()))
+            if ids in hubs_seen:
+                problems.append(f"{at_set}: the same devices as set {SET_LABELS[hubs_seen[ids]]}")
+            hubs_seen.setdefault(ids, n)
+            if len(dset.commands) != len(spec.service_requests):
+                problems.append(
+                    f"{at_set}: has commands for {len(dset.commands)} service requests, "
+                    f"the job has {len(spec.service_requests)}"
+                )
+            for sr, cmds in zip(spec.service_requests, dset.commands, strict=False):
+                at_sr = f"{at_set}, service request {sr.service_reference} {sr.use_case}"
+                if not cmds:
+                    problems.append(f"{at_sr}: no commands")
+                for c, cmd in enumerate(cmds, 1):
+                    problems.extend(
+                        _check_command(
+                            db, f"{at_sr}, command {c}", spec, dset.devices, cmd, seen_transactions
+                        )
                     )
-                if msg.originator_hex != spec.supplier_eui:
-                    problems.append(
-                        f"{at}: originator {msg.originator_hex} is not the job's supplier"
-                    )
-                key = (msg.originator_hex, msg.recipient_hex, msg.counter, msg.message_code)
-                if key in seen_transactions or db["commands"].count_where(
-                    "originator = ? AND recipient = ? AND counter = ? AND message_code = ?",
-                    list(key),
-                ):
-                    problems.append(f"{at}: counter {msg.counter} was already seen")
-                seen_transactions.add(key)
     return problems
+
+
+def _insert_job(db: Database, spec: JobSpec, work_pack_id: int | None, now: str) -> int:
+    first = spec.device_sets[0]
+    assignee = find_user(db, spec.assignee) if spec.assignee else None
+    db["jobs"].insert(
+        {
+            "id": spec.id,
+            "work_pack_id": work_pack_id,
+            "site": spec.site,
+            "address": spec.address,
+            "mpxn": spec.mpxn,
+            "supplier_eui": spec.supplier_eui,
+            "appointment": spec.appointment,
+            "assignee_id": assignee["id"] if assignee else None,
+            "status": JobStatus.READY.value,
+            "status_message": "",
+            # until a set is chosen on site these describe the first candidate
+            "expected_hub_id": first.hub_id,
+            "device_set": json.dumps(first.devices, sort_keys=True),
+            "device_set_id": None,
+            "hub_install": json.dumps(spec.hub_install) if spec.hub_install else None,
+            "created_at": now,
+        }
+    )
+    sr_ids = []
+    for sr_seq, sr in enumerate(spec.service_requests, 1):
+        sr_ids.append(
+            db["service_requests"]
+            .insert(
+                {
+                    "job_id": spec.id,
+                    "seq": sr_seq,
+                    "service_reference": sr.service_reference,
+                    "service_reference_variant": sr.service_reference_variant
+                    or sr.service_reference,
+                    "use_case": sr.use_case,
+                    "title": sr.title,
+                    "duis_request_id": "",
+                    "command_variant": sr.command_variant,
+                    "state": "queued",
+                }
+            )
+            .last_pk
+        )
+    seq = 0
+    for n, dset in enumerate(spec.device_sets):
+        set_id = (
+            db["device_sets"]
+            .insert(
+                {
+                    "job_id": spec.id,
+                    "seq": n + 1,
+                    "label": dset.label or SET_LABELS[n],
+                    "hub_id": dset.hub_id,
+                    "devices": json.dumps(
+                        {k: v.upper() for k, v in dset.devices.items()}, sort_keys=True
+                    ),
+                }
+            )
+            .last_pk
+        )
+        if len(spec.device_sets) == 1:
+            db["jobs"].update(spec.id, {"device_set_id": set_id})
+        for sr_id, sr, cmds in zip(sr_ids, spec.service_requests, dset.commands, strict=True):
+            for cmd in cmds:
+                seq += 1
+                msg = parse_message(cmd.raw)
+                known = use_case_for(msg.message_code)
+                db["commands"].insert(
+                    {
+                        "job_id": spec.id,
+                        "service_request_id": sr_id,
+                        "device_set_id": set_id,
+                        "seq": seq,
+                        "raw": cmd.raw,
+                        "counter": msg.counter,
+                        "message_code": msg.message_code,
+                        "use_case": known[0] if known else sr.use_case,
+                        "originator": msg.originator_hex,
+                        "recipient": msg.recipient_hex,
+                        "device_role": role_of(dset.devices, msg.recipient_hex),
+                        "duis_request_id": cmd.duis_request_id,
+                        "state": CommandState.QUEUED.value,
+                        "attempts": 0,
+                        "updated_at": now,
+                    }
+                )
+    return seq
 
 
 def add_jobs(db: Database, specs: list[JobSpec], work_pack_id: int | None = None) -> None:
@@ -124,67 +285,13 @@ def add_jobs(db: Database, specs: list[JobSpec], work_pack_id: int | None = None
         raise LoadError(problems)
     now = utc_now()
     for spec in specs:
-        assignee = find_user(db, spec.assignee) if spec.assignee else None
-        db["jobs"].insert(
-            {
-                "id": spec.id,
-                "work_pack_id": work_pack_id,
-                "site": spec.site,
-                "address": spec.address,
-                "mpxn": spec.mpxn,
-                "supplier_eui": spec.supplier_eui,
-                "appointment": spec.appointment,
-                "assignee_id": assignee["id"] if assignee else None,
-                "status": JobStatus.READY.value,
-                "status_message": "",
-                "expected_hub_id": spec.device_set["hub"].upper(),
-                "device_set": json.dumps(spec.device_set, sort_keys=True),
-                "created_at": now,
-            }
-        )
-        seq = 0
-        for sr_seq, sr in enumerate(spec.service_requests, 1):
-            sr_id = (
-                db["service_requests"]
-                .insert(
-                    {
-                        "job_id": spec.id,
-                        "seq": sr_seq,
-                        "service_reference": sr.service_reference,
-                        "use_case": sr.use_case,
-                        "title": sr.title,
-                        "duis_request_id": sr.duis_request_id,
-                        "command_variant": sr.command_variant,
-                        "state": "queued",
-                    }
-                )
-                .last_pk
-            )
-            for cmd in sr.commands:
-                seq += 1
-                msg = parse_message(cmd.raw)
-                known = use_case_for(msg.message_code)
-                db["commands"].insert(
-                    {
-                        "job_id": spec.id,
-                        "service_request_id": sr_id,
-                        "seq": seq,
-                        "raw": cmd.raw,
-                        "counter": msg.counter,
-                        "message_code": msg.message_code,
-                        "use_case": known[0] if known else sr.use_case,
-                        "originator": msg.originator_hex,
-                        "recipient": msg.recipient_hex,
-                        "device_role": _role_of(spec.device_set, msg.recipient_hex),
-                        "state": CommandState.QUEUED.value,
-                        "attempts": 0,
-                        "updated_at": now,
-                    }
-                )
+        count = _insert_job(db, spec, work_pack_id, now)
+        sets = len(spec.device_sets)
         append_event(
             db,
             spec.id,
             "loaded",
-            f"Job loaded with {len(spec.service_requests)} service requests and {seq} commands",
-            {"work_pack_id": work_pack_id},
+            f"Job loaded with {len(spec.service_requests)} service requests and {count} "
+            "commands" + (f" across {sets} candidate device sets" if sets > 1 else ""),
+            {"work_pack_id": work_pack_id, "device_sets": sets},
         )

@@ -31,6 +31,12 @@ def get_job(db: Database, job_id: str) -> dict[str, Any] | None:
         return None
     job = rows[0]
     job["device_set"] = json.loads(job["device_set"] or "{}")
+    job["device_sets"] = device_sets(db, job_id)
+    job["candidate_hubs"] = (
+        [job["expected_hub_id"]]
+        if job["device_set_id"]
+        else [s["hub_id"] for s in job["device_sets"]] or [job["expected_hub_id"]]
+    )
     job["status_label"] = JOB_STATUS_LABELS.get(JobStatus(job["status"]), job["status"])
     return job
 
@@ -75,8 +81,56 @@ def service_requests(db: Database, job_id: str) -> list[dict[str, Any]]:
     return list(db["service_requests"].rows_where("job_id = ?", [job_id], order_by="seq"))
 
 
+def device_sets(db: Database, job_id: str) -> list[dict[str, Any]]:
+    rows = list(db["device_sets"].rows_where("job_id = ?", [job_id], order_by="seq"))
+    for row in rows:
+        row["devices"] = json.loads(row["devices"] or "{}")
+    return rows
+
+
+def active_device_set_id(db: Database, job_id: str) -> int | None:
+    """The chosen set, or before the choice the first candidate (what pages preview)."""
+    row = db.execute(
+        "SELECT coalesce(j.device_set_id, (SELECT id FROM device_sets d WHERE d.job_id = j.id "
+        "ORDER BY d.seq LIMIT 1)) FROM jobs j WHERE j.id = ?",
+        [job_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def commands(db: Database, job_id: str) -> list[dict[str, Any]]:
-    return list(db["commands"].rows_where("job_id = ?", [job_id], order_by="seq"))
+    """The commands of the job's active device set, in order."""
+    set_id = active_device_set_id(db, job_id)
+    if set_id is None:
+        return list(db["commands"].rows_where("job_id = ?", [job_id], order_by="seq"))
+    return list(
+        db["commands"].rows_where(
+            "job_id = ? AND device_set_id = ?", [job_id, set_id], order_by="seq"
+        )
+    )
+
+
+def choose_device_set(db: Database, job_id: str, device_set: dict[str, Any], actor: str) -> None:
+    """Fix the job to ``device_set`` (in the caller's transaction): from now on only its
+    commands can be sent."""
+    update_row(
+        db,
+        "jobs",
+        job_id,
+        {
+            "device_set_id": device_set["id"],
+            "expected_hub_id": device_set["hub_id"],
+            "device_set": json.dumps(device_set["devices"], sort_keys=True),
+        },
+    )
+    append_event(
+        db,
+        job_id,
+        "device-set",
+        f"Device set {device_set['label']} chosen: hub {device_set['hub_id']}",
+        {"device_set_id": device_set["id"]},
+        actor,
+    )
 
 
 def command_view(cmd: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +269,9 @@ def job_snapshot(db: Database, job_id: str, live: dict[str, Any] | None = None) 
                 "expected_hub_id",
                 "device_set",
                 "connected_hub_id",
+                "device_set_id",
+                "device_sets",
+                "candidate_hubs",
                 "started_at",
                 "finished_at",
                 "abort_reason",

@@ -28,6 +28,7 @@ from webapp.clock.device_time import reported_device_time
 from webapp.clock.estimate import DEFAULT_TOLERANCE_S, TIME_SETTING_USE_CASES
 from webapp.faults import checkpoint
 from webapp.jobs import incoming, repo
+from webapp.jobs.matching import match_device_set
 from webapp.jobs.states import (
     DONE_STATES,
     GOOD_STATES,
@@ -172,7 +173,7 @@ class Runner:
         live = self.live(job_id)
         live.phase, live.instruction = "scanning", None
         self.publish_live(job_id)
-        self.driver.move_to(job["expected_hub_id"])
+        self._stand_at_site(job)
         try:
             beacons = await self.driver.active_scan()
         finally:
@@ -181,16 +182,16 @@ class Runner:
         known_hubs = {
             row[0]
             for row in self.store.reader().execute(
-                "SELECT DISTINCT expected_hub_id FROM jobs "
-                "WHERE status IN ('ready', 'running', 'paused')"
+                "SELECT DISTINCT d.hub_id FROM device_sets d JOIN jobs j ON j.id = d.job_id "
+                "WHERE j.status IN ('ready', 'running', 'paused')"
             )
         }
-        expected = job["expected_hub_id"].upper()
+        expected = {h.upper() for h in job["candidate_hubs"]}
         out = []
         for b in beacons:
             d = b.to_dict()
             ext = b.extended_pan_id.upper()
-            d["expected"] = ext == expected
+            d["expected"] = ext in expected
             if d["expected"]:
                 d["flag"] = "expected"
             elif ext in known_hubs:
@@ -201,28 +202,58 @@ class Runner:
                 d["flag"] = "unknown"
             d["supported"] = b.band in self.driver.info.bands
             out.append(d)
-        # several beacons claiming the expected hub id are suspicious: flag all but strongest
-        claims = [d for d in out if d["expected"]]
-        for extra in sorted(claims, key=lambda d: -d["lqi"])[1:]:
-            extra["expected"], extra["flag"] = False, "spoof"
+        # several beacons claiming one expected hub id are suspicious: flag all but strongest
+        for hub in expected:
+            claims = [d for d in out if d["expected"] and d["extended_pan_id"].upper() == hub]
+            for extra in sorted(claims, key=lambda d: -d["lqi"])[1:]:
+                extra["expected"], extra["flag"] = False, "spoof"
         out.sort(key=lambda d: (not d["expected"], -d["lqi"]))
         self._event(job_id, "scan", f"Scan heard {len(out)} networks", heard=len(out))
         return out
 
     # ------------------------------------------------------------------ connect
-    async def connect(self, job_id: str, hub_id: str, actor: str = "hht") -> None:
-        """Run the connection flow to ``hub_id`` for ``job_id``."""
+    def _stand_at_site(self, job: dict[str, Any]) -> None:
+        """A simulated radio goes to the home of the job's hub (the first known candidate)."""
+        for hub in reversed(job["candidate_hubs"]):
+            self.driver.move_to(hub)
+
+    def _choose_device_set(
+        self, job: dict[str, Any], hub_id: str, meters_seen: set[str], actor: str
+    ) -> None:
+        """Fix the job to the candidate set for ``hub_id``, or refuse to connect."""
+        if job["device_set_id"]:
+            if hub_id != job["expected_hub_id"].upper():
+                raise RunnerError(
+                    f"Hub {hub_id} is not this job's hub ({job['expected_hub_id']}). "
+                    "Check the label on the hub."
+                )
+            return
+        match = match_device_set(job["device_sets"], hub_id, meters_seen)
+        if match.chosen is None:
+            self._event(job["id"], "no-match", match.message, actor, hub=hub_id)
+            raise RunnerError(match.message)
+        with self.store.write() as db:
+            repo.choose_device_set(db, job["id"], match.chosen, actor)
+
+    async def connect(
+        self,
+        job_id: str,
+        hub_id: str,
+        actor: str = "hht",
+        meters_seen: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """Run the connection flow to ``hub_id`` for ``job_id``.
+
+        A job with several candidate device sets is fixed to the one for ``hub_id`` (and
+        ``meters_seen``) before anything goes on air; no match, no connection."""
         if self.active_job and self.active_job != job_id:
             raise RunnerError(f"Job {self.active_job} is running on this radio; stop it first.")
         job = repo.require_job(self.store.reader(), job_id)
         hub_id = hub_id.strip().upper()
-        if hub_id != job["expected_hub_id"].upper():
-            raise RunnerError(
-                f"Hub {hub_id} is not this job's hub ({job['expected_hub_id']}). "
-                "Check the label on the hub."
-            )
+        self._choose_device_set(job, hub_id, set(meters_seen), actor)
+        job = repo.require_job(self.store.reader(), job_id)
         await self.disconnect()
-        self.driver.move_to(job["expected_hub_id"])
+        self._stand_at_site(job)
         live = self.live(job_id)
         live.phase, live.instruction, live.connected_hub = "connecting", None, None
         self.publish_live(job_id)

@@ -196,3 +196,81 @@ def m003_no_wan_register(db: Database) -> None:
         {"mpxn": str, "site": str, "reported_at": str, "note": str, "source": str},
         pk="mpxn",
     )
+
+
+@MIGRATIONS()
+def m004_work_packs(db: Database) -> None:
+    """Work packs from suppliers: candidate device sets, unloads, survey files (issue 4)."""
+    db["device_sets"].create(
+        {
+            "id": int,
+            "job_id": str,
+            "seq": int,
+            "label": str,
+            "hub_id": str,
+            "devices": str,  # JSON {hub, gpf, chf, esme, gsme, ihd}
+        },
+        pk="id",
+        foreign_keys=[("job_id", "jobs", "id")],
+    )
+    db["device_sets"].create_index(["job_id", "seq"], unique=True)
+    db["device_sets"].create_index(["hub_id"])
+    db["jobs"].add_column("device_set_id", int)  # the set chosen on site, NULL until then
+    db["commands"].add_column("device_set_id", int)
+    db["commands"].add_column("duis_request_id", str)
+    db["commands"].create_index(["device_set_id", "seq"])
+    db["service_requests"].add_column("service_reference_variant", str)
+    # jobs loaded before work packs had exactly one device set: keep them runnable
+    for job in list(db.query("SELECT id, expected_hub_id, device_set FROM jobs")):
+        set_id = (
+            db["device_sets"]
+            .insert(
+                {
+                    "job_id": job["id"],
+                    "seq": 1,
+                    "label": "A",
+                    "hub_id": job["expected_hub_id"],
+                    "devices": job["device_set"] or "{}",
+                }
+            )
+            .last_pk
+        )
+        db.execute("UPDATE commands SET device_set_id = ? WHERE job_id = ?", [set_id, job["id"]])
+    for column, kind in (
+        ("pack_id", str),
+        ("signer_eui", str),
+        ("jobs", int),
+        ("loaded_by", str),
+        ("return_counter_next", int),
+    ):
+        db["work_packs"].add_column(column, kind)
+    db["suppliers"].add_column("not_after", str)
+    db["suppliers"].add_column("fingerprint", str)
+    db["suppliers"].add_column("dcc_eui", str)
+    db["suppliers"].add_column("return_counter_next", int)
+    db["unloads"].create(
+        {
+            "id": int,
+            "supplier_eui": str,
+            "created_at": str,
+            "created_by": str,
+            "file_name": str,
+            "sha256": str,
+            "responses": int,
+            "hub_statuses": int,
+            "confirmed_at": str,
+            "confirmed_by": str,
+        },
+        pk="id",
+        foreign_keys=[("supplier_eui", "suppliers", "eui")],
+    )
+    # one row per thing an unload carried; a thing is done when an unload holding it is confirmed
+    db["unload_items"].create(
+        {"unload_id": int, "kind": str, "ref": str, "request_id": str},
+        pk=("unload_id", "kind", "ref"),
+        foreign_keys=[("unload_id", "unloads", "id")],
+    )
+    db["unload_items"].create_index(["kind", "ref"])
+    db["responses"].add_column("received_unload_id", int)  # set when the back office confirms
+    db["jobs"].add_column("hub_status_unload_id", int)
+    db["jobs"].add_column("hub_install", str)  # JSON: what the installer recorded for 8.14.x

@@ -73,11 +73,12 @@ def build_day(data_dir: Path, jobs: int, seed: int) -> list[str]:
         site = han.add_site(
             name=f"{site_no + 1} Soak Street", seed=seed + site_no, neighbours=0, unknown_networks=0
         )
-        devices = device_set_of(site)
         for eui in (site.chf_id, site.esme_id):
             certs[eui] = han.device_certificate_pem(eui).decode()
         for k in range(min(JOBS_PER_SITE, jobs - len(specs))):
-            srs = service_requests_for(han, supplier, site, STEPS, counter, now)
+            srs, device_set = service_requests_for(
+                han, supplier, device_set_of(site), STEPS, counter, now
+            )
             counter += len(srs)
             specs.append(
                 JobSpec(
@@ -88,8 +89,8 @@ def build_day(data_dir: Path, jobs: int, seed: int) -> list[str]:
                     DEMO_SUPPLIER_EUI,
                     date.today().isoformat(),
                     "soak",
-                    devices,
                     srs,
+                    [device_set],
                 )
             )
     with store.write() as db:

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_NOTE_LENGTH = 500
+MAX_METERS_SEEN = 4
 MAX_PHOTO_READ = 15 * 1024 * 1024
 
 
@@ -87,7 +88,16 @@ def connect(job_id: str):  # type: ignore[no-untyped-def]
         int(hub_id.replace("-", ""), 16)
     except ValueError:
         _fail("hub_id must be hexadecimal (0-9, A-F).")
-    _run(station().runner.connect(job_id, hub_id.replace("-", ""), _actor()))
+    meters = _body().get("meters_seen", [])
+    if not isinstance(meters, list) or len(meters) > MAX_METERS_SEEN:
+        _fail(f"meters_seen must be a list of at most {MAX_METERS_SEEN} meter ids.")
+    seen = set()
+    for meter in meters:
+        eui = meter.replace("-", "").upper() if isinstance(meter, str) else ""
+        if len(eui) != 16 or any(c not in "0123456789ABCDEF" for c in eui):
+            _fail(f"meters_seen: {str(meter)[:40]!r} is not a 16-digit meter id.")
+        seen.add(eui)
+    _run(station().runner.connect(job_id, hub_id.replace("-", ""), _actor(), meters_seen=seen))
     return jsonify(ok=True)
 
 
@@ -132,7 +142,8 @@ def _sim_action(job_id: str, action: str, refusal: str):  # type: ignore[no-unty
         _fail(refusal, 409)
 
     async def act() -> None:
-        getattr(han, action)(job["expected_hub_id"])
+        hub = job["connected_hub_id"] or job["expected_hub_id"]
+        getattr(han, action)(hub)
 
     _run(act())
     event = {"press_gsme_button": "Gas meter button pressed", "power_cycle": "Hub power-cycled"}
@@ -177,12 +188,13 @@ def hub_label(job_id: str):  # type: ignore[no-untyped-def]
             label = typed_hub_id(text)
     except HubLabelError as exc:
         _fail(str(exc), 422)
-    expected = job["expected_hub_id"].upper()
-    matches = label.hub_id == expected
+    expected = [h.upper() for h in job["candidate_hubs"]]
+    matches = label.hub_id in expected
     message = (
         "The label matches this job's hub."
         if matches
-        else f"The label says {label.hub_id}, but this job expects {expected}. "
+        else f"The label says {label.hub_id}, but this job expects "
+        f"{' or '.join(expected)}. "
         "Check you are at the right property and reading the right hub."
     )
     station().runner.note(

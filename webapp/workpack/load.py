@@ -1,0 +1,274 @@
+"""Loading a work pack: verify everything, then write everything in one transaction.
+
+Nothing is written unless the whole pack is good; a refusal lists every problem
+found (signature, certificate, files, DUIS XML, each command), so the back office
+can fix them in one go.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlite_utils import Database
+
+from webapp.duis import DuisError, parse_local_command
+from webapp.gbcs.errors import GbcsError
+from webapp.gbcs.message import parse_message
+from webapp.jobs.loading import (
+    CommandSpec,
+    DeviceSetSpec,
+    JobSpec,
+    ServiceRequestSpec,
+    add_jobs,
+    check_jobs,
+)
+from webapp.store.clock import utc_now
+from webapp.store.db import Store
+from webapp.workpack import unload
+from webapp.workpack.archive import read_archive
+from webapp.workpack.errors import WorkPackError
+from webapp.workpack.manifest import MANIFEST_NAME, SIGNATURE_NAME, Manifest, parse_manifest
+from webapp.workpack.trust import sha256_hex, trusted_supplier, validity_problem, verify_detached
+
+log = logging.getLogger(__name__)
+
+
+class OtherSupplierWaiting(WorkPackError):
+    """The pack is good, but another supplier's answers are still waiting to be unloaded."""
+
+
+@dataclass
+class VerifiedPack:
+    manifest: Manifest
+    sha256: str
+    specs: list[JobSpec]
+    device_certificates: dict[str, str] = field(default_factory=dict)  # EUI -> PEM
+
+
+def _command_from_file(name: str, content: bytes, sr: dict[str, Any]) -> tuple[CommandSpec, str]:
+    """The command a file carries, and a problem ('' when none)."""
+    if name.startswith("gbcs/"):
+        if name.endswith(".hex"):
+            try:
+                raw = bytes.fromhex(content.decode("ascii").strip())
+            except (UnicodeDecodeError, ValueError):
+                return CommandSpec(b""), f"{name}: not hexadecimal"
+        else:
+            raw = content
+        return CommandSpec(raw), ""
+    try:
+        local = parse_local_command(content)
+    except DuisError as exc:
+        return CommandSpec(b""), f"{name}: {exc}"
+    spec = CommandSpec(local.gbcs, local.request_id)
+    variant = sr["service_reference_variant"]
+    if local.service_reference_variant != variant:
+        return spec, (
+            f"{name}: DUIS ServiceReferenceVariant {local.service_reference_variant} is not the "
+            f"service request's {variant}"
+        )
+    try:
+        msg = parse_message(local.gbcs)
+    except GbcsError:
+        return spec, ""  # reported once, by the command checks
+    if (local.originator, local.target, local.counter) != (
+        msg.originator_hex,
+        msg.recipient_hex,
+        msg.counter,
+    ):
+        return spec, (
+            f"{name}: DUIS RequestID {local.request_id} does not name the GBCS command inside "
+            f"(originator {msg.originator_hex}, recipient {msg.recipient_hex}, counter "
+            f"{msg.counter})"
+        )
+    return spec, ""
+
+
+def _job_spec(job: Any, members: dict[str, bytes], supplier_eui: str, problems: list[str]):
+    raw = job.raw
+    srs = [
+        ServiceRequestSpec(
+            service_reference=sr["service_reference"],
+            use_case=sr["use_case"],
+            title=sr["title"],
+            command_variant=sr["command_variant"],
+            service_reference_variant=sr["service_reference_variant"],
+        )
+        for sr in job.service_requests
+    ]
+    sets = []
+    for dset in job.device_sets:
+        lists = []
+        for sr, names in zip(job.service_requests, dset["commands"], strict=False):
+            cmds = []
+            for name in names:
+                if name not in members:
+                    continue  # reported with the file checks
+                cmd, problem = _command_from_file(name, members[name], sr)
+                if problem:
+                    problems.append(f"job {raw.get('id')}: {problem}")
+                cmds.append(cmd)
+            lists.append(cmds)
+        sets.append(DeviceSetSpec(devices=dset["devices"], commands=lists, label=dset["label"]))
+    return JobSpec(
+        id=str(raw.get("id", "")),
+        site=str(raw.get("site", "")),
+        address=str(raw.get("address", "")),
+        mpxn=str(raw.get("mpxn", "")),
+        supplier_eui=supplier_eui,
+        appointment=str(raw.get("appointment", "")),
+        assignee=raw.get("assignee") or None,
+        service_requests=srs,
+        device_sets=sets,
+        hub_install=raw.get("hub_install"),
+    )
+
+
+def _file_problems(manifest: Manifest, members: dict[str, bytes]) -> list[str]:
+    problems = []
+    for name, digest in manifest.files.items():
+        if name not in members:
+            problems.append(f"{name}: listed in the manifest but not in the pack")
+        elif sha256_hex(members[name]) != digest:
+            problems.append(f"{name}: its SHA-256 is not the one the manifest lists (altered)")
+    for name in members:
+        if name not in manifest.files and name not in (MANIFEST_NAME, SIGNATURE_NAME):
+            problems.append(f"{name}: in the pack but not in the signed manifest")
+    return problems
+
+
+def _certificates(manifest: Manifest, members: dict[str, bytes], problems: list[str]):
+    out = {}
+    for eui, name in manifest.device_certificates.items():
+        try:
+            cert = x509.load_pem_x509_certificate(members.get(name, b""))
+        except ValueError:
+            problems.append(f"{name}: not a PEM certificate")
+            continue
+        out[eui] = cert.public_bytes(serialization.Encoding.PEM).decode()
+    return out
+
+
+def verify_pack(db: Database, data: bytes, now: datetime | None = None) -> VerifiedPack:
+    """Check ``data`` completely against ``db``; WorkPackError lists every problem."""
+    members = read_archive(data)
+    missing = [n for n in (MANIFEST_NAME, SIGNATURE_NAME) if n not in members]
+    if missing:
+        raise WorkPackError([f"the pack has no {n}" for n in missing])
+    manifest, problems = parse_manifest(members[MANIFEST_NAME])
+    if manifest is None:
+        raise WorkPackError(problems)
+    supplier = trusted_supplier(db, manifest.supplier_eui) if manifest.supplier_eui else None
+    if supplier is None:
+        problems.insert(
+            0,
+            f"signed by supplier {manifest.supplier_eui or '?'}, which this HHT does not trust "
+            "(a supervisor adds its certificate on the Suppliers page)",
+        )
+    else:
+        why = verify_detached(members[MANIFEST_NAME], members[SIGNATURE_NAME], supplier.certificate)
+        if why:
+            problems.insert(0, f"bad signature: {why}")
+        expired = validity_problem(supplier.certificate, now)
+        if expired:
+            problems.insert(0, f"supplier {supplier.name} ({supplier.eui}): {expired}")
+    problems.extend(_file_problems(manifest, members))
+    digest = sha256_hex(data)
+    earlier = db.execute(
+        "SELECT loaded_at FROM work_packs WHERE sha256 = ? OR (pack_id = ? AND supplier_eui = ?)",
+        [digest, manifest.pack_id, manifest.supplier_eui],
+    ).fetchone()
+    if earlier:
+        problems.append(f"work pack {manifest.pack_id} was already loaded ({earlier[0]})")
+    specs = [_job_spec(j, members, manifest.supplier_eui, problems) for j in manifest.jobs]
+    certs = _certificates(manifest, members, problems)
+    if not problems:
+        problems.extend(check_jobs(db, specs))
+    if problems:
+        raise WorkPackError(problems)
+    return VerifiedPack(manifest, digest, specs, certs)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    work_pack_id: int
+    pack_id: str
+    supplier_eui: str
+    job_ids: list[str]
+    commands: int
+
+
+def load_pack(
+    store: Store,
+    data: bytes,
+    *,
+    source: str,
+    actor: str,
+    accept_other_supplier: bool = False,
+    now: datetime | None = None,
+) -> LoadResult:
+    """Verify and load ``data`` in one transaction, or change nothing and raise."""
+    with store.write() as db:
+        pack = verify_pack(db, data, now)
+        m = pack.manifest
+        waiting = [w for w in unload.waiting_by_supplier(db) if w["supplier_eui"] != m.supplier_eui]
+        if waiting and not accept_other_supplier:
+            raise OtherSupplierWaiting(
+                [
+                    f"this HHT still holds {w['responses']} responses and {w['hub_statuses']} "
+                    f"hub statuses for {w['name']} ({w['supplier_eui']}), waiting since "
+                    f"{w['oldest'][:16]}: unload them first, or confirm to load anyway"
+                    for w in waiting
+                ]
+            )
+        pack_row = db["work_packs"].insert(
+            {
+                "name": m.pack_id,
+                "pack_id": m.pack_id,
+                "supplier_eui": m.supplier_eui,
+                "signer_eui": m.supplier_eui,
+                "sha256": pack.sha256,
+                "source": source[:200],
+                "jobs": len(pack.specs),
+                "loaded_by": actor,
+                "loaded_at": utc_now(),
+            }
+        )
+        work_pack_id = pack_row.last_pk
+        add_jobs(db, pack.specs, work_pack_id)
+        if m.return_target and m.return_counter_start is not None:
+            row = db["suppliers"].get(m.supplier_eui)
+            current = row.get("return_counter_next") or 0
+            db["suppliers"].update(
+                m.supplier_eui,
+                {
+                    "dcc_eui": m.return_target,
+                    "return_counter_next": max(current, m.return_counter_start),
+                },
+            )
+        for eui, pem in pack.device_certificates.items():
+            db["device_certificates"].upsert({"eui": eui, "certificate_pem": pem}, pk="eui")
+        commands = db.execute(
+            "SELECT count(*) FROM commands c JOIN jobs j ON j.id = c.job_id "
+            "WHERE j.work_pack_id = ?",
+            [work_pack_id],
+        ).fetchone()[0]
+    log.info("work pack %s loaded: %d jobs", m.pack_id, len(pack.specs))
+    return LoadResult(work_pack_id, m.pack_id, m.supplier_eui, [s.id for s in pack.specs], commands)
+
+
+def describe(result: LoadResult) -> str:
+    return json.dumps(
+        {
+            "work_pack": result.pack_id,
+            "supplier": result.supplier_eui,
+            "jobs": result.job_ids,
+            "commands": result.commands,
+        }
+    )

@@ -1,0 +1,268 @@
+"""The work-pack manifest (``manifest.json``): what it must hold, read strictly.
+
+Layout (README, "Work pack format")::
+
+    {"format": "hht-workpack/1", "pack_id": "...", "created_at": "...",
+     "supplier": {"eui": "...", "name": "..."},
+     "return_requests": {"target": "<DCC EUI>", "counter_start": 1000},   (optional)
+     "files": {"duis/0001.xml": "<sha256>", ...},
+     "device_certificates": {"<EUI>": "certs/<EUI>.pem", ...},          (optional)
+     "jobs": [{"id", "site", "address", "mpxn", "appointment", "assignee",
+               "hub_install": {...} (optional),
+               "service_requests": [{"service_reference", "service_reference_variant",
+                                     "use_case", "title", "command_variant"}],
+               "device_sets": [{"label", "devices": {"hub", "gpf", "chf", "esme", "gsme",
+                                "ihd"}, "commands": [["duis/0001.xml"], ...]}]}]}
+
+``commands`` has one list per service request, in order, naming the files that
+carry that request's commands for that device set.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+FORMAT = "hht-workpack/1"
+MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.sig"
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+MAX_JOBS = 500
+MAX_TEXT = 200
+LOCAL_DELIVERY_VARIANTS = (2, 3, 6, 7)  # DUIS command variants returned for local delivery
+COMMAND_FILE = re.compile(r"^(duis/[A-Za-z0-9._-]+\.xml|gbcs/[A-Za-z0-9._-]+\.(hex|bin))$")
+CERT_FILE = re.compile(r"^certs/[A-Za-z0-9._-]+\.pem$")
+SERVICE_REFERENCE = re.compile(r"^\d{1,2}(\.\d{1,2}){1,3}$")
+JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+HUB_INSTALL_KEYS = {"install_type", "chf_location", "aerial_install", "premise_type"}
+
+
+@dataclass
+class ManifestJob:
+    raw: dict[str, Any]
+    service_requests: list[dict[str, Any]] = field(default_factory=list)
+    device_sets: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Manifest:
+    pack_id: str
+    supplier_eui: str
+    supplier_name: str
+    created_at: str
+    files: dict[str, str]
+    jobs: list[ManifestJob]
+    device_certificates: dict[str, str]
+    return_target: str | None
+    return_counter_start: int | None
+
+
+class _Reader:
+    """Field access that records a problem instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def text(
+        self, obj: dict[str, Any], key: str, where: str, *, required: bool = True, limit=MAX_TEXT
+    ) -> str:
+        value = obj.get(key)
+        if value is None or value == "":
+            if required:
+                self.problems.append(f"{where}: {key} is missing")
+            return ""
+        if not isinstance(value, str):
+            self.problems.append(f"{where}: {key} must be text")
+            return ""
+        if len(value) > limit:
+            self.problems.append(f"{where}: {key} is over {limit} characters")
+            return ""
+        return value
+
+    def listing(self, obj: dict[str, Any], key: str, where: str) -> list[Any]:
+        value = obj.get(key)
+        if not isinstance(value, list):
+            self.problems.append(f"{where}: {key} must be a list")
+            return []
+        return value
+
+    def mapping(self, obj: Any, where: str) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            self.problems.append(f"{where}: must be an object")
+            return {}
+        return obj
+
+    def eui(self, value: Any, where: str) -> str:
+        if (
+            not isinstance(value, str)
+            or len(value) != 16
+            or any(c not in "0123456789ABCDEFabcdef" for c in value)
+        ):
+            self.problems.append(f"{where}: {str(value)[:40]!r} is not a 16-digit hex EUI")
+            return ""
+        return value.upper()
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def _service_requests(r: _Reader, job: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    out = []
+    for n, item in enumerate(r.listing(job, "service_requests", where), 1):
+        at = f"{where}, service request {n}"
+        sr = r.mapping(item, at)
+        ref = r.text(sr, "service_reference", at, limit=12)
+        if ref and not SERVICE_REFERENCE.match(ref):
+            r.problems.append(f"{at}: service_reference {ref!r} is not like 8.11")
+        variant = r.text(sr, "service_reference_variant", at, required=False, limit=12) or ref
+        if variant and not SERVICE_REFERENCE.match(variant):
+            r.problems.append(f"{at}: service_reference_variant {variant!r} is not like 8.7.1")
+        cv = sr.get("command_variant")
+        if cv not in LOCAL_DELIVERY_VARIANTS or isinstance(cv, bool):
+            r.problems.append(
+                f"{at}: command_variant {cv!r} is not one returned for local delivery "
+                f"({', '.join(map(str, LOCAL_DELIVERY_VARIANTS))})"
+            )
+        out.append(
+            {
+                "service_reference": ref,
+                "service_reference_variant": variant,
+                "use_case": r.text(sr, "use_case", at, limit=20),
+                "title": r.text(sr, "title", at, required=False) or ref,
+                "command_variant": cv if isinstance(cv, int) else 0,
+            }
+        )
+    return out
+
+
+def _device_sets(
+    r: _Reader, job: dict[str, Any], where: str, files: dict[str, str], n_srs: int
+) -> list[dict[str, Any]]:
+    out = []
+    for n, item in enumerate(r.listing(job, "device_sets", where), 1):
+        dset = r.mapping(item, f"{where}, device set {n}")
+        label = r.text(dset, "label", f"{where}, device set {n}", required=False, limit=8)
+        at = f"{where}, device set {label or n}"
+        devices = {}
+        for role, eui in r.mapping(dset.get("devices"), f"{at}, devices").items():
+            devices[role] = r.eui(eui, f"{at}, {role}")
+        commands = r.listing(dset, "commands", at)
+        if len(commands) != n_srs:
+            r.problems.append(
+                f"{at}: has command lists for {len(commands)} service requests; the job has {n_srs}"
+            )
+        lists = []
+        for k, names in enumerate(commands, 1):
+            if not isinstance(names, list) or not names:
+                r.problems.append(f"{at}, service request {k}: give a list of command files")
+                lists.append([])
+                continue
+            for name in names:
+                if not isinstance(name, str) or not COMMAND_FILE.match(name):
+                    r.problems.append(
+                        f"{at}, service request {k}: {str(name)[:60]!r} is not a command file "
+                        "(duis/*.xml, gbcs/*.hex or gbcs/*.bin)"
+                    )
+                elif name not in files:
+                    r.problems.append(f"{at}, service request {k}: {name} is not in files")
+            lists.append([x for x in names if isinstance(x, str)])
+        out.append({"label": label, "devices": devices, "commands": lists})
+    return out
+
+
+def _job(r: _Reader, item: Any, n: int, files: dict[str, str]) -> ManifestJob:
+    job = r.mapping(item, f"job {n}")
+    job_id = r.text(job, "id", f"job {n}", limit=64)
+    where = f"job {job_id or n}"
+    if job_id and not JOB_ID.match(job_id):
+        r.problems.append(f"{where}: the id may hold only letters, digits and . _ : -")
+    for key in ("site", "address"):
+        r.text(job, key, where)
+    mpxn = r.text(job, "mpxn", where, limit=13)
+    if mpxn and not mpxn.isdigit():
+        r.problems.append(f"{where}: mpxn must be digits")
+    appointment = r.text(job, "appointment", where, limit=10)
+    if appointment:
+        try:
+            date.fromisoformat(appointment)
+        except ValueError:
+            r.problems.append(f"{where}: appointment {appointment!r} is not a date (YYYY-MM-DD)")
+    r.text(job, "assignee", where, required=False, limit=40)
+    hub_install = job.get("hub_install")
+    if hub_install is not None:
+        extra = set(r.mapping(hub_install, f"{where}, hub_install")) - HUB_INSTALL_KEYS
+        if extra:
+            r.problems.append(f"{where}, hub_install: unknown fields {', '.join(sorted(extra))}")
+    srs = _service_requests(r, job, where)
+    sets = _device_sets(r, job, where, files, len(srs))
+    return ManifestJob(job, srs, sets)
+
+
+def parse_manifest(data: bytes) -> tuple[Manifest | None, list[str]]:
+    """The manifest and every problem with it; None when it cannot be read at all."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        return None, [f"{MANIFEST_NAME} is over {MAX_MANIFEST_BYTES} bytes"]
+    try:
+        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return None, [f"{MANIFEST_NAME} is not valid JSON: {exc}"]
+    r = _Reader()
+    doc = r.mapping(doc, MANIFEST_NAME)
+    if doc.get("format") != FORMAT:
+        return None, [f"{MANIFEST_NAME}: format must be {FORMAT!r}, not {doc.get('format')!r}"]
+    pack_id = r.text(doc, "pack_id", MANIFEST_NAME, limit=64)
+    supplier = r.mapping(doc.get("supplier"), f"{MANIFEST_NAME}, supplier")
+    supplier_eui = r.eui(supplier.get("eui"), f"{MANIFEST_NAME}, supplier eui")
+    files: dict[str, str] = {}
+    for name, digest in r.mapping(doc.get("files"), f"{MANIFEST_NAME}, files").items():
+        if not (COMMAND_FILE.match(name) or CERT_FILE.match(name)):
+            r.problems.append(f"{MANIFEST_NAME}, files: {name[:60]!r} is not an allowed name")
+        elif not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            r.problems.append(f"{MANIFEST_NAME}, files: {name} needs a lower-case SHA-256")
+        else:
+            files[name] = digest
+    certs: dict[str, str] = {}
+    for eui, name in r.mapping(doc.get("device_certificates", {}), "device_certificates").items():
+        key = r.eui(eui, "device_certificates")
+        if not isinstance(name, str) or not CERT_FILE.match(name) or name not in files:
+            r.problems.append(
+                f"device_certificates: {str(name)[:60]!r} is not a listed certs/ file"
+            )
+        elif key:
+            certs[key] = name
+    target, counter_start = None, None
+    if "return_requests" in doc:
+        ret = r.mapping(doc["return_requests"], "return_requests")
+        target = r.eui(ret.get("target"), "return_requests target") or None
+        counter_start = ret.get("counter_start")
+        if not isinstance(counter_start, int) or not 0 <= counter_start < 2**63:
+            r.problems.append("return_requests: counter_start must be a whole number")
+            counter_start = None
+    raw_jobs = r.listing(doc, "jobs", MANIFEST_NAME)
+    if not raw_jobs:
+        r.problems.append(f"{MANIFEST_NAME}: no jobs")
+    if len(raw_jobs) > MAX_JOBS:
+        r.problems.append(f"{MANIFEST_NAME}: {len(raw_jobs)} jobs; the limit is {MAX_JOBS}")
+        raw_jobs = []
+    jobs = [_job(r, item, n, files) for n, item in enumerate(raw_jobs, 1)]
+    manifest = Manifest(
+        pack_id=pack_id,
+        supplier_eui=supplier_eui,
+        supplier_name=str(supplier.get("name") or "")[:MAX_TEXT],
+        created_at=str(doc.get("created_at") or "")[:40],
+        files=files,
+        jobs=jobs,
+        device_certificates=certs,
+        return_target=target,
+        return_counter_start=counter_start,
+    )
+    return manifest, r.problems
