@@ -467,6 +467,10 @@ from webapp.zigbee.cli import register as _register_zigbee  # noqa: E402
 
 _register_zigbee(main)
 
+from webapp.workpack.cli import register as _register_workpack  # noqa: E402
+
+_register_workpack(main)
+
 
 def run() -> None:
     """The console script: a corrupt database is reported plainly, never as a traceback."""

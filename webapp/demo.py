@@ -238,7 +238,15 @@ def ensure_demo_users(db) -> None:  # type: ignore[no-untyped-def]
 
 DEMO_PACK_SPEC_FILE = "demo-workpack.json"
 DEMO_PACK_FILE = "demo-workpack.zip"
-ALTERNATIVE_HUB_SITE = "3 Mill Lane (replacement hub option)"
+# the supplier's records name another hub for 3 Mill Lane: a candidate set that is not there
+ALTERNATIVE_DEVICES = {
+    "hub": "00DB00000000A001",
+    "gpf": "00DB00000000A001",
+    "chf": "00DB00000000A000",
+    "esme": "70B3D50000000A01",
+    "gsme": "70B3D50000000A02",
+    "ihd": "70B3D50000000A03",
+}
 
 
 def demo_pack_spec(day: date, *, pack_id: str | None = None) -> dict:
@@ -248,7 +256,7 @@ def demo_pack_spec(day: date, *, pack_id: str | None = None) -> dict:
         sets: list[dict] = [{"sim_site": demo.name}]
         if demo.name == "3 Mill Lane":
             # the supplier is not sure which hub is there: two candidate device sets
-            sets.insert(0, {"sim_site": ALTERNATIVE_HUB_SITE, "label": "A"})
+            sets.insert(0, {"devices": ALTERNATIVE_DEVICES, "label": "A"})
             sets[1]["label"] = "B"
         jobs.append(
             {
@@ -295,9 +303,6 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
                 han.add_site(
                     name=s.name, seed=seed + i, neighbours=1, unknown_networks=1 if i else 2
                 )
-            han.add_site(
-                name=ALTERNATIVE_HUB_SITE, seed=seed + 99, neighbours=0, unknown_networks=0
-            )
         finally:
             han.close()
         with store.write() as db:

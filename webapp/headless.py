@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from webapp.jobs import repo
+from webapp.jobs.runner import RunnerError
 from webapp.jobs.states import FINISHED_JOB_STATUSES, JobStatus
 from webapp.station import Station
 from webapp.zigbee.drivers.base import ErrorCode, RadioError
@@ -22,7 +23,8 @@ def job_result(station: Station, job_id: str) -> dict[str, Any]:
         "commands": [
             {
                 "seq": c["seq"],
-                "service_request": srs[c["service_request_id"]]["duis_request_id"],
+                "service_request": srs[c["service_request_id"]]["service_reference_variant"],
+                "duis_request_id": c["duis_request_id"],
                 "use_case": c["use_case"],
                 "counter": c["counter"],
                 "state": c["state"],
@@ -40,8 +42,17 @@ async def run_job_headless(data_dir: Path, job_id: str, time_scale: float) -> di
     try:
         job = repo.require_job(station.store.reader(), job_id)
         if JobStatus(job["status"]) not in FINISHED_JOB_STATUSES:
+            hub = job["expected_hub_id"]
+            if not job["device_set_id"]:  # several candidate sets: the one whose hub is here
+                heard = [b for b in await station.runner.scan(job_id) if b["expected"]]
+                if not heard:
+                    raise RunnerError(
+                        "None of the job's candidate hubs "
+                        f"({', '.join(job['candidate_hubs'])}) is in range."
+                    )
+                hub = heard[0]["extended_pan_id"]
             try:
-                await station.runner.connect(job_id, job["expected_hub_id"], actor="cli")
+                await station.runner.connect(job_id, hub, actor="cli")
             except RadioError as exc:
                 if exc.code is ErrorCode.WINDOW_CLOSED:
                     raise RadioError(

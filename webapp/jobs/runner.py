@@ -208,7 +208,13 @@ class Runner:
             for extra in sorted(claims, key=lambda d: -d["lqi"])[1:]:
                 extra["expected"], extra["flag"] = False, "spoof"
         out.sort(key=lambda d: (not d["expected"], -d["lqi"]))
-        self._event(job_id, "scan", f"Scan heard {len(out)} networks", heard=len(out))
+        self._event(
+            job_id,
+            "scan",
+            f"Scan heard {len(out)} networks",
+            heard=len(out),
+            hubs=[{"hub": d["extended_pan_id"], "flag": d["flag"], "lqi": d["lqi"]} for d in out],
+        )
         return out
 
     # ------------------------------------------------------------------ connect

@@ -60,7 +60,7 @@ def create_app(
         SESSION_COOKIE_SECURE=secure_cookies,
         SESSION_COOKIE_NAME="hht_session",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         DATA_DIR=str(data_dir),
         HHT_RADIO=radio,
     )
@@ -76,7 +76,16 @@ def create_app(
     station = loop.call(Station.open(data_dir, radio=radio, time_scale=time_scale, publish=publish))
     app.extensions["hht"] = HhtContext(loop, station, socketio, radio, time_scale)
 
-    from webapp.web import api, app_shell, auth, installer, messages, sockets, supervisor
+    from webapp.web import (
+        api,
+        app_shell,
+        auth,
+        installer,
+        messages,
+        sockets,
+        supervisor,
+        workpacks,
+    )
     from webapp.web.security import init_security
     from webapp.web.views import register_filters
 
@@ -85,6 +94,7 @@ def create_app(
     app.register_blueprint(auth.bp)
     app.register_blueprint(installer.bp)
     app.register_blueprint(supervisor.bp)
+    app.register_blueprint(workpacks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(app_shell.bp)

@@ -21,6 +21,7 @@ from webapp.jobs.states import JOB_STATUS_LABELS
 from webapp.store.events import events_for, verify_chain
 from webapp.web.context import get_db, station
 from webapp.web.security import role_required
+from webapp.workpack.unload import waiting_by_supplier
 
 bp = Blueprint("supervisor", __name__, url_prefix="/s")
 
@@ -57,6 +58,7 @@ def history():  # type: ignore[no-untyped-def]
         installers=installers,
         statuses=JOB_STATUS_LABELS,
         args=args,
+        waiting=waiting_by_supplier(get_db()),
     )
 
 

@@ -25,6 +25,15 @@ def date_time(iso: str | None) -> str:
         return iso
 
 
+def from_json(text: str | None) -> object:
+    import json
+
+    try:
+        return json.loads(text or "null") or {}
+    except ValueError:
+        return {}
+
+
 def eui(value: str | None) -> str:
     """16 hex digits grouped in pairs, as printed on hub and meter labels."""
     if not value:
@@ -37,3 +46,4 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["short_time"] = short_time
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.filters["eui"] = eui
+    app.jinja_env.filters["fromjson"] = from_json

@@ -14,7 +14,7 @@ import zipfile
 
 from webapp.workpack.errors import WorkPackError
 
-MAX_ARCHIVE_BYTES = 50 * 1024 * 1024
+MAX_ARCHIVE_BYTES = 16 * 1024 * 1024
 MAX_MEMBERS = 5_000
 MAX_MEMBER_BYTES = 2 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024

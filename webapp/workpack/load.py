@@ -155,7 +155,9 @@ def _certificates(manifest: Manifest, members: dict[str, bytes], problems: list[
     return out
 
 
-def verify_pack(db: Database, data: bytes, now: datetime | None = None) -> VerifiedPack:
+def verify_pack(
+    db: Database, data: bytes, now: datetime | None = None, default_assignee: str | None = None
+) -> VerifiedPack:
     """Check ``data`` completely against ``db``; WorkPackError lists every problem."""
     members = read_archive(data)
     missing = [n for n in (MANIFEST_NAME, SIGNATURE_NAME) if n not in members]
@@ -187,9 +189,10 @@ def verify_pack(db: Database, data: bytes, now: datetime | None = None) -> Verif
     if earlier:
         problems.append(f"work pack {manifest.pack_id} was already loaded ({earlier[0]})")
     specs = [_job_spec(j, members, manifest.supplier_eui, problems) for j in manifest.jobs]
+    for spec in specs:
+        spec.assignee = spec.assignee or default_assignee
     certs = _certificates(manifest, members, problems)
-    if not problems:
-        problems.extend(check_jobs(db, specs))
+    problems.extend(check_jobs(db, specs))
     if problems:
         raise WorkPackError(problems)
     return VerifiedPack(manifest, digest, specs, certs)
@@ -211,11 +214,15 @@ def load_pack(
     source: str,
     actor: str,
     accept_other_supplier: bool = False,
+    default_assignee: str | None = None,
     now: datetime | None = None,
 ) -> LoadResult:
-    """Verify and load ``data`` in one transaction, or change nothing and raise."""
+    """Verify and load ``data`` in one transaction, or change nothing and raise.
+
+    ``default_assignee`` takes the pack's unassigned jobs (an installer loading the
+    answer to their site survey)."""
     with store.write() as db:
-        pack = verify_pack(db, data, now)
+        pack = verify_pack(db, data, now, default_assignee)
         m = pack.manifest
         waiting = [w for w in unload.waiting_by_supplier(db) if w["supplier_eui"] != m.supplier_eui]
         if waiting and not accept_other_supplier:

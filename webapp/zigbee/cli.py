@@ -36,8 +36,8 @@ def _expected_hubs(data_dir: Path) -> dict[str, str]:
 
     try:
         db = Store.open(data_dir).reader()
-        rows = db.query("SELECT id, expected_hub_id FROM jobs WHERE expected_hub_id IS NOT NULL")
-        return {str(r["expected_hub_id"]).upper(): r["id"] for r in rows}
+        rows = db.query("SELECT job_id, hub_id FROM device_sets ORDER BY job_id, seq")
+        return {str(r["hub_id"]).upper(): r["job_id"] for r in rows}
     except Exception:  # noqa: BLE001 - a scan works without a job database
         log.debug("no job database to mark expected hubs", exc_info=True)
         return {}

@@ -1,0 +1,184 @@
+"""The supervisor's work-pack pages: trusted suppliers, loading packs, unloading answers."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from webapp.auth.users import SUPERVISOR
+from webapp.identity import duis_signing_identity, terminal_identity
+from webapp.web.context import get_db, station
+from webapp.web.security import current_user, role_required
+from webapp.workpack import unload
+from webapp.workpack.archive import MAX_ARCHIVE_BYTES
+from webapp.workpack.errors import WorkPackError
+from webapp.workpack.load import OtherSupplierWaiting, load_pack
+from webapp.workpack.trust import add_supplier, normalise_eui
+
+bp = Blueprint("workpacks", __name__, url_prefix="/s")
+
+MAX_CERT_UPLOAD = 16 * 1024
+
+
+def _actor() -> str:
+    user = current_user()
+    return f"supervisor:{user.username}" if user else "supervisor"
+
+
+def _suppliers() -> list[dict]:
+    waiting = {w["supplier_eui"]: w for w in unload.waiting_by_supplier(get_db())}
+    rows = []
+    for row in get_db().query("SELECT * FROM suppliers ORDER BY name"):
+        rows.append({**row, "waiting": waiting.get(row["eui"])})
+    return rows
+
+
+@bp.route("/suppliers", methods=["GET", "POST"])
+@role_required(SUPERVISOR)
+def suppliers():  # type: ignore[no-untyped-def]
+    problems: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("certificate")
+        if upload is None or not upload.filename:
+            problems = ["Choose the supplier's certificate (PEM file)."]
+        else:
+            try:
+                with station().store.write() as db:
+                    row = add_supplier(
+                        db,
+                        upload.read(MAX_CERT_UPLOAD + 1),
+                        request.form.get("name", ""),
+                        request.form.get("eui", "").strip() or None,
+                    )
+            except WorkPackError as exc:
+                problems = exc.problems
+            else:
+                station().runner.certificates = _reload_certificates()
+                flash(f"Work packs signed by {row['name']} ({row['eui']}) are now accepted.")
+                return redirect(url_for("workpacks.suppliers"))
+    return render_template("workpacks/suppliers.html", suppliers=_suppliers(), problems=problems), (
+        400 if problems else 200
+    )
+
+
+def _reload_certificates():  # type: ignore[no-untyped-def]
+    from webapp.station import load_certificates
+
+    return load_certificates(station().store)
+
+
+@bp.route("/workpacks", methods=["GET", "POST"])
+@role_required(SUPERVISOR)
+def workpacks():  # type: ignore[no-untyped-def]
+    problems: list[str] = []
+    other_supplier: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("pack")
+        if upload is None or not upload.filename:
+            problems = ["Choose the work pack file (.zip)."]
+        else:
+            data = upload.read(MAX_ARCHIVE_BYTES + 1)
+            try:
+                result = load_pack(
+                    station().store,
+                    data,
+                    source=upload.filename[:200],
+                    actor=_actor(),
+                    accept_other_supplier=request.form.get("accept_other_supplier") == "yes",
+                )
+            except OtherSupplierWaiting as exc:
+                other_supplier = exc.problems
+            except WorkPackError as exc:
+                problems = exc.problems
+            else:
+                station().runner.certificates = _reload_certificates()
+                flash(
+                    f"Loaded work pack {result.pack_id}: {len(result.job_ids)} jobs, "
+                    f"{result.commands} commands."
+                )
+                return redirect(url_for("workpacks.workpacks", loaded=result.work_pack_id))
+    packs = list(
+        get_db().query(
+            "SELECT w.*, s.name AS supplier_name, (SELECT count(*) FROM jobs j "
+            "WHERE j.work_pack_id = w.id) AS job_count FROM work_packs w "
+            "LEFT JOIN suppliers s ON s.eui = w.supplier_eui ORDER BY w.id DESC LIMIT 50"
+        )
+    )
+    loaded = request.args.get("loaded", "")
+    jobs = (
+        list(
+            get_db().query(
+                "SELECT id, site, mpxn, appointment, status, "
+                "(SELECT count(*) FROM device_sets d WHERE d.job_id = jobs.id) AS sets "
+                "FROM jobs WHERE work_pack_id = ? ORDER BY id",
+                [int(loaded)],
+            )
+        )
+        if loaded.isdigit()
+        else []
+    )
+    status = 400 if problems else (409 if other_supplier else 200)
+    return render_template(
+        "workpacks/workpacks.html",
+        packs=packs,
+        problems=problems,
+        other_supplier=other_supplier,
+        loaded_jobs=jobs,
+        waiting=unload.waiting_by_supplier(get_db()),
+    ), status
+
+
+@bp.route("/unloads", methods=["GET", "POST"])
+@role_required(SUPERVISOR)
+def unloads():  # type: ignore[no-untyped-def]
+    problems: list[str] = []
+    if request.method == "POST":
+        st = station()
+        try:
+            if request.form.get("action") == "confirm":
+                unload_id = int(request.form.get("unload_id", "0") or 0)
+                with st.store.write() as db:
+                    count = unload.confirm_received(db, unload_id, _actor())
+                flash(f"Unload {unload_id} confirmed as received; {count} items stop waiting.")
+            else:
+                made = unload.make_unload(
+                    st.store,
+                    normalise_eui(request.form.get("supplier", ""), "supplier EUI"),
+                    terminal_identity(st.data_dir),
+                    actor=_actor(),
+                    duis_signer=duis_signing_identity(st.data_dir),
+                )
+                flash(
+                    f"Unload {made.id} made: {made.responses} responses, {made.hub_statuses} "
+                    "hub statuses. Download it, send it, then confirm receipt."
+                )
+            return redirect(url_for("workpacks.unloads"))
+        except (WorkPackError, ValueError) as exc:
+            problems = exc.problems if isinstance(exc, WorkPackError) else [str(exc)]
+    return render_template(
+        "workpacks/unloads.html",
+        suppliers=_suppliers(),
+        unloads=unload.unloads(get_db()),
+        problems=problems,
+        terminal=terminal_identity(station().data_dir),
+    ), (400 if problems else 200)
+
+
+@bp.route("/unloads/<int:unload_id>.zip")
+@role_required(SUPERVISOR)
+def unload_file(unload_id: int):  # type: ignore[no-untyped-def]
+    row = get_db().execute("SELECT file_name FROM unloads WHERE id = ?", [unload_id]).fetchone()
+    if row is None or not row[0]:
+        abort(404)
+    path = station().data_dir / unload.UNLOADS_DIR / row[0]
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=row[0])
