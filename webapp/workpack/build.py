@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,7 +147,8 @@ def build_pack(
         han = SimHan.open(sim_dir)
     except FileNotFoundError:
         han = SimHan.create(sim_dir)
-    counter = int(spec.get("counter_start") or int(now.timestamp()) * 1000 + secrets.randbelow(999))
+    # a fresh counter space per build: microseconds now, above every earlier build's
+    counter = int(spec.get("counter_start") or time.time_ns() // 1000)
     members: dict[str, bytes] = {}
     jobs_out: list[dict[str, Any]] = []
     certs: dict[str, str] = {}
