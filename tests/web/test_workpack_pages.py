@@ -1,0 +1,180 @@
+"""The work-pack pages: suppliers, upload (good and refused), unload and receipt, the
+installer's site survey, hub installation record and pack upload from the phone."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from tests.conftest import login
+from tests.workpack.conftest import job_spec, pack_spec, unpack
+from webapp.workpack.archive import write_archive
+from webapp.workpack.build import build_pack
+from webapp.workpack.survey import verify_survey
+
+
+def _upload(client, token: str, url: str, data: bytes, field: str = "pack", **form):  # type: ignore[no-untyped-def]
+    return client.post(
+        url,
+        data={"csrf_token": token, field: (io.BytesIO(data), "pack.zip"), **form},
+        content_type="multipart/form-data",
+    )
+
+
+def test_supervisor_loads_a_pack_and_sees_its_jobs(client, demo_dir) -> None:
+    token = login(client, "supervisor")
+    built = build_pack(pack_spec(job_spec("WEB1", "1 Web Road")), demo_dir)
+    response = _upload(client, token, "/s/workpacks", built.data())
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-job="WEB1"' in page and "Loaded work pack" in page
+
+
+def test_a_tampered_pack_is_refused_with_reasons(client, demo_dir) -> None:
+    token = login(client, "supervisor")
+    members, manifest = unpack(
+        build_pack(pack_spec(job_spec("WEB2", "2 Web Road")), demo_dir).data()
+    )
+    name = manifest["jobs"][0]["device_sets"][0]["commands"][0][0]
+    members[name] = members[name].replace(b"I0", b"I0 ", 1)
+    response = _upload(client, token, "/s/workpacks", write_archive(members))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Work pack refused: nothing was loaded." in page and "(altered)" in page
+    assert 'data-job="WEB2"' not in client.get("/s/").get_data(as_text=True)
+
+
+def test_supplier_certificates(client, demo_dir) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from webapp.pki import TestPki
+
+    token = login(client, "supervisor")
+    cert = TestPki.load_or_create(demo_dir / "pki").issue("90B3D51F30BB0003", "ds").certificate
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    ok = client.post(
+        "/s/suppliers",
+        data={"csrf_token": token, "name": "Bee Energy", "certificate": (io.BytesIO(pem), "b.pem")},
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 302
+    assert 'data-supplier="90B3D51F30BB0003"' in client.get("/s/suppliers").get_data(as_text=True)
+    bad = client.post(
+        "/s/suppliers",
+        data={"csrf_token": token, "name": "X", "certificate": (io.BytesIO(b"junk"), "x.pem")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 400 and "not a PEM X.509 certificate" in bad.get_data(as_text=True)
+    wrong = client.post(
+        "/s/suppliers",
+        data={
+            "csrf_token": token,
+            "name": "X",
+            "eui": "90B3D51F30BB0004",
+            "certificate": (io.BytesIO(pem), "b.pem"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert "the certificate names 90B3D51F30BB0003, not 90B3D51F30BB0004" in wrong.get_data(
+        as_text=True
+    )
+
+
+def test_unload_download_and_confirm(app, client, demo_dir) -> None:
+
+    from webapp.web.context import station
+
+    job_id = "J" + __import__("datetime").date.today().strftime("%y%m%d") + "-02"
+    with app.app_context():
+        st = station()
+        loop = app.extensions["hht"].loop
+
+        async def run() -> None:
+            job = st.store.reader()["jobs"].get(job_id)
+            await st.runner.connect(job_id, job["expected_hub_id"])
+            await st.runner.start(job_id)
+            await st.runner.wait(job_id)
+
+        loop.call(run())
+    token = login(client, "supervisor")
+    home = client.get("/s/").get_data(as_text=True)
+    assert 'id="waiting"' in home and "6</td>" in home  # six answers waiting
+    made = client.post("/s/unloads", data={"csrf_token": token, "supplier": "90B3D51F30DE0001"})
+    assert made.status_code == 302
+    page = client.get("/s/unloads").get_data(as_text=True)
+    assert 'data-unload="1"' in page and "Confirm received" in page
+    download = client.get("/s/unloads/1.zip")
+    assert download.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(download.data)) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    assert len(manifest["responses"]) == 6 and manifest["hub_statuses"][0]["job_id"] == job_id
+    client.post("/s/unloads", data={"csrf_token": token, "action": "confirm", "unload_id": "1"})
+    assert 'id="waiting"' not in client.get("/s/").get_data(as_text=True)
+    assert client.get("/s/unloads/99.zip").status_code == 404
+
+
+def test_installer_survey_is_signed_and_checked(client, demo_jobs) -> None:
+    token = login(client, "installer")
+    job = demo_jobs[0]
+    bad = client.post(f"/i/jobs/{job['id']}/survey", data={"csrf_token": token, "esme": "xyz"})
+    assert bad.status_code == 400 and "16 digits" in bad.get_data(as_text=True)
+    good = client.post(
+        f"/i/jobs/{job['id']}/survey",
+        data={"csrf_token": token, "hub": "00-DB-12-34-56-78-90-A2", "esme": "70B3D5FF00000001"},
+    )
+    assert good.status_code == 200 and "attachment" in good.headers["Content-Disposition"]
+    survey = verify_survey(good.data)
+    assert survey["mpxn"] == job["mpxn"] and survey["hub_found"] == "00DB1234567890A2"
+    assert survey["meters_found"] == {"esme": "70B3D5FF00000001"} and survey["installer"] == "alex"
+    doc = json.loads(good.data)
+    doc["survey"]["mpxn"] = "999"
+    import pytest
+
+    from webapp.workpack.errors import WorkPackError
+
+    with pytest.raises(WorkPackError, match="does not verify"):
+        verify_survey(json.dumps(doc).encode())
+
+
+def test_installer_loads_the_answer_to_a_survey(client, demo_dir) -> None:
+    token = login(client, "installer")
+    spec = pack_spec(job_spec("SURV1", "1 Survey Road", assignee=None))
+    response = _upload(client, token, "/i/workpack", build_pack(spec, demo_dir).data())
+    assert response.status_code == 302
+    assert 'data-job="SURV1"' in client.get("/i/").get_data(as_text=True)
+    refused = _upload(client, token, "/i/workpack", b"not a zip")
+    assert refused.status_code == 400 and "is not a zip file" in refused.get_data(as_text=True)
+
+
+def test_hub_installation_record(app, client, demo_jobs) -> None:
+    from webapp.web.context import station
+
+    job = demo_jobs[1]
+    with app.app_context(), station().store.write() as db:
+        db["jobs"].update(job["id"], {"connected_hub_id": job["expected_hub_id"]})
+    token = login(client, "installer")
+    page = client.get(f"/i/jobs/{job['id']}").get_data(as_text=True)
+    assert 'id="hub-install"' in page
+    missing = client.post(
+        f"/i/jobs/{job['id']}/hub-install",
+        data={"csrf_token": token, "chf_location": "Deep indoors", "sm_wan": "no"},
+    )
+    assert missing.status_code == 302
+    assert "choose the type of premises" in client.get(f"/i/jobs/{job['id']}").get_data(
+        as_text=True
+    )
+    client.post(
+        f"/i/jobs/{job['id']}/hub-install",
+        data={
+            "csrf_token": token,
+            "chf_location": "Deep indoors",
+            "sm_wan": "no",
+            "premise_type": "Terraced",
+            "aerial_install": "yes",
+        },
+    )
+    with app.app_context():
+        record = json.loads(station().store.reader()["jobs"].get(job["id"])["hub_install"])
+    assert record["sm_wan"] is False and record["premise_type"] == "Terraced"
+    assert record["aerial_install"] is True
