@@ -1,0 +1,55 @@
+"""A supervisor uploads a work pack and sees its jobs; a tampered one is refused with reasons."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_install_flow import log_in
+from tests.workpack.conftest import job_spec, pack_spec, unpack
+from webapp.demo import DEMO_SUPERVISOR
+from webapp.workpack.archive import write_archive
+from webapp.workpack.build import build_pack
+
+pytestmark = pytest.mark.browser
+
+
+def test_supervisor_uploads_a_pack_then_a_tampered_one(server, phone, shots, demo_dir, tmp_path):
+    spec = pack_spec(
+        job_spec("UP1", "1 Upload Road"),
+        job_spec(
+            "UP2",
+            "2 Upload Road",
+            device_sets=[{"sim_site": "2 Upload Road"}, {"sim_site": "3 Upload Road"}],
+        ),
+    )
+    good = tmp_path / "good-pack.zip"
+    good.write_bytes(build_pack(spec, demo_dir).data())
+    members, manifest = unpack(
+        build_pack(pack_spec(job_spec("UP3", "4 Upload Road")), demo_dir).data()
+    )
+    name = manifest["jobs"][0]["device_sets"][0]["commands"][0][0]
+    members[name] = members[name].replace(b"I0", b"I0 ", 1)
+    bad = tmp_path / "tampered-pack.zip"
+    bad.write_bytes(write_archive(members))
+
+    page = phone
+    log_in(page, server, "supervisor", DEMO_SUPERVISOR)
+    page.goto(f"{server}/s/workpacks")
+    expect(page.locator("h1")).to_contain_text("Work packs")
+    page.set_input_files("#pack", str(good))
+    page.click("#upload button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Loaded work pack")
+    expect(page.locator("#loaded tr[data-job='UP1']")).to_be_visible()
+    expect(page.locator("#loaded tr[data-job='UP2']")).to_contain_text("2")  # two device sets
+    shots(page, "pack-loaded")
+
+    page.set_input_files("#pack", str(bad))
+    page.click("#upload button[type=submit]")
+    problems = page.locator("#problems")
+    expect(problems).to_contain_text("Work pack refused: nothing was loaded.")
+    expect(problems).to_contain_text(f"{name}: its SHA-256 is not the one the manifest lists")
+    shots(page, "pack-refused")
+    page.goto(f"{server}/s/")
+    expect(page.locator("tr[data-job='UP1']")).to_be_visible()
+    expect(page.locator("tr[data-job='UP3']")).to_have_count(0)
