@@ -123,10 +123,10 @@ def _job_spec(job: Any, members: dict[str, bytes], supplier_eui: str, problems: 
         mpxn=str(raw.get("mpxn", "")),
         supplier_eui=supplier_eui,
         appointment=str(raw.get("appointment", "")),
-        assignee=raw.get("assignee") or None,
+        assignee=raw.get("assignee") if isinstance(raw.get("assignee"), str) else None,
         service_requests=srs,
         device_sets=sets,
-        hub_install=raw.get("hub_install"),
+        hub_install=raw.get("hub_install") if isinstance(raw.get("hub_install"), dict) else None,
     )
 
 
