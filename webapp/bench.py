@@ -354,8 +354,10 @@ def run(out: Path) -> dict[str, Any]:
         results["server"] = _server_figures(server_dir, jobs[0])
         results["history"] = _history_figures(Path(tmp) / "history")
     from webapp.bench_parse import parse_figures
+    from webapp.workpack.bench import workpack_figures
     from webapp.zigbee import bench as zigbee_bench
 
+    results["workpack"] = workpack_figures()
     results["parse"] = parse_figures()
     results["zigbee"] = zigbee_bench.cbke_figures()
     if hasattr(zigbee_bench, "stack_figures"):
@@ -381,6 +383,13 @@ def _print(results: dict[str, Any]) -> None:
     h = results["history"]
     slowest = max((v, k) for k, v in h.items() if k.endswith("_ms"))
     print(f"History over {h['jobs']} jobs: slowest query {slowest[1]} {slowest[0]:.1f} ms")
+    w = results["workpack"]
+    print(
+        f"Work pack of {w['jobs']} jobs / {w['commands']} commands ({w['pack_bytes'] / 1024:.0f} "
+        f"KiB): build {w['build_seconds']:.2f} s, verify+load {w['verify_and_load_seconds']:.2f} s "
+        f"({w['load_ms_per_command']:.2f} ms/command), unload of {w['unload_responses']} "
+        f"responses {w['unload_seconds']:.2f} s"
+    )
     z = results["zigbee"]
     print(
         f"CBKE suite 2 handshake (host)  {z['cbke_handshake_ms']:8.1f} ms "
