@@ -53,3 +53,25 @@ def test_supervisor_uploads_a_pack_then_a_tampered_one(server, phone, shots, dem
     page.goto(f"{server}/s/")
     expect(page.locator("tr[data-job='UP1']")).to_be_visible()
     expect(page.locator("tr[data-job='UP3']")).to_have_count(0)
+
+
+def test_installer_sees_the_candidate_sets_and_can_survey(server, phone, shots, demo_jobs):
+    from webapp.demo import DEMO_INSTALLER_2
+
+    job = next(j for j in demo_jobs if j["site"] == "3 Mill Lane")  # two candidate sets
+    page = phone
+    log_in(page, server, "installer", DEMO_INSTALLER_2)
+    page.click(f"[data-job='{job['id']}']")
+    expect(page.locator(".device-set")).to_have_count(2)
+    expect(page.locator(".device-set[data-set='A']")).to_contain_text("Set A")
+    shots(page, "candidate-sets")
+    page.click("#survey")
+    expect(page.locator("h1")).to_contain_text("Site survey")
+    page.fill("#sv-esme", "70B3D5FF00000001")
+    with page.expect_download() as download:
+        page.click("#survey-form button[type=submit]")
+    from webapp.workpack.survey import verify_survey
+
+    survey = verify_survey(download.value.path().read_bytes())
+    assert survey["mpxn"] == job["mpxn"] and survey["meters_found"]["esme"] == "70B3D5FF00000001"
+    shots(page, "survey")
