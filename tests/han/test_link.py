@@ -16,7 +16,9 @@ from webapp.han.link import (
     frames_for,
     modelled_airtime,
 )
-from webapp.zigbee.drivers.base import BAND_868_MHZ, ErrorCode, RadioError
+from webapp.han.medium import Medium
+from webapp.zigbee.drivers.base import BAND_2_4_GHZ, BAND_868_MHZ, ErrorCode, RadioError
+from webapp.zigbee.sizes import MAX_APS_BLOCK, MAX_APS_FRAME, aps_psdu_length
 
 from .conftest import SEED, START, run
 from .helpers import RECEIVE_TIMEOUT, connect, send_and_receive
@@ -51,7 +53,7 @@ def test_drop_at_frame() -> None:
 
 class RecordingClock(SimClock):
     def __init__(self) -> None:
-        super().__init__(1000.0, start=START)
+        super().__init__(1000.0, start=START, monotonic=lambda: 0.0)
         self.slept: list[float] = []
 
     async def sleep(self, sim_seconds: float) -> None:
@@ -74,13 +76,19 @@ def test_put_waits_for_the_airtime(tmp_path, supplier) -> None:
             sign=True,
         )
 
-        async def scenario() -> None:
-            link = await han.driver().connect(site.hub_id)
+        async def scenario(driver) -> None:
+            link = await driver.connect(site.hub_id)
             clock.slept.clear()
             await link.put(raw)
 
-        run(scenario())
+        run(scenario(han.message_driver()))
         assert clock.slept == [pytest.approx(modelled_airtime(len(raw) + TUNNEL_OVERHEAD_BYTES))]
+        # at frame level: every block's exchange, and the hub's acknowledgements
+        run(scenario(han.driver()))
+        tunnelled = len(raw) + TUNNEL_OVERHEAD_BYTES
+        blocks = -(-tunnelled // MAX_APS_BLOCK)
+        full = Medium.exchange_time(aps_psdu_length(MAX_APS_FRAME), BAND_2_4_GHZ)
+        assert blocks * full * 0.9 <= sum(clock.slept) <= blocks * full * 1.6
     finally:
         han.close()
 

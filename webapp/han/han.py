@@ -14,6 +14,7 @@ from webapp.zigbee.drivers.base import BAND_2_4_GHZ
 from .air import Air
 from .clock import SimClock, iso
 from .devices import DeviceKind
+from .frame_air import FrameAir
 from .hub import CLOCK_KEY, GSME_WAKE_INTERVAL_SECONDS, HubController, Route, interpan_open
 from .keys import DeviceCa, device_credentials
 from .scenario import HubPlan, SiteInfo, SitePlan, plan_site
@@ -21,10 +22,18 @@ from .state import DB_FILE, HanStore, counter_value
 
 if TYPE_CHECKING:
     from webapp.zigbee.drivers.sim import SimDriver
+    from webapp.zigbee.stack import ZigbeeStack
 
 log = logging.getLogger(__name__)
 
 SEED_KEY = "seed"
+#: The sim HHT's install code (the Zigbee specification's example code, with its CRC).
+SIM_INSTALL_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5")
+#: Sim seconds the stack waits for a hub, turned into real seconds by the time scale.
+SIM_REPLY_TIMEOUT_S = 5.0
+SIM_KE_TIMEOUT_S = 10.0
+SIM_APS_ACK_TIMEOUT_S = 2.0
+REAL_TIMEOUT_MARGIN_S = 0.25
 
 
 class SimHan:
@@ -36,6 +45,7 @@ class SimHan:
         self.seed = seed
         self.hubs = HubController(store, clock, seed)
         self.air = Air(store)
+        self.frames = FrameAir(self)
         self._ca: DeviceCa | None = None
         self._closed = False
 
@@ -371,9 +381,46 @@ class SimHan:
         bands: frozenset[str] | None = None,
         frame_loss: float = 0.0,
         seed: int | None = None,
+    ) -> ZigbeeStack:
+        """The HHT's Zigbee stack over a frame-level radio in range of the hubs at
+        ``position`` (a site name; None: every site).  ``bands`` defaults to 2.4 GHz only;
+        ``frame_loss`` is the chance of losing one try of a frame."""
+        from webapp.zigbee.drivers.sim_frames import SIM_HHT_EUI, SimFrameRadio
+        from webapp.zigbee.stack import StackTimeouts, ZigbeeStack
+
+        radio = SimFrameRadio(
+            self, position=position, bands=bands, frame_loss=frame_loss, seed=seed
+        )
+        scale = self.clock.time_scale
+        timeouts = StackTimeouts(
+            reply=SIM_REPLY_TIMEOUT_S / scale + REAL_TIMEOUT_MARGIN_S,
+            key_establishment=SIM_KE_TIMEOUT_S / scale + REAL_TIMEOUT_MARGIN_S,
+            aps_ack=SIM_APS_ACK_TIMEOUT_S / scale + REAL_TIMEOUT_MARGIN_S,
+        )
+        return ZigbeeStack(
+            radio,
+            self.frames.hht_credentials(SIM_HHT_EUI),
+            SIM_INSTALL_CODE,
+            timeouts=timeouts,
+            band_of=self._hub_band,
+            now=self.clock.now,
+        )
+
+    def _hub_band(self, hub_id: str) -> str | None:
+        """The band the supplier's records give for a hub (the sim knows every hub's)."""
+        hub = self.hubs.hub(hub_id.upper())
+        return None if hub is None else hub["band"]
+
+    def message_driver(
+        self,
+        *,
+        position: str | None = None,
+        bands: frozenset[str] | None = None,
+        frame_loss: float = 0.0,
+        seed: int | None = None,
     ) -> SimDriver:
-        """A radio in range of the hubs at ``position`` (a site name; None: every site).
-        ``bands`` defaults to 2.4 GHz only; ``frame_loss`` is the chance of losing a frame."""
+        """A radio reaching the hubs at message level (no frames; modelled stage times):
+        quicker to run, for soak tests of the job logic."""
         from webapp.zigbee.drivers.sim import SimDriver
 
         return SimDriver(self, position=position, bands=bands, frame_loss=frame_loss, seed=seed)

@@ -162,6 +162,17 @@ class Reassembler:
     def abandon(self, source: Hashable, counter: int) -> None:
         self._open.pop((source, counter), None)
 
+    def finished(self, source: Hashable, counter: int) -> bool:
+        """True when the transfer was completed lately (a repeated block is then re-acked)."""
+        return (source, counter) in self._done
+
+    def forget(self, source: Hashable) -> None:
+        """Drop everything from ``source`` (it joined afresh and restarts its counters)."""
+        for key in [k for k in self._open if k[0] == source]:
+            del self._open[key]
+        for key in [k for k in self._done if k[0] == source]:
+            del self._done[key]
+
     @property
     def open_transfers(self) -> list[tuple[Hashable, int]]:
         return list(self._open)
