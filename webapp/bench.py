@@ -356,12 +356,12 @@ def run(out: Path) -> dict[str, Any]:
     from webapp.bench_parse import parse_figures
     from webapp.workpack.bench import workpack_figures
     from webapp.zigbee import bench as zigbee_bench
+    from webapp.zigbee.bench_stack import stack_figures
 
     results["workpack"] = workpack_figures()
     results["parse"] = parse_figures()
     results["zigbee"] = zigbee_bench.cbke_figures()
-    if hasattr(zigbee_bench, "stack_figures"):
-        results["zigbee_stack"] = zigbee_bench.stack_figures()
+    results["zigbee_stack"] = stack_figures()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     return results
@@ -397,8 +397,16 @@ def _print(results: dict[str, Any]) -> None:
     )
     for name, f in z["frames"].items():
         print(f"  frame {name:20} encode {f['encode_us']:7.1f} us decode {f['decode_us']:7.1f} us")
-    for key, value in results.get("zigbee_stack", {}).items():
-        print(f"Zigbee stack {key}: {value}")
+    st = results["zigbee_stack"]
+    print(
+        f"Frame-level connect            {st['connect_first_sim_s']:8.2f} s on air "
+        f"({st['connect_first_host_ms']:.0f} ms host); reconnect {st['reconnect_sim_s']:.2f} s"
+    )
+    print(
+        f"Tunnel goodput (2.4 GHz sim)   {st['tunnel_goodput_kbit_s']:8.1f} kbit/s = "
+        f"{st['goodput_over_ceiling']:.2f} of the {st['physical_ceiling_kbit_s']:.0f} kbit/s "
+        f"ceiling; HHT software {st['hht_software_us_per_frame']:.0f} us/frame"
+    )
     for name, figures in results.get("parse", {}).items():
         if "skipped" in figures:
             print(f"Parse {name:9}: skipped ({figures['skipped']})")

@@ -18,3 +18,12 @@ def test_cbke_figures_shape() -> None:
     ):
         frame = figures["frames"][name]
         assert frame["octets"] > 0 and frame["encode_us"] > 0 and frame["decode_us"] > 0
+
+
+def test_stack_figures_are_modelled_airtime_below_the_ceiling() -> None:
+    from webapp.zigbee.bench_stack import stack_figures
+
+    figures = stack_figures()
+    assert 0 < figures["goodput_over_ceiling"] < 1  # the medium model cannot beat physics
+    assert figures["reconnect_sim_s"] < figures["connect_first_sim_s"]  # no Inter-PAN again
+    assert figures["goodput_frames"] > 0 and figures["hht_software_us_per_frame"] > 0

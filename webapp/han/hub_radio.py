@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -121,7 +122,8 @@ class HubEndpoint:
         self._aps_counter = 0
         self._tsn = 0
         self._reassembler = Reassembler()
-        self._outgoing: dict[int, OutgoingTransfer] = {}
+        self._sending: OutgoingTransfer | None = None  # one fragmented transfer at a time
+        self._backlog: deque[tuple[int, bytes, float]] = deque()  # what waits behind it
         self._frame_counters: dict[EUI64, int] = {}
 
     # ------------------------------------------------------------ state
@@ -148,7 +150,8 @@ class HubEndpoint:
         if boots != self._boots:
             self._boots = boots
             self._sessions.clear()
-            self._outgoing.clear()
+            self._sending = None
+            self._backlog.clear()
             self._reassembler = Reassembler()
 
     def _session(self, hht: EUI64) -> _Session:
@@ -253,6 +256,8 @@ class HubEndpoint:
         session = self._session(hht)
         session.joined, session.han_key, session.han_ke, session.tunnel = True, None, None, None
         self._reassembler.forget(hht)
+        self._sending = None
+        self._backlog.clear()
         return True
 
     def on_aps(self, hht: EUI64, frame: ApsFrame, now: float) -> list[Reply]:
@@ -287,14 +292,17 @@ class HubEndpoint:
         return replies
 
     def _on_ack(self, ack: ApsHeader) -> list[Reply]:
-        transfer = self._outgoing.get(ack.counter)
-        if transfer is None:
+        transfer = self._sending
+        if transfer is None or transfer.frames[0].header.counter != ack.counter:
             return []
         transfer.on_ack(ack)
-        if transfer.done:
-            del self._outgoing[ack.counter]
-            return []
-        return [(0.0, frame) for frame in transfer.pending()]
+        if not transfer.done:
+            return [(0.0, frame) for frame in transfer.pending()]
+        self._sending = None
+        replies: list[Reply] = []
+        while self._backlog and self._sending is None:
+            replies += self._start(*self._backlog.popleft())
+        return replies
 
     def _on_zcl(
         self, session: _Session, hht: EUI64, cluster: int | None, payload: bytes, now: float
@@ -429,7 +437,14 @@ class HubEndpoint:
     def _send(
         self, cluster: int, payload: bytes, delay: float = HUB_TURNAROUND_SECONDS
     ) -> list[Reply]:
-        """APS frames for one ZCL payload: one frame, or the first window of blocks."""
+        """APS frames for one ZCL payload: one frame, or the first window of blocks; nothing
+        yet while an earlier fragmented payload is still going out (it follows in order)."""
+        if self._sending is not None:
+            self._backlog.append((cluster, payload, delay))
+            return []
+        return self._start(cluster, payload, delay)
+
+    def _start(self, cluster: int, payload: bytes, delay: float) -> list[Reply]:
         self._aps_counter = (self._aps_counter + 1) & 0xFF
         header = ApsHeader(
             frame_type=ApsFrameType.DATA,
@@ -441,7 +456,7 @@ class HubEndpoint:
         )
         transfer = OutgoingTransfer(header, payload, MAX_APS_BLOCK, APS_WINDOW)
         if transfer.total > 1:
-            self._outgoing[header.counter] = transfer
+            self._sending = transfer
         return [(delay, frame) for frame in transfer.pending()]
 
 

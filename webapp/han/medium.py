@@ -50,6 +50,8 @@ class Medium:
     seed: int = 0
     drop_at_frame: int | None = None
     interference: float = 0.0  # extra loss probability while something jams the channel
+    duty_cycle: float = DUTY_CYCLE
+    duty_window: float = DUTY_WINDOW_S
     frames_sent: int = 0
     _rng: random.Random = field(init=False, repr=False)
     _history: dict[tuple[str, str, int], deque[tuple[float, float]]] = field(
@@ -77,7 +79,7 @@ class Medium:
     def duty_used(self, sender: str, band: str, sub_band: int, now: float) -> float:
         """Seconds ``sender`` has been on air in the window ending at ``now``."""
         history = self._history.get((sender, band, sub_band), deque())
-        return sum(air for start, air in history if start + DUTY_WINDOW_S > now)
+        return sum(air for start, air in history if start + self.duty_window > now)
 
     def _earliest_start(
         self, sender: str, band: str, sub_band: int, now: float, air: float
@@ -85,16 +87,16 @@ class Medium:
         if band != BAND_868_MHZ:
             return now
         history = self._history.setdefault((sender, band, sub_band), deque())
-        budget = DUTY_CYCLE * DUTY_WINDOW_S
+        budget = self.duty_cycle * self.duty_window
         start = now
-        while history and history[0][0] + DUTY_WINDOW_S <= start:
+        while history and history[0][0] + self.duty_window <= start:
             history.popleft()
         used = sum(a for _, a in history)
         for old_start, old_air in list(history):
             if used + air <= budget:
                 break
             used -= old_air
-            start = max(start, old_start + DUTY_WINDOW_S)
+            start = max(start, old_start + self.duty_window)
         return start
 
     def transmit(

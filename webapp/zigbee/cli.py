@@ -119,7 +119,62 @@ def connect_command(hub_id: str, data_dir: Path | None, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@click.group("zigbee")
+def zigbee_group() -> None:
+    """This terminal's own Zigbee credentials (certificate, keys, install code)."""
+
+
+@zigbee_group.command("provision")
+@click.option("--certificate", required=True, help="Suite-2 certificate, 74 octets in hex.")
+@click.option("--private-key", required=True, help="The certificate's private key in hex.")
+@click.option("--ca-public-key", required=True, help="The CA's public key (37 octets, hex).")
+@click.option("--install-code", required=True, help="Install code with its CRC, in hex.")
+@data_dir_option
+def provision_command(
+    certificate: str,
+    private_key: str,
+    ca_public_key: str,
+    install_code: str,
+    data_dir: Path | None,
+) -> None:
+    """Check and store this terminal's credentials (owner-only file in the data dir)."""
+    from webapp.zigbee.provisioning import (
+        ProvisioningError,
+        describe_credentials,
+        parse_provisioned,
+        save_credentials,
+    )
+
+    try:
+        provisioned = parse_provisioned(certificate, private_key, ca_public_key, install_code)
+    except ProvisioningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    path = save_credentials(config.resolve_data_dir(data_dir), provisioned)
+    facts = describe_credentials(provisioned)
+    click.echo(f"Stored credentials for {facts['subject']} (issuer {facts['issuer']}) in {path}")
+
+
+@zigbee_group.command("show")
+@data_dir_option
+def show_command(data_dir: Path | None) -> None:
+    """Print the public facts of the stored credentials (never the keys)."""
+    from webapp.zigbee.provisioning import (
+        ProvisioningError,
+        describe_credentials,
+        load_credentials,
+    )
+
+    try:
+        provisioned = load_credentials(config.resolve_data_dir(data_dir))
+    except ProvisioningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if provisioned is None:
+        raise click.ClickException("No Zigbee credentials are provisioned in this data dir.")
+    click.echo(json.dumps(describe_credentials(provisioned), indent=2))
+
+
 def register(group: click.Group) -> None:
-    """Attach ``scan`` and ``connect`` to the ``hht`` command group."""
+    """Attach ``scan``, ``connect`` and ``zigbee`` to the ``hht`` command group."""
     group.add_command(scan_command)
     group.add_command(connect_command)
+    group.add_command(zigbee_group)
