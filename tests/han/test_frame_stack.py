@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
-from webapp.gbcs.message import build_general_signing
+from webapp.gbcs.message import build_general_signing, parse_message
 from webapp.han.hub import INTERPAN_WINDOW_SECONDS, Route
 from webapp.zigbee.drivers.base import (
     BAND_2_4_GHZ,
@@ -250,3 +250,44 @@ def hold_for_hht(han, hub_id: str, device: str, raw: bytes) -> None:
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [hub_id, Route.HHT.value, device, "3", 0x0027, "success", raw, han.clock.now()],
         )
+
+
+def test_random_frames_from_the_hub_side_never_break_the_link(han, site, command) -> None:
+    """Radio frames are untrusted: garbage APS frames from the hub's address are dropped."""
+    import random
+
+    from webapp.zigbee.drivers.frames_base import ReceivedAps
+    from webapp.zigbee.frames.aps import ApsFrame, ApsFrameType, ApsHeader, Fragmentation
+
+    rng = random.Random(5)
+    driver = han.driver()
+
+    async def scenario() -> bytes:
+        link = await driver.connect(site.hub_id)
+        radio = driver.radio
+        now = han.clock.now()
+        for n in range(300):
+            fragmented = rng.random() < 0.3
+            header = ApsHeader(
+                frame_type=ApsFrameType.DATA,
+                counter=rng.randrange(256),
+                dst_endpoint=1,
+                cluster_id=rng.choice([0x0704, 0x0800, 0x000A, rng.randrange(0x10000)]),
+                profile_id=0x0109,
+                src_endpoint=1,
+                fragmentation=rng.choice(list(Fragmentation)) if fragmented else Fragmentation.NONE,
+                block_number=rng.randrange(1, 20) if fragmented else 0,
+            )
+            frame = ApsFrame(header, rng.randbytes(rng.randrange(0, 70)))
+            radio._queue(radio._aps, now + n * 1e-6, ReceivedAps(site.hub_id, frame))
+        while await link.receive(0.1) is not None:  # whatever decodes is handed up as bytes
+            pass
+        return await send_and_receive(link, command(site.esme_id, 1))
+
+    response = parse_message(run(scenario()))
+    assert response.cra is Cra.RESPONSE and response.header.counter == 1
+    assert link_is_usable(driver)
+
+
+def link_is_usable(driver) -> bool:
+    return bool(driver._links) and driver._links[0].is_open
