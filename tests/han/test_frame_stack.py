@@ -291,3 +291,28 @@ def test_random_frames_from_the_hub_side_never_break_the_link(han, site, command
 
 def link_is_usable(driver) -> bool:
     return bool(driver._links) and driver._links[0].is_open
+
+
+def test_dual_band_hub_is_reached_on_either_band(han, site, command) -> None:
+    channel = han.make_dual_band(site.hub_id)
+    dual = run(han.driver(position=site.name, bands=DUAL).active_scan())
+    claims = {(b.band, b.channel) for b in dual if b.extended_pan_id == site.hub_id}
+    assert claims == {(BAND_2_4_GHZ, han.hubs.hub(site.hub_id)["channel"]), (BAND_868_MHZ, channel)}
+    for bands, expected in ((frozenset({BAND_868_MHZ}), BAND_868_MHZ), (DUAL, BAND_2_4_GHZ)):
+        driver = han.driver(position=site.name, bands=bands)
+
+        async def scenario(driver=driver) -> StackHubLink:
+            link = await driver.connect(site.hub_id)
+            await send_and_receive(link, command(site.esme_id, next_counter()))
+            return link
+
+        link = run(scenario())
+        assert driver.radio._band == expected  # joined on the band the stick has, 2.4 first
+        assert link.is_open
+
+
+_counter = iter(range(100, 200))
+
+
+def next_counter() -> int:
+    return next(_counter)

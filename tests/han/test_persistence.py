@@ -160,12 +160,14 @@ def test_schema_1_file_is_migrated(tmp_path) -> None:
     han.close()
     conn = sqlite3.connect(state / "han.db")
     conn.execute("ALTER TABLE hubs DROP COLUMN boots")
+    conn.execute("ALTER TABLE hubs DROP COLUMN channel_868")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     conn.commit()
     conn.close()
     again = SimHan.open(state, clock=SimClock(FAST, start=START))
     try:
-        assert again.store.get_meta("schema") == "2"
+        assert again.store.get_meta("schema") == "3"
+        assert again.hubs.hub(site.hub_id)["channel_868"] is None
         assert run(connect(again, site.hub_id)).is_open
     finally:
         again.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from webapp.zigbee.cbke.credentials import Credentials
 from webapp.zigbee.cbke.testca import TestCa
+from webapp.zigbee.drivers.base import BAND_868_MHZ
 from webapp.zigbee.frames import key_establishment
 from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.frames.key_establishment import InitiateKeyEstablishment
@@ -159,22 +160,33 @@ class FrameAir:
     def _sites(self, position: str | None) -> list[str]:
         return self.han.air.sites_at(position)
 
-    def beacon_frames(self, position: str | None, now: float) -> list[tuple[int, int, bytes]]:
-        """(channel, rssi, beacon frame) for everything that answers a beacon request."""
-        heard: list[tuple[int, int, bytes]] = []
+    @staticmethod
+    def hub_channels(hub: dict[str, Any]) -> list[tuple[str, int]]:
+        """(band, channel) the hub's network is on: one, or two for a dual-band hub."""
+        found = [(hub["band"], hub["channel"])]
+        if hub.get("channel_868") is not None and hub["band"] != BAND_868_MHZ:
+            found.append((BAND_868_MHZ, hub["channel_868"]))
+        return found
+
+    def hub_bands(self, hub: dict[str, Any]) -> set[str]:
+        return {band for band, _ in self.hub_channels(hub)}
+
+    def beacon_frames(self, position: str | None, now: float) -> list[tuple[str, int, int, bytes]]:
+        """(band, channel, rssi, beacon frame) for all that answer a beacon request."""
+        heard: list[tuple[str, int, int, bytes]] = []
         for hub in self.han.air.hubs_at(position):
             is_open = interpan_open(hub["power_on_at"], now)
-            heard.append(
-                (hub["channel"], hub["rssi"], beacon_bytes(hub["pan_id"], hub["hub_id"], is_open))
-            )
+            raw = beacon_bytes(hub["pan_id"], hub["hub_id"], is_open)
+            for band, channel in self.hub_channels(hub):
+                heard.append((band, channel, hub["rssi"], raw))
         sites = set(self._sites(position))
         for row in self._foreign(sites):
             raw = beacon_bytes(row["pan_id"], row["extended_pan_id"], bool(row["permit_join"]))
-            heard.append((row["channel"], row["rssi"], raw))
+            heard.append((row["band"], row["channel"], row["rssi"], raw))
         for spoof in self.spoofers:
             if spoof.site in sites:
                 raw = beacon_bytes(spoof.pan_id, spoof.extended_pan_id, True)
-                heard.append((spoof.channel, spoof.rssi, raw))
+                heard.append((spoof.band, spoof.channel, spoof.rssi, raw))
         return heard
 
     def _foreign(self, sites: set[str]) -> list[dict[str, Any]]:
@@ -182,19 +194,19 @@ class FrameAir:
         return [row for row in rows if row["site"] in sites]
 
     def interpan_listeners(
-        self, position: str | None, channel: int, now: float
+        self, position: str | None, band: str, channel: int, now: float
     ) -> list[tuple[Listener, int]]:
-        """Whoever hears an Inter-PAN frame on ``channel`` at ``position``, with the RSSI
-        their answers arrive at."""
+        """Whoever hears an Inter-PAN frame on ``channel`` of ``band`` at ``position``,
+        with the RSSI their answers arrive at."""
         found: list[tuple[Listener, int]] = []
         for hub in self.han.air.hubs_at(position):
-            if hub["channel"] == channel:
+            if (band, channel) in self.hub_channels(hub):
                 endpoint = self.endpoint(hub["hub_id"])
                 if endpoint is not None:
                     found.append((endpoint, hub["rssi"]))
         sites = set(self._sites(position))
         for spoof in self.spoofers:
-            if spoof.site in sites and spoof.channel == channel:
+            if spoof.site in sites and (spoof.band, spoof.channel) == (band, channel):
                 found.append((spoof, spoof.rssi))
         return found
 

@@ -209,6 +209,19 @@ class SimHan:
                 ],
             )
 
+    def make_dual_band(self, hub_id: str, channel_868: int | None = None) -> int:
+        """Give a 2.4 GHz hub a second network on 868 MHz (a dual-band hub); its channel."""
+        hub = self._hub_of(hub_id)
+        if hub["band"] != BAND_2_4_GHZ:
+            raise ValueError(f"hub {hub['hub_id']} is not a 2.4 GHz hub")
+        if channel_868 is None:
+            channel_868 = random.Random(f"{self.seed}:868:{hub['hub_id']}").randint(0, 26)
+        with self.store.atomic():
+            self.store.execute(
+                "UPDATE hubs SET channel_868 = ? WHERE hub_id = ?", [channel_868, hub["hub_id"]]
+            )
+        return channel_868
+
     def _device_ca(self) -> DeviceCa:
         if self._ca is None:
             self._ca = DeviceCa.for_seed(self.seed)

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 log = logging.getLogger(__name__)
 
 DB_FILE = "han.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS hubs (
     rssi INTEGER NOT NULL,
     power_on_at REAL NOT NULL,
     boots INTEGER NOT NULL DEFAULT 1,
+    channel_868 INTEGER,
     wan_up INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS devices (
@@ -134,6 +135,7 @@ CREATE TABLE IF NOT EXISTS rejections (
 #: Statements that bring a file of the version before the key up to that version.
 _MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE hubs ADD COLUMN boots INTEGER NOT NULL DEFAULT 1"],
+    3: ["ALTER TABLE hubs ADD COLUMN channel_868 INTEGER"],
 }
 
 

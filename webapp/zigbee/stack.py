@@ -250,7 +250,7 @@ class ZigbeeStack(RadioDriver):
         )
         cluster = key_establishment.CLUSTER_ID
         await self.radio.send_interpan(
-            beacon.channel, self._interpan(beacon, cluster, party.start())
+            beacon.channel, self._interpan(beacon, cluster, party.start()), beacon.band
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeouts.key_establishment
@@ -272,7 +272,7 @@ class ZigbeeStack(RadioDriver):
             reply = party.receive(frame.payload)
             if reply is not None:
                 await self.radio.send_interpan(
-                    beacon.channel, self._interpan(beacon, cluster, reply)
+                    beacon.channel, self._interpan(beacon, cluster, reply), beacon.band
                 )
             if party.failed:
                 raise _Refused(ErrorCode.KEY_ESTABLISHMENT_REFUSED, party.failure)
@@ -307,7 +307,9 @@ class ZigbeeStack(RadioDriver):
             next(self._frame_counter),
             next(self._seq),
         )
-        await self.radio.send_interpan(beacon.channel, self._interpan(beacon, cluster, sealed))
+        await self.radio.send_interpan(
+            beacon.channel, self._interpan(beacon, cluster, sealed), beacon.band
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeouts.reply
         while (remaining := deadline - loop.time()) > 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
-from webapp.zigbee.drivers.base import Beacon, RadioInfo
+from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, RadioInfo
 from webapp.zigbee.frames.aps import ApsFrame
 from webapp.zigbee.frames.interpan import InterPanFrame
 
@@ -44,8 +44,11 @@ class FrameRadio(abc.ABC):
         """Beacons heard on ``channels`` (all the radio's channels when None)."""
 
     @abc.abstractmethod
-    async def send_interpan(self, channel: int, frame: InterPanFrame) -> None:
-        """Put one Inter-PAN frame on the air on ``channel``."""
+    async def send_interpan(
+        self, channel: int, frame: InterPanFrame, band: str = BAND_2_4_GHZ
+    ) -> None:
+        """Put one Inter-PAN frame on the air on ``channel`` of ``band`` (sub-GHz channel
+        numbers overlap the 2.4 GHz ones, so the band is part of the channel)."""
 
     @abc.abstractmethod
     async def receive_interpan(self, timeout: float) -> ReceivedInterPan | None:

@@ -55,11 +55,9 @@ def lqi_for(rssi: int) -> int:
     return max(0, min(255, round((rssi - RSSI_FLOOR) * 255 / RSSI_SPAN)))
 
 
-def band_of_channel(channel: int) -> str | None:
-    for band, (low, high) in CHANNELS.items():
-        if low <= channel <= high:
-            return band
-    return None
+def channels_of(band: str) -> range:
+    low, high = CHANNELS[band]
+    return range(low, high + 1)
 
 
 @dataclass(order=True)
@@ -99,6 +97,7 @@ class SimFrameRadio(FrameRadio):
         self._aps: list[_Due] = []
         self._joined: HubEndpoint | None = None
         self._band = BAND_2_4_GHZ
+        self._heard_on: dict[str, str] = {}  # hub id -> band of the last Inter-PAN frame
         self._down = False
         self._closed = False
         self._seq = 0
@@ -193,24 +192,21 @@ class SimFrameRadio(FrameRadio):
     # ------------------------------------------------------------ scan
     async def active_scan(self, channels: list[int] | None = None) -> list[Beacon]:
         self._check()
-        if channels is None:
-            channels = [
-                ch
-                for band in sorted(self.info.bands)
-                for ch in range(CHANNELS[band][0], CHANNELS[band][1] + 1)
-            ]
-        wanted = [ch for ch in channels if band_of_channel(ch) in self.info.bands]
+        wanted = [
+            (band, channel)
+            for band in sorted(self.info.bands)
+            for channel in channels_of(band)
+            if channels is None or channel in channels
+        ]
         heard: list[Beacon] = []
         now = self.han.clock.now()
         frames = self.han.frames.beacon_frames(self.position, now)
-        for channel in wanted:
-            band = band_of_channel(channel)
-            assert band is not None
+        for band, channel in wanted:
             self._seq = (self._seq + 1) & 0xFF
             request = beacon_request(self._seq)
             await self._on_air(str(self.eui), len(request) + FCS_LENGTH, band, joined=False)
-            for on_channel, rssi, raw in frames:
-                if on_channel != channel:
+            for on_band, on_channel, rssi, raw in frames:
+                if (on_band, on_channel) != (band, channel):
                     continue
                 try:
                     beacon = BeaconFrame.from_bytes(raw)
@@ -238,10 +234,11 @@ class SimFrameRadio(FrameRadio):
         return heard
 
     # ------------------------------------------------------------ Inter-PAN
-    async def send_interpan(self, channel: int, frame: InterPanFrame) -> None:
+    async def send_interpan(
+        self, channel: int, frame: InterPanFrame, band: str = BAND_2_4_GHZ
+    ) -> None:
         self._check()
-        band = band_of_channel(channel)
-        if band not in self.info.bands:
+        if band not in self.info.bands or channel not in channels_of(band):
             raise RadioError(ErrorCode.BAND_UNSUPPORTED, f"channel {channel} is not on this radio")
         raw = frame.to_bytes()
         if len(raw) + FCS_LENGTH > 127:
@@ -250,7 +247,9 @@ class SimFrameRadio(FrameRadio):
             return
         decoded = InterPanFrame.from_bytes(raw)
         now = self.han.clock.now()
-        for endpoint, rssi in self.han.frames.interpan_listeners(self.position, channel, now):
+        self._heard_on[str(decoded.dst)] = band
+        listeners = self.han.frames.interpan_listeners(self.position, band, channel, now)
+        for endpoint, rssi in listeners:
             if endpoint.address != decoded.dst or endpoint.pan_id != decoded.dst_pan:
                 continue
             for delay, reply in endpoint.on_interpan(decoded, now):
@@ -285,9 +284,12 @@ class SimFrameRadio(FrameRadio):
         self._check()
         endpoint = self.han.frames.endpoint(extended_pan_id)
         hub = None if endpoint is None else endpoint.row()
-        if endpoint is None or hub is None or hub["band"] not in self.info.bands:
+        bands = set() if hub is None else self.han.frames.hub_bands(hub) & self.info.bands
+        if endpoint is None or not bands:
             raise RadioError(ErrorCode.NOT_FOUND, f"no network {extended_pan_id} to join")
-        self._band = hub["band"]
+        # the band the hub was last reached on, else 2.4 GHz (faster) where both will do
+        last = self._heard_on.get(extended_pan_id.upper())
+        self._band = last if last in bands else min(bands)
         self._down = False
         self.medium.drop_at_frame = None
         self._aps.clear()
