@@ -316,3 +316,15 @@ _counter = iter(range(100, 200))
 
 def next_counter() -> int:
     return next(_counter)
+
+
+def test_hub_terminates_for_an_expired_terminal_certificate(han, site) -> None:
+    driver = han.driver()
+    expired = han.frames.ca.issue(driver.eui, valid_from=1_577_836_800, valid_to=3600)
+    driver.credentials = expired
+    with pytest.raises(RadioError) as err:
+        run(driver.connect(site.hub_id))
+    assert err.value.code is ErrorCode.KEY_ESTABLISHMENT_REFUSED
+    assert "terminated" in err.value.detail and "INVALID_CERTIFICATE" in err.value.detail
+    assert "back office" in err.value.instruction
+    assert han.device_log() == []
