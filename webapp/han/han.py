@@ -21,6 +21,7 @@ from .scenario import HubPlan, SiteInfo, SitePlan, plan_site
 from .state import DB_FILE, HanStore, counter_value
 
 if TYPE_CHECKING:
+    from webapp.zigbee.drivers.frames_base import FrameRadio
     from webapp.zigbee.drivers.sim import SimDriver
     from webapp.zigbee.stack import ZigbeeStack
 
@@ -398,12 +399,20 @@ class SimHan:
         """The HHT's Zigbee stack over a frame-level radio in range of the hubs at
         ``position`` (a site name; None: every site).  ``bands`` defaults to 2.4 GHz only;
         ``frame_loss`` is the chance of losing one try of a frame."""
-        from webapp.zigbee.drivers.sim_frames import SIM_HHT_EUI, SimFrameRadio
-        from webapp.zigbee.stack import StackTimeouts, ZigbeeStack
+        from webapp.zigbee.drivers.sim_frames import SimFrameRadio
 
         radio = SimFrameRadio(
             self, position=position, bands=bands, frame_loss=frame_loss, seed=seed
         )
+        return self.stack_over(radio)
+
+    def stack_over(self, radio: FrameRadio) -> ZigbeeStack:
+        """The HHT's Zigbee stack over ``radio`` (any frame-level radio in range of these
+        hubs, e.g. a stick emulator bridged to them) with the sim terminal's credentials and
+        timeouts scaled to the HAN's clock."""
+        from webapp.zigbee.drivers.sim_frames import SIM_HHT_EUI
+        from webapp.zigbee.stack import StackTimeouts, ZigbeeStack
+
         scale = self.clock.time_scale
         timeouts = StackTimeouts(
             reply=SIM_REPLY_TIMEOUT_S / scale + REAL_TIMEOUT_MARGIN_S,
