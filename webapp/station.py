@@ -17,11 +17,13 @@ from webapp.jobs import repo
 from webapp.jobs.runner import Publisher, Runner
 from webapp.sdnotify import notify, watchdog_interval
 from webapp.store.db import Store
-from webapp.zigbee.drivers.base import RadioDriver
+from webapp.zigbee.drivers.base import RadioDriver, RadioError
 
 log = logging.getLogger(__name__)
 
 RADIO_CHOICES = ("sim",)
+#: How often the station looks for an unplugged stick coming back.
+RADIO_WATCH_SECONDS = 2.0
 
 
 class StationError(RuntimeError):
@@ -96,6 +98,7 @@ class Station:
         interval = watchdog_interval()
         if interval:
             station.tasks.append(asyncio.create_task(_watchdog(interval)))
+        station.tasks.append(asyncio.create_task(_watch_radio(station)))
         return station
 
     async def close(self) -> None:
@@ -106,6 +109,34 @@ class Station:
         if self.han is not None:
             self.han.close()
         self.store.close()
+
+
+async def radio_came_back(station: Station) -> bool:
+    """If the stick was unplugged and is back: reopen it and resume the jobs its going
+    paused.  True when it came back now."""
+    driver = station.driver
+    if driver.available:
+        return False
+    try:
+        await driver.reopen()
+    except RadioError as exc:
+        log.debug("radio still gone: %s", exc)
+        return False
+    log.info("the radio stick is back")
+    resumed = await station.runner.resume_after_radio_returns()
+    if resumed:
+        log.info("resumed after the stick came back: %s", ", ".join(resumed))
+    return True
+
+
+async def _watch_radio(station: Station) -> None:
+    """Look for an unplugged stick coming back, every ``RADIO_WATCH_SECONDS``."""
+    while True:
+        await asyncio.sleep(RADIO_WATCH_SECONDS)
+        try:
+            await radio_came_back(station)
+        except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
+            log.exception("radio watch failed")
 
 
 async def _watchdog(interval: float) -> None:

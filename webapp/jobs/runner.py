@@ -41,8 +41,10 @@ from webapp.store.clock import utc_now
 from webapp.store.db import StorageFullError, Store
 from webapp.store.events import append_event
 from webapp.zigbee.drivers.base import (
+    INSTRUCTIONS,
     STAGE_LABELS,
     ConnectStage,
+    ErrorCode,
     HubLink,
     RadioDriver,
     RadioError,
@@ -331,6 +333,9 @@ class Runner:
                 except StorageFullError as exc:
                     self._storage_full(job_id, exc)
                     return
+        if self.link is link:  # the link went down under us, not closed by us
+            code = ErrorCode.LINK_LOST if self.driver.available else ErrorCode.STICK_UNPLUGGED
+            self._link_lost(job_id, RadioError(code, f"the link to hub {link.hub_id} closed"))
 
     def _storage_full(self, job_id: str, exc: StorageFullError) -> None:
         """Stop receiving: unstored answers stay at the hub (unacknowledged) until resume."""
@@ -460,6 +465,26 @@ class Runner:
             await self.disconnect()
         self.live(job_id).phase = "idle"
         self.publish(job_id, "snapshot", snapshot=self.snapshot(job_id))
+
+    async def resume_after_radio_returns(self) -> list[str]:
+        """The stick is back: reconnect and resume every job its unplugging paused."""
+        unplugged = INSTRUCTIONS[ErrorCode.STICK_UNPLUGGED]
+        resumed = []
+        for job in self.store.reader()["jobs"].rows_where(
+            "status = ? AND status_message = ?", [JobStatus.PAUSED.value, unplugged]
+        ):
+            hub = job["connected_hub_id"]
+            if not hub or self.active_job is not None:
+                continue
+            try:
+                await self.connect(job["id"], hub)
+                await self.start(job["id"])
+            except (RadioError, RunnerError) as exc:
+                log.warning("job %s not resumed after the stick came back: %s", job["id"], exc)
+                continue
+            self._event(job["id"], "radio", "The radio stick is back; the job carries on")
+            resumed.append(job["id"])
+        return resumed
 
     async def wait(self, job_id: str) -> None:
         control = self._controls.get(job_id)

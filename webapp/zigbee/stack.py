@@ -154,6 +154,18 @@ class ZigbeeStack(RadioDriver):
         self._links.clear()
         await self.radio.close()
 
+    @property
+    def available(self) -> bool:
+        return self.radio.available
+
+    async def reopen(self) -> None:
+        """The stick is back: open it again; hubs must be connected to afresh."""
+        await self.radio.reopen()
+        for link in self._links:
+            link.mark_closed()
+        self._links.clear()
+        self._heard.clear()
+
     # ------------------------------------------------------------ connect
     async def connect(self, hub_id: str, on_stage: StageCallback | None = None) -> StackHubLink:
         wanted = normalise_hub_id(hub_id)
@@ -393,11 +405,16 @@ class StackHubLink(HubLink):
     # ------------------------------------------------------------ state
     @property
     def is_open(self) -> bool:
-        return self._open and not getattr(self._stack.radio, "link_down", False)
+        radio = self._stack.radio
+        return self._open and radio.available and not getattr(radio, "link_down", False)
 
     @property
     def frames_sent(self) -> int:
         return int(getattr(self._stack.radio, "frames_sent", self._transport.frames_out))
+
+    def mark_closed(self) -> None:
+        """The radio under the link went away: the tunnel is gone."""
+        self._open = False
 
     def drop_link(self, after_frames: int = 0) -> None:
         """Simulated radios only: the link drops after ``after_frames`` more frames."""
@@ -407,6 +424,9 @@ class StackHubLink(HubLink):
         drop(after_frames)
 
     def _check(self) -> None:
+        if not self._stack.radio.available:
+            self._open = False
+            raise RadioError(ErrorCode.STICK_UNPLUGGED, "the radio stick is gone")
         if not self._open:
             raise RadioError(ErrorCode.NOT_CONNECTED, "the tunnel is closed")
         if getattr(self._stack.radio, "link_down", False):
@@ -414,7 +434,12 @@ class StackHubLink(HubLink):
             raise RadioError(ErrorCode.LINK_LOST, f"link to hub {self.hub_id} dropped")
 
     def _lost(self, exc: RadioError) -> RadioError:
-        if exc.code in (ErrorCode.LINK_LOST, ErrorCode.NOT_CONNECTED):
+        if exc.code in (
+            ErrorCode.LINK_LOST,
+            ErrorCode.NOT_CONNECTED,
+            ErrorCode.STICK_UNPLUGGED,
+            ErrorCode.RADIO_FAULT,
+        ):
             self._open = False
         return exc
 

@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     LINK_LOST = "link-lost"
     NOT_CONNECTED = "not-connected"
     RADIO_FAULT = "radio-fault"
+    STICK_UNPLUGGED = "stick-unplugged"
 
 
 INSTRUCTIONS: dict[ErrorCode, str] = {
@@ -70,6 +71,9 @@ INSTRUCTIONS: dict[ErrorCode, str] = {
     ErrorCode.LINK_LOST: "The radio link dropped. Stay near the hub; the job resumes on reconnect.",
     ErrorCode.NOT_CONNECTED: "Not connected to a hub. Find the hub and connect first.",
     ErrorCode.RADIO_FAULT: "The radio stick is not working. Check it is plugged in.",
+    ErrorCode.STICK_UNPLUGGED: (
+        "The radio stick was unplugged. Plug it back in: the job carries on by itself."
+    ),
 }
 
 
@@ -186,6 +190,15 @@ class RadioDriver(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release the radio."""
+
+    @property
+    def available(self) -> bool:
+        """False while the stick is unplugged."""
+        return True
+
+    async def reopen(self) -> None:  # noqa: B027 - radios that cannot vanish need nothing
+        """Open the stick again after it was unplugged; RadioError(STICK_UNPLUGGED) while it
+        is still gone."""
 
     def move_to(self, hub_id: str) -> None:  # noqa: B027 - optional for real radios
         """Simulated radios stand at the home of ``hub_id``; a real radio is where it is."""

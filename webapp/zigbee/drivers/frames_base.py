@@ -66,6 +66,15 @@ class FrameRadio(abc.ABC):
     async def receive_aps(self, timeout: float) -> ReceivedAps | None:
         """The next APS frame for this radio, or None after ``timeout`` seconds."""
 
+    @property
+    def available(self) -> bool:
+        """False while the stick is unplugged."""
+        return True
+
+    async def reopen(self) -> None:  # noqa: B027 - radios that cannot vanish need nothing
+        """Open the stick again after it was unplugged (forgetting any joined network);
+        RadioError(STICK_UNPLUGGED) while it is still gone."""
+
     @abc.abstractmethod
     async def leave(self) -> None:
         """Leave the joined network (nothing to do when not joined)."""

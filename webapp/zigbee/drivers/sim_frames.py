@@ -100,6 +100,8 @@ class SimFrameRadio(FrameRadio):
         self._heard_on: dict[str, str] = {}  # hub id -> band of the last Inter-PAN frame
         self._down = False
         self._closed = False
+        self._unplugged = False
+        self._needs_reopen = False
         self._seq = 0
 
     # ------------------------------------------------------------ simulation controls
@@ -132,6 +134,30 @@ class SimFrameRadio(FrameRadio):
     def _check(self) -> None:
         if self._closed:
             raise RadioError(ErrorCode.RADIO_FAULT, "the simulated radio was closed")
+        if self._unplugged or self._needs_reopen:
+            raise RadioError(ErrorCode.STICK_UNPLUGGED, "the simulated stick is unplugged")
+
+    def unplug(self) -> None:
+        """Simulate pulling the stick out: every call fails until it is back and reopened."""
+        self._unplugged = self._needs_reopen = True
+
+    def replug(self) -> None:
+        """The stick is back in its socket (the driver still has to reopen it)."""
+        self._unplugged = False
+
+    @property
+    def available(self) -> bool:
+        return not self._needs_reopen and not self._closed
+
+    async def reopen(self) -> None:
+        if self._closed:
+            raise RadioError(ErrorCode.RADIO_FAULT, "the simulated radio was closed")
+        if self._unplugged:
+            raise RadioError(ErrorCode.STICK_UNPLUGGED, "the simulated stick is unplugged")
+        self._needs_reopen = False
+        self._joined, self._down = None, False
+        self._aps.clear()
+        self._interpan.clear()
 
     async def _on_air(
         self, sender: str, psdu: int, band: str, at: float | None = None, *, joined: bool = True
