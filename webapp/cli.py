@@ -337,7 +337,12 @@ def print_url(url: str) -> None:
 @data_dir_option
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--radio", default="sim", show_default=True, help="sim (more radios to come).")
+@click.option(
+    "--radio",
+    default="sim",
+    show_default=True,
+    help="sim, ezsp:PORT (Silicon Labs), deconz:PORT (ConBee) or auto (find a stick, else sim).",
+)
 @click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=int)
 @click.option(
     "--time-scale",

@@ -18,10 +18,10 @@ from webapp.jobs.runner import Publisher, Runner
 from webapp.sdnotify import notify, watchdog_interval
 from webapp.store.db import Store
 from webapp.zigbee.drivers.base import RadioDriver, RadioError
+from webapp.zigbee.drivers.select import RadioChoiceError, choose_radio
 
 log = logging.getLogger(__name__)
 
-RADIO_CHOICES = ("sim",)
 #: How often the station looks for an unplugged stick coming back.
 RADIO_WATCH_SECONDS = 2.0
 
@@ -56,6 +56,7 @@ class Station:
     driver: RadioDriver
     runner: Runner
     han: object | None = None
+    radio_notice: str | None = None  # a banner: e.g. auto found no stick and runs the sim
     tasks: list[asyncio.Task] = field(default_factory=list)
 
     @classmethod
@@ -73,20 +74,31 @@ class Station:
             interrupted = repo.pause_interrupted_jobs(db)
         if interrupted:
             log.warning("jobs interrupted by a restart, now paused: %s", ", ".join(interrupted))
-        if radio != "sim":
-            raise StationError(
-                f"Radio {radio!r} is not available in this build; use one of: "
-                + ", ".join(RADIO_CHOICES)
-            )
-        from webapp.han.han import SimHan
+        try:
+            choice = choose_radio(radio)
+        except RadioChoiceError as exc:
+            store.close()
+            raise StationError(str(exc)) from exc
+        han = None
+        if choice.kind == "sim":
+            from webapp.han.han import SimHan
 
-        sim_dir = data_dir / config.SIM_DIR
-        if not sim_dir.exists():
-            raise StationError(
-                f"No simulated HAN in {data_dir}. Run 'hht init --demo --data-dir {data_dir}'."
-            )
-        han = SimHan.open(sim_dir, time_scale=time_scale)
-        driver = han.driver()
+            sim_dir = data_dir / config.SIM_DIR
+            if not sim_dir.exists():
+                store.close()
+                raise StationError(
+                    f"No simulated HAN in {data_dir}. Run 'hht init --demo --data-dir {data_dir}'."
+                )
+            han = SimHan.open(sim_dir, time_scale=time_scale)
+            driver: RadioDriver = han.driver()
+        else:
+            from webapp.zigbee.drivers.sticks import StickError, open_stick
+
+            try:
+                driver = await open_stick(choice, data_dir)
+            except StickError as exc:
+                store.close()
+                raise StationError(str(exc)) from exc
         runner = Runner(
             store,
             driver,
@@ -94,7 +106,14 @@ class Station:
             time_scale=time_scale,
             certificates=load_certificates(store),
         )
-        station = cls(data_dir=data_dir, store=store, driver=driver, runner=runner, han=han)
+        station = cls(
+            data_dir=data_dir,
+            store=store,
+            driver=driver,
+            runner=runner,
+            han=han,
+            radio_notice=choice.notice,
+        )
         interval = watchdog_interval()
         if interval:
             station.tasks.append(asyncio.create_task(_watchdog(interval)))

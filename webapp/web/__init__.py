@@ -75,6 +75,7 @@ def create_app(
 
     station = loop.call(Station.open(data_dir, radio=radio, time_scale=time_scale, publish=publish))
     app.extensions["hht"] = HhtContext(loop, station, socketio, radio, time_scale)
+    app.config.update(HHT_RADIO=station.driver.info.kind, HHT_RADIO_NOTICE=station.radio_notice)
 
     from webapp.web import (
         api,

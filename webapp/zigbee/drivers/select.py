@@ -70,8 +70,10 @@ def parse_radio(text: str) -> RadioChoice | None:
     raise RadioChoiceError(f"unknown radio {text!r}: use sim, ezsp:PORT, deconz:PORT or auto")
 
 
-def detect_stick(by_id: Path = BY_ID_DIR, sys_tty: Path = SYS_TTY_DIR) -> RadioChoice | None:
+def detect_stick(by_id: Path | None = None, sys_tty: Path | None = None) -> RadioChoice | None:
     """The first known stick plugged in, or None."""
+    by_id = BY_ID_DIR if by_id is None else by_id
+    sys_tty = SYS_TTY_DIR if sys_tty is None else sys_tty
     if by_id.is_dir():
         for link in sorted(by_id.iterdir()):
             name = link.name.lower()
@@ -109,5 +111,5 @@ def choose_radio(text: str, *, by_id: Path = BY_ID_DIR, sys_tty: Path = SYS_TTY_
         return found
     return RadioChoice(
         "sim",
-        notice="No Zigbee stick found: this terminal is running on the simulated HAN.",
+        notice="No Zigbee stick found; running on the simulated HAN",
     )
