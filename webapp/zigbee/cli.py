@@ -21,9 +21,30 @@ data_dir_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _radio(data_dir: Path) -> RadioDriver:
-    from webapp.han.han import SimHan
+radio_option = click.option(
+    "--radio",
+    default="sim",
+    show_default=True,
+    help="sim, ezsp:PORT, deconz:PORT or auto, as for 'hht serve'.",
+)
 
+
+async def _radio(data_dir: Path, radio: str) -> RadioDriver:
+    from webapp.han.han import SimHan
+    from webapp.zigbee.drivers.select import RadioChoiceError, choose_radio
+    from webapp.zigbee.drivers.sticks import StickError, open_stick
+
+    try:
+        choice = choose_radio(radio)
+    except RadioChoiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if choice.kind != "sim":
+        try:
+            return await open_stick(choice, data_dir)
+        except StickError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if choice.notice:
+        click.echo(choice.notice, err=True)
     sim_dir = data_dir / config.SIM_DIR
     if not sim_dir.exists():
         raise click.ClickException(f"No radio configured in {data_dir}; run 'hht init --demo'.")
@@ -45,14 +66,16 @@ def _expected_hubs(data_dir: Path) -> dict[str, str]:
 
 @click.command("scan")
 @data_dir_option
+@radio_option
 @json_option
-def scan_command(data_dir: Path | None, as_json: bool) -> None:
+def scan_command(data_dir: Path | None, radio: str, as_json: bool) -> None:
     """List the hubs and networks the radio hears, strongest first."""
     directory = config.resolve_data_dir(data_dir)
-    radio = _radio(directory)
     expected = _expected_hubs(directory)
+    radio_name = radio
 
     async def scan() -> list[dict]:
+        radio = await _radio(directory, radio_name)
         try:
             beacons = await radio.active_scan()
         finally:
@@ -77,10 +100,12 @@ def scan_command(data_dir: Path | None, as_json: bool) -> None:
 @click.command("connect")
 @click.argument("hub_id")
 @data_dir_option
+@radio_option
 @json_option
-def connect_command(hub_id: str, data_dir: Path | None, as_json: bool) -> None:
+def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: bool) -> None:
     """Run the connection flow to HUB_ID and print each stage with its duration."""
-    radio = _radio(config.resolve_data_dir(data_dir))
+    directory = config.resolve_data_dir(data_dir)
+    radio_name = radio
     stages: list[dict] = []
     started = time.monotonic()
     mark = [started]
@@ -94,6 +119,7 @@ def connect_command(hub_id: str, data_dir: Path | None, as_json: bool) -> None:
         mark[0] = now
 
     async def connect() -> dict:
+        radio = await _radio(directory, radio_name)
         try:
             link = await radio.connect(hub_id, on_stage)
             await link.close()
