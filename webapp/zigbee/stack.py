@@ -169,6 +169,7 @@ class ZigbeeStack(RadioDriver):
     # ------------------------------------------------------------ connect
     async def connect(self, hub_id: str, on_stage: StageCallback | None = None) -> StackHubLink:
         wanted = normalise_hub_id(hub_id)
+        self.radio.expect(wanted)
         for link in self._links:
             await link.close()
         self._links.clear()

@@ -66,6 +66,10 @@ class FrameRadio(abc.ABC):
     async def receive_aps(self, timeout: float) -> ReceivedAps | None:
         """The next APS frame for this radio, or None after ``timeout`` seconds."""
 
+    def expect(self, hub_id: str) -> None:  # noqa: B027 - radios that read ids need nothing
+        """A hub the installer expects: radios whose scans cannot give extended PAN ids
+        probe the beacons they hear for this one."""
+
     @property
     def available(self) -> bool:
         """False while the stick is unplugged."""
