@@ -486,6 +486,13 @@ class Runner:
             resumed.append(job["id"])
         return resumed
 
+    def _drop_waiter(self, command_id: int) -> None:
+        """Forget the future waiting for ``command_id``'s answer, reading any error set on
+        it (so it is not reported later as never retrieved)."""
+        fut = self._waiters.pop(command_id, None)
+        if fut is not None and fut.done() and not fut.cancelled():
+            fut.exception()
+
     async def wait(self, job_id: str) -> None:
         control = self._controls.get(job_id)
         if control and control.task:
@@ -654,7 +661,7 @@ class Runner:
             try:
                 await self.link.put(cmd["raw"])
             except RadioError as exc:
-                self._waiters.pop(cmd["id"], None)
+                self._drop_waiter(cmd["id"])
                 self._set_command(cmd["id"], last_error=exc.instruction)
                 self._link_lost(job_id, exc)
                 raise JobInterrupted(exc.instruction) from exc
@@ -677,7 +684,7 @@ class Runner:
             try:
                 state = await asyncio.wait_for(asyncio.shield(fut), timeout)
             except TimeoutError:
-                self._waiters.pop(cmd["id"], None)
+                self._drop_waiter(cmd["id"])
                 self._event(
                     job_id,
                     "timeout",
@@ -689,16 +696,16 @@ class Runner:
                     return CommandState(cmd["state"])
                 continue
             except asyncio.CancelledError:
-                self._waiters.pop(cmd["id"], None)
+                self._drop_waiter(cmd["id"])
                 self._check_pause(job_id)
                 raise
             except RadioError as exc:
-                self._waiters.pop(cmd["id"], None)
+                self._drop_waiter(cmd["id"])
                 raise JobInterrupted(exc.instruction) from exc
             except StorageFullError:
-                self._waiters.pop(cmd["id"], None)
+                self._drop_waiter(cmd["id"])
                 raise
-            self._waiters.pop(cmd["id"], None)
+            self._drop_waiter(cmd["id"])
             live.waiting_for = live.action = None
             live.deadline_ms = None
             self._durations.setdefault(job_id, []).append(time.monotonic() - started)

@@ -11,6 +11,7 @@ are dropped: radio frames are untrusted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from webapp.zigbee.types import FrameError
 log = logging.getLogger(__name__)
 
 APS_MAX_RETRIES = 3
+#: How long an ack waiter sleeps between looks while another task reads the radio.
+ACK_WAIT_SLICE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class ApsTransport:
         self._reassembler = Reassembler()
         self._inbox: deque[Incoming] = deque()
         self._acks: deque[ApsHeader] = deque()
+        self._ack_arrived = asyncio.Event()
+        self._reading = asyncio.Lock()  # one reader of the radio at a time
         self.frames_in = 0
         self.frames_out = 0
 
@@ -95,6 +100,9 @@ class ApsTransport:
         await self.radio.send_aps(self.peer, frame)
 
     async def _await_ack(self, counter: int) -> ApsHeader | None:
+        """The ack for transfer ``counter``, or None after ``ack_timeout``.  Another task
+        (the link's receive loop) may be the one reading the radio when it arrives: then
+        it is waited for on the ack event instead of by reading."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.ack_timeout
         while True:
@@ -103,8 +111,15 @@ class ApsTransport:
                 if ack.counter == counter:
                     return ack
             remaining = deadline - loop.time()
-            if remaining <= 0 or not await self._pump(remaining):
+            if remaining <= 0:
                 return None
+            slice_ = min(remaining, ACK_WAIT_SLICE_SECONDS)
+            if self._reading.locked():
+                self._ack_arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ack_arrived.wait(), slice_)
+            else:
+                await self._pump(slice_)
 
     async def receive(self, timeout: float) -> Incoming | None:
         """The next whole payload from the peer, or None after ``timeout`` real seconds."""
@@ -118,7 +133,8 @@ class ApsTransport:
 
     async def _pump(self, timeout: float) -> bool:
         """Take one frame from the radio; False when none came within ``timeout``."""
-        received = await self.radio.receive_aps(timeout)
+        async with self._reading:
+            received = await self.radio.receive_aps(timeout)
         if received is None:
             return False
         self.frames_in += 1
@@ -129,6 +145,7 @@ class ApsTransport:
         header = frame.header
         if header.frame_type == ApsFrameType.ACK:
             self._acks.append(header)
+            self._ack_arrived.set()
             return True
         if header.frame_type != ApsFrameType.DATA or header.cluster_id is None:
             return True
