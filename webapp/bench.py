@@ -362,6 +362,11 @@ def run(out: Path) -> dict[str, Any]:
     results["parse"] = parse_figures()
     results["zigbee"] = zigbee_bench.cbke_figures()
     results["zigbee_stack"] = stack_figures()
+    from webapp.zigbee.drivers.deconz_bench import deconz_figures
+    from webapp.zigbee.drivers.ezsp_bench import ezsp_figures
+
+    results["radio_ezsp"] = ezsp_figures()
+    results["radio_deconz"] = deconz_figures()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     return results
@@ -406,6 +411,18 @@ def _print(results: dict[str, Any]) -> None:
         f"Tunnel goodput (2.4 GHz sim)   {st['tunnel_goodput_kbit_s']:8.1f} kbit/s = "
         f"{st['goodput_over_ceiling']:.2f} of the {st['physical_ceiling_kbit_s']:.0f} kbit/s "
         f"ceiling; HHT software {st['hht_software_us_per_frame']:.0f} us/frame"
+    )
+    e, d = results["radio_ezsp"], results["radio_deconz"]
+    print(
+        f"EZSP stick (bellows, emulator)  APS send {e['ezsp_aps_send_us_per_frame']:.0f} us/frame, "
+        f"receive {e['ezsp_aps_receive_us_per_frame']:.0f} us/frame, Inter-PAN send "
+        f"{e['ezsp_interpan_send_us_per_frame']:.0f} us; serial line "
+        f"{e['ezsp_uart_ms_per_full_frame_115200']:.1f} ms per full frame at 115200 baud"
+    )
+    print(
+        f"ConBee (zigpy-deconz, emulator) APS frame {d['aps_frame_ms'] * 1000:.0f} us, Inter-PAN "
+        f"{d['interpan_frame_ms'] * 1000:.0f} us, serial round trip "
+        f"{d['serial_round_trip_ms'] * 1000:.0f} us; connect {d['connect_ms']:.0f} ms"
     )
     for name, figures in results.get("parse", {}).items():
         if "skipped" in figures:
