@@ -8,6 +8,13 @@ HHT := $(VENV)/bin/hht
 DATA ?= var
 PORT ?= 8080
 STAMP := $(VENV)/.installed-stamp
+# The dependencies are installed first; then the GBCS parser is compiled (see setup.py), and
+# compiled again whenever its sources change.
+PARSER_SOURCES := setup.py $(wildcard webapp/gbcs/*.py)
+PARSER_STAMP := $(VENV)/.parser-stamp
+# An editable install that puts the checkout on sys.path (as before setup.py), so that the
+# checkout's webapp/ is found ahead of any webapp/ folder an older install left behind.
+EDITABLE := --config-settings editable_mode=compat -e
 
 .PHONY: setup run test lint format bench soak clean browser
 
@@ -15,22 +22,26 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	HHT_PURE_PYTHON=1 $(PY) -m pip install --quiet $(EDITABLE) '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(PARSER_STAMP): $(STAMP) $(PARSER_SOURCES)
+	$(PY) -m pip install --quiet --no-deps $(EDITABLE) .
+	touch $(PARSER_STAMP)
 
-$(DATA)/hht.sqlite: | $(STAMP)
+setup: $(STAMP) $(PARSER_STAMP)
+
+$(DATA)/hht.sqlite: | $(PARSER_STAMP)
 	$(HHT) init --demo --data-dir $(DATA)
 
-run: $(STAMP) $(DATA)/hht.sqlite
+run: $(PARSER_STAMP) $(DATA)/hht.sqlite
 	@echo "Demo logins: installer alex / PIN 246810, supervisor sam / password supervise-demo"
 	$(HHT) serve --data-dir $(DATA) --port $(PORT)
 
 browser:
 	@bash scripts/ensure-chromium.sh
 
-test: $(STAMP) browser
+test: $(PARSER_STAMP) browser
 	$(VENV)/bin/ruff check webapp tests
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -42,12 +53,12 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format webapp tests
 	$(VENV)/bin/ruff check --fix webapp tests
 
-bench: $(STAMP) browser
+bench: $(PARSER_STAMP) browser
 	$(PY) -m webapp.bench --out .bench/results.json
 
-soak: $(STAMP)
+soak: $(PARSER_STAMP)
 	$(PY) -m webapp.testing.crash --points 60 --out .bench/crash.json
 	$(PY) -m webapp.testing.soak --jobs 1000 --out .bench/soak.json
 
 clean:
-	rm -rf $(VENV) .bench .pytest_cache
+	rm -rf $(VENV) .bench .pytest_cache build webapp/gbcs/*.so

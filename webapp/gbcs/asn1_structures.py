@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from .header import Cra
 
@@ -44,7 +45,7 @@ class Schema:
     result: bool = False
     sensitive: bool = False
 
-    @property
+    @cached_property
     def identifier(self) -> int | None:
         if self.tag is not None:
             return self.tag

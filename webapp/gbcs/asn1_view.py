@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography import x509
 
-from .asn1 import Asn1Node, decode_oid, parse_der
+from .asn1 import Asn1Node, decode_oid, parse_der, type_name
 from .asn1_structures import Schema, schema_for
 from .header import Cra
 from .tree import Node, ViewContext, hex_text, printable
+from .tree import node as tree_node
 from .usecases import alert_name
 
 log = logging.getLogger(__name__)
@@ -22,11 +24,22 @@ _TEXT_TYPES = {12, 18, 19, 20, 22, 26, 30}
 _TIME_TYPES = {23, 24}
 
 
-@dataclass
+@dataclass(init=False)
 class Labelled:
     node: Node
-    matched: bool = True
-    results: list[tuple[str, int, str | None]] = field(default_factory=list)
+    matched: bool
+    results: list[tuple[str, int, str | None]]
+
+    # written out rather than generated, so that a compiled build compiles it too
+    def __init__(
+        self,
+        node: Node,
+        matched: bool = True,
+        results: list[tuple[str, int, str | None]] | None = None,
+    ) -> None:
+        self.node = node
+        self.matched = matched
+        self.results = [] if results is None else results
 
 
 def asn1_tree(
@@ -52,8 +65,7 @@ def outcome_from(labelled: Labelled) -> tuple[str, str | None]:
 
 
 def identifier(node: Asn1Node) -> int:
-    number = node.tag_number if node.tag_number < 0x1F else 0x1F
-    return (node.tag_class << 6) | (0x20 if node.constructed else 0) | number
+    return node.identifier
 
 
 def label(node: Asn1Node, schema: Schema, ctx: ViewContext, name: str | None = None) -> Labelled:
@@ -68,11 +80,13 @@ def label(node: Asn1Node, schema: Schema, ctx: ViewContext, name: str | None = N
     if schema.kind == "seq":
         return _label_sequence(node, schema, ctx, title)
     if schema.kind == "seqof":
-        result = Labelled(Node(title, f"{len(node.children)} item(s)", node.offset, node.length))
+        result = Labelled(
+            tree_node(title, f"{len(node.children)} item(s)", node.offset, node.length)
+        )
         item = schema.fields[0]
         for index, child in enumerate(node.children):
             sub = label(child, item, ctx, f"[{index}] {item.name}")
-            result.node.add(sub.node)
+            result.node["children"].append(sub.node)
             result.matched &= sub.matched
             result.results.extend(sub.results)
         return result
@@ -86,18 +100,18 @@ def label(node: Asn1Node, schema: Schema, ctx: ViewContext, name: str | None = N
 
 
 def _label_sequence(node: Asn1Node, schema: Schema, ctx: ViewContext, title: str) -> Labelled:
-    result = Labelled(Node(title, None, node.offset, node.length))
+    result = Labelled(tree_node(title, None, node.offset, node.length))
     children = list(node.children)
     for field_schema in schema.fields:
         if children and _fits(children[0], field_schema):
             sub = label(children.pop(0), field_schema, ctx)
-            result.node.add(sub.node)
+            result.node["children"].append(sub.node)
             result.matched &= sub.matched
             result.results.extend(sub.results)
         elif not field_schema.optional:
             result.matched = False
     for extra in children:
-        result.node.add(generic_node(extra, f"Unexpected {extra.type_name}"))
+        result.node["children"].append(generic_node(extra, f"Unexpected {extra.type_name}"))
         result.matched = False
     return result
 
@@ -109,7 +123,7 @@ def _fits(node: Asn1Node, schema: Schema) -> bool:
 
 
 def _label_leaf(node: Asn1Node, schema: Schema, title: str) -> Labelled:
-    result = Labelled(Node(title, _primitive_text(node), node.offset, node.length))
+    result = Labelled(tree_node(title, _primitive_text(node), node.offset, node.length))
     if schema.kind in ("int", "enum", "alert"):
         value = node.integer()
         if value is None:
@@ -118,9 +132,9 @@ def _label_leaf(node: Asn1Node, schema: Schema, title: str) -> Labelled:
         value_name = schema.values.get(value) if schema.values else None
         if schema.kind == "alert":
             value_name = alert_name(value)
-            result.node.value = f"0x{value:04X}" + (f" {value_name}" if value_name else "")
+            result.node["value"] = f"0x{value:04X}" + (f" {value_name}" if value_name else "")
         else:
-            result.node.value = str(value) + (f" {value_name}" if value_name else "")
+            result.node["value"] = str(value) + (f" {value_name}" if value_name else "")
         if schema.result:
             result.results.append((title, value, value_name))
     return result
@@ -134,14 +148,19 @@ def certificate_node(node: Asn1Node, title: str = "Certificate") -> Node:
         summary = (
             f"subject {certificate.subject.rfc4514_string() or '(empty)'}, "
             f"serial {certificate.serial_number:X}, "
-            f"valid {certificate.not_valid_before_utc:%Y-%m-%d} to "
-            f"{certificate.not_valid_after_utc:%Y-%m-%d}"
+            f"valid {_day(certificate.not_valid_before_utc)} to "
+            f"{_day(certificate.not_valid_after_utc)}"
         )
-    except ValueError:
+    except (ValueError, TypeError):  # cryptography raises either on malformed names
         summary = "not a readable X.509 certificate"
     result = generic_node(node, title)
-    result.value = summary
+    result["value"] = summary
     return result
+
+
+def _day(moment: datetime) -> str:
+    """The date as %Y-%m-%d (whose year is not zero-padded below 1000)."""
+    return moment.date().isoformat() if moment.year >= 1000 else f"{moment:%Y-%m-%d}"
 
 
 def _reassemble(node: Asn1Node, content: bytes) -> bytes:
@@ -155,37 +174,47 @@ def _reassemble(node: Asn1Node, content: bytes) -> bytes:
 
 
 def generic_node(node: Asn1Node, name: str | None = None) -> Node:
-    title = name or node.type_name
     if node.constructed:
-        result = Node(title, f"{len(node.children)} element(s)", node.offset, node.length)
-        result.children = [generic_node(child) for child in node.children]
-        return result
-    return Node(title, _primitive_text(node), node.offset, node.length)
+        children = node.children
+        return {
+            "name": name or type_name(node.tag_class, node.tag_number),
+            "value": f"{len(children)} element(s)",
+            "offset": node.offset,
+            "length": node.header_length + len(node.content),
+            "children": [generic_node(child) for child in children],
+        }
+    return {
+        "name": name or type_name(node.tag_class, node.tag_number),
+        "value": _primitive_text(node),
+        "offset": node.offset,
+        "length": node.header_length + len(node.content),
+        "children": [],
+    }
 
 
 def _primitive_text(node: Asn1Node) -> str:
     content = node.content
     if node.constructed:
         return f"{len(node.children)} element(s)"
-    if node.tag_class == 0:
+    tag_class = node.tag_class
+    if tag_class == 0:
         number = node.tag_number
-        if number == 5:
-            return "null"
-        if number == 1:
-            return "true" if any(content) else "false"
-        if number in (2, 10):
-            value = node.integer()
-            return str(value) if value is not None else hex_text(content)
         if number == 6:
-            return decode_oid(content) or hex_text(content)
+            return decode_oid(content) or content.hex().upper()
+        if number in _TEXT_TYPES or number in _TIME_TYPES:
+            return content.decode("latin-1")
+        if number in (2, 10):
+            if content and len(content) <= 32:
+                return str(int.from_bytes(content, "big", signed=True))
+            return content.hex().upper()
         if number == 3:
             return hex_text(content[1:]) + (
                 f" ({content[0]} unused bits)" if content[:1] != b"\x00" and content else ""
             )
-        if number in _TEXT_TYPES or number in _TIME_TYPES:
-            return content.decode("latin-1")
-    if len(content) <= 8 and node.tag_class == 2:
-        value = node.integer()
-        if value is not None:
-            return str(value)
-    return printable(content) or hex_text(content)
+        if number == 5:
+            return "null"
+        if number == 1:
+            return "true" if any(content) else "false"
+    elif tag_class == 2 and 0 < len(content) <= 8:
+        return str(int.from_bytes(content, "big", signed=True))
+    return printable(content) or content.hex().upper()

@@ -12,6 +12,7 @@ import base64
 import binascii
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from .outcome import response_outcome
 from .payload import payload_encoding
 from .reader import Reader
 from .signing import CertificateStore, SignatureState, verify_message
-from .tree import Node, ViewContext, hex_text
+from .tree import Node, ViewContext, hex_text, node
 from .usecases import alert_name, message_code_name, use_case_for
 
 log = logging.getLogger(__name__)
@@ -40,133 +41,142 @@ ENCRYPTED = "encrypted, withheld"
 _HEX_SEPARATORS = re.compile(r"[\s:,-]|0x", re.IGNORECASE)
 _MAX_PATH_LENGTH = 4096
 FIRST_OCTETS = (0xDD, 0xDF)
+_EMPTY_FIELDS = "transaction id, originator, recipient, date-time, other-information, key-info"
+_CRA_NAMES = {cra: cra.name.title() for cra in Cra}
+_CRA_TEXTS = {cra: f"{int(cra)} {cra.name.title()}" for cra in Cra}
+_STATE_TEXTS = {state: state.value for state in SignatureState}
 
 
 def describe(data: bytes, store: CertificateStore | None = None) -> dict[str, Any]:
     """Describe one message. Raises :class:`GbcsError` only when its envelope is malformed;
     a payload that cannot be decoded is described as such."""
     message = parse_message(data)
-    ctx = ViewContext()
+    header = message.header
+    cra = header.cra
+    code_hex, code_text, message_name, use_case, use_case_name = _code_texts(header.message_code)
+    date_time = header.date_time.isoformat() if header.date_time is not None else None
     state = verify_message(message, store)
+    ctx = ViewContext()
     tree: list[Node] = []
     if message.mac is not None:
         tree.append(_mac_header_node(message))
-    tree.append(_grouping_header_node(message))
+    tree.append(_grouping_header_node(message, code_text, date_time))
     payload_node, encoding, parsed = _payload_node(message, ctx)
     tree.append(payload_node)
     tree.append(_signature_node(message, state))
     if message.mac is not None and message.mac_offset is not None:
-        tree.append(Node("MAC", "present, not verifiable here", message.mac_offset, 12))
+        tree.append(node("MAC", "present, not verifiable here", message.mac_offset, 12))
 
-    header = message.header
-    use_case = use_case_for(header.message_code)
     outcome = None
     alert = alert_code_of(message)
-    if header.cra in (Cra.RESPONSE, Cra.ALERT):
+    if cra is Cra.RESPONSE or cra is Cra.ALERT:
         outcome = response_outcome(message, parsed, alert).as_dict()
     return {
         "kind": message.kind,
-        "message_code": f"0x{header.message_code:04X}",
-        "message_name": message_code_name(header.message_code),
-        "use_case": use_case[0] if use_case else None,
-        "use_case_name": use_case[1] if use_case else None,
+        "message_code": code_hex,
+        "message_name": message_name,
+        "use_case": use_case,
+        "use_case_name": use_case_name,
         "originator": message.originator_hex,
         "recipient": message.recipient_hex,
         "counter": header.counter,
-        "date_time": header.date_time.isoformat() if header.date_time else None,
-        "signature": state.value,
+        "date_time": date_time,
+        "signature": _STATE_TEXTS[state],
         "mac": MAC_PRESENT if message.mac is not None else MAC_ABSENT,
-        "payload_kind": "alert" if header.cra is Cra.ALERT else encoding,
+        "payload_kind": "alert" if cra is Cra.ALERT else encoding,
         "payload_encoding": encoding,
         "alert_code": f"0x{alert:04X}" if alert is not None else None,
         "alert_name": alert_name(alert) if alert is not None else None,
         "encrypted": ctx.encrypted,
-        "withheld": [item.to_dict() for item in ctx.withheld],
+        "withheld": ctx.withheld,
         "outcome": outcome,
         "gbt": message.reassembled_from_gbt,
         "length": len(message.raw),
-        "tree": [node.to_dict() for node in tree],
+        "tree": tree,
     }
+
+
+@lru_cache(maxsize=1024)
+def _code_texts(code: int) -> tuple[str, str, str | None, str | None, str | None]:
+    """(code in hex, code with its name, the name, use case id, use case name) of a code."""
+    name = message_code_name(code)
+    use_case = use_case_for(code)
+    return (
+        f"0x{code:04X}",
+        f"0x{code:04X} {name}" if name else f"0x{code:04X}",
+        name,
+        use_case[0] if use_case else None,
+        use_case[1] if use_case else None,
+    )
 
 
 def _mac_header_node(message: Message) -> Node:
     start = message.general_signing_offset - SECURITY_HEADER_LENGTH
-    node = Node("MAC Header", "General-Ciphering", 0, message.general_signing_offset)
-    node.add(Node("General-Ciphering Tag", "0xDD", 0, 1))
-    node.add(
-        Node(
-            "Empty Fields",
-            "transaction id, originator, recipient, date-time, other-information, key-info",
-            1,
-            6,
-        )
-    )
     length = len(message.raw) - start
-    node.add(Node("Ciphered Content Length", str(length), 7, start - 7))
-    node.add(
-        Node(
-            "Security Header",
-            f"control 0x{message.security_control or 0:02X}, "
-            f"invocation counter {message.invocation_counter}",
-            start,
-            SECURITY_HEADER_LENGTH,
-        )
+    security = (
+        f"control 0x{message.security_control or 0:02X}, "
+        f"invocation counter {message.invocation_counter}"
     )
-    return node
+    children = [
+        node("General-Ciphering Tag", "0xDD", 0, 1),
+        node("Empty Fields", _EMPTY_FIELDS, 1, 6),
+        node("Ciphered Content Length", str(length), 7, start - 7),
+        node("Security Header", security, start, SECURITY_HEADER_LENGTH),
+    ]
+    return node("MAC Header", "General-Ciphering", 0, message.general_signing_offset, children)
 
 
-def _grouping_header_node(message: Message) -> Node:
+def _grouping_header_node(message: Message, code_text: str, date_time: str | None) -> Node:
     raw = message.raw
     header = message.header
     start = message.general_signing_offset
-    node = Node("Grouping Header", "General-Signing", start, message.payload_offset - start)
-    node.add(Node("General-Signing Tag", "0xDF", start, 1))
-    transaction = node.add(
-        Node(
-            "Transaction Id",
-            f"{header.cra.name.title()} {header.counter}",
-            start + 1,
-            10,
-        )
+    cra = header.cra
+    cra_name = _CRA_NAMES[cra]
+    counter = str(header.counter)
+    transaction = node(
+        "Transaction Id",
+        f"{cra_name} {counter}",
+        start + 1,
+        10,
+        [
+            node("CRA Flag", _CRA_TEXTS[cra], start + 2, 1),
+            node("Originator Counter", counter, start + 3, 8),
+        ],
     )
-    transaction.add(Node("CRA Flag", f"{int(header.cra)} {header.cra.name.title()}", start + 2, 1))
-    transaction.add(Node("Originator Counter", str(header.counter), start + 3, 8))
-    node.add(Node("Originator", message.originator_hex, start + 11, 9))
-    node.add(Node("Recipient", message.recipient_hex, start + 20, 9))
+    children = [
+        node("General-Signing Tag", "0xDF", start, 1),
+        transaction,
+        node("Originator", message.originator_hex, start + 11, 9),
+        node("Recipient", message.recipient_hex, start + 20, 9),
+    ]
     cursor = start + 29
-    if header.date_time is None:
-        node.add(Node("Date Time", "absent", cursor, 1))
+    if date_time is None:
+        children.append(node("Date Time", "absent", cursor, 1))
         cursor += 1
     else:
-        node.add(Node("Date Time", header.date_time.isoformat(), cursor, 13))
+        children.append(node("Date Time", date_time, cursor, 13))
         cursor += 13
-    reader = Reader(raw, cursor)
-    length = reader.ber_length("other-information")
-    other = node.add(Node("Other Information", None, cursor, reader.pos - cursor + length))
-    body = reader.pos
-    code = header.message_code
-    name = message_code_name(code)
-    other.value = f"0x{code:04X}" + (f" {name}" if name else "")
-    other.add(Node("Message Code", other.value, body, 2))
+    first = raw[cursor]
+    if first < 0x80:
+        body, length = cursor + 1, first
+    else:
+        reader = Reader(raw, cursor)
+        length = reader.ber_length("other-information")
+        body = reader.pos
+    other_children = [node("Message Code", code_text, body, 2)]
     info = header.other_info
     if info.supplementary_remote_party_id is not None:
-        other.add(
-            Node(
-                "Supplementary Remote Party Id",
-                hex_text(info.supplementary_remote_party_id),
-                body + 2,
-                8,
-            )
-        )
+        party = hex_text(info.supplementary_remote_party_id)
+        other_children.append(node("Supplementary Remote Party Id", party, body + 2, 8))
     if info.supplementary_counter is not None:
-        other.add(
-            Node(
+        other_children.append(
+            node(
                 "Supplementary Remote Party Counter", str(info.supplementary_counter), body + 10, 8
             )
         )
     if info.supplementary_originator_counter is not None:
-        other.add(
-            Node(
+        other_children.append(
+            node(
                 "Supplementary Originator Counter",
                 str(info.supplementary_originator_counter),
                 body + 18,
@@ -174,17 +184,22 @@ def _grouping_header_node(message: Message) -> Node:
             )
         )
     if info.certificate is not None:
-        other.add(_certificate(raw, body + 18, body + length))
+        other_children.append(_certificate(raw, body + 18, body + length))
     content_start = body + length
-    node.add(
-        Node(
+    children.append(
+        node("Other Information", code_text, cursor, body - cursor + length, other_children)
+    )
+    children.append(
+        node(
             "Content Length",
             str(len(message.payload)),
             content_start,
             message.payload_offset - content_start,
         )
     )
-    return node
+    return node(
+        "Grouping Header", "General-Signing", start, message.payload_offset - start, children
+    )
 
 
 def _certificate(raw: bytes, start: int, end: int) -> Node:
@@ -192,7 +207,7 @@ def _certificate(raw: bytes, start: int, end: int) -> Node:
     try:
         return certificate_node(parse_der(raw, start, end), title)
     except GbcsError as exc:
-        return Node(title, f"not decoded ({exc})", start, end - start)
+        return node(title, f"not decoded ({exc})", start, end - start)
 
 
 def _payload_node(
@@ -203,30 +218,26 @@ def _payload_node(
     start = message.payload_offset
     end = start + len(message.payload)
     encoding = payload_encoding(message)
-    node = Node(
-        "Payload",
-        encoding.upper() if encoding != "unknown" else "unknown format",
-        start,
-        end - start,
-    )
+    value = encoding.upper() if encoding != "unknown" else "unknown format"
     header = message.header
     parsed: GbzPayload | DlmsApdu | Labelled | None = None
     try:
         if encoding == "gbz":
-            node.children, parsed = gbz_tree(raw, start, end, ctx, alert=header.cra is Cra.ALERT)
+            children, parsed = gbz_tree(raw, start, end, ctx, alert=header.cra is Cra.ALERT)
         elif encoding == "dlms":
-            node.children, parsed = dlms_tree(raw, start, end, ctx)
+            children, parsed = dlms_tree(raw, start, end, ctx)
         elif encoding == "asn1":
-            node.children, parsed = asn1_tree(raw, start, end, header.message_code, header.cra, ctx)
+            children, parsed = asn1_tree(raw, start, end, header.message_code, header.cra, ctx)
         else:
-            node.children = _undecoded(raw, start, end)
+            children = _undecoded(raw, start, end)
     except GbcsError as exc:
-        node.value = f"{node.value}, not decoded ({exc})"
-        node.children = []
+        value = f"{value}, not decoded ({exc})"
+        children = []
+        ctx.withheld.clear()
         ctx.encrypted = False
         if encoding == "asn1":
-            node.children = _generic_asn1(raw, start, end)
-    return node, encoding, parsed
+            children = _generic_asn1(raw, start, end)
+    return node("Payload", value, start, end - start, children), encoding, parsed
 
 
 def _undecoded(raw: bytes, start: int, end: int) -> list[Node]:
@@ -241,22 +252,19 @@ def _generic_asn1(raw: bytes, start: int, end: int) -> list[Node]:
 
 
 def _signature_node(message: Message, state: SignatureState) -> Node:
-    if message.signature_offset is None:
+    signature = message.signature
+    offset = message.signature_offset
+    if offset is None:
         end = message.payload_offset + len(message.payload)
-        return Node("Signature", "no signature field (pre-command)", end, 0)
-    if message.signature is None:
-        return Node("Signature", "absent", message.signature_offset, 1)
-    node = Node("Signature", state.value, message.signature_offset, 1 + len(message.signature))
-    node.add(Node("Signature Length", str(len(message.signature)), message.signature_offset, 1))
-    node.add(
-        Node(
-            "r||s",
-            hex_text(message.signature),
-            message.signature_offset + 1,
-            len(message.signature),
-        )
-    )
-    return node
+        return node("Signature", "no signature field (pre-command)", end, 0)
+    if signature is None:
+        return node("Signature", "absent", offset, 1)
+    size = len(signature)
+    children = [
+        node("Signature Length", str(size), offset, 1),
+        node("r||s", hex_text(signature), offset + 1, size),
+    ]
+    return node("Signature", state.value, offset, 1 + size, children)
 
 
 def render_text(described: dict[str, Any]) -> str:
@@ -285,8 +293,8 @@ def render_text(described: dict[str, Any]) -> str:
     for item in d.get("withheld", []):
         lines.append(f"  withheld {item['name']} ({item['length']} bytes at {item['offset']})")
     lines.append("")
-    for node in d["tree"]:
-        _render_node(node, 0, lines)
+    for item in d["tree"]:
+        _render_node(item, 0, lines)
     return "\n".join(lines) + "\n"
 
 

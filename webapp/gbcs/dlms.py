@@ -327,7 +327,10 @@ def _read_compact_array(reader: Reader, start: int, depth: int) -> DlmsData:
     contents = reader.sub(length, "compact array contents")
     items = []
     while not contents.at_end:
+        before = contents.pos
         items.append(_read_described(contents, description, depth + 1))
+        if contents.pos == before:  # elements of no octets would repeat for ever
+            raise contents.fail("compact array elements that take octets", offset=before)
     return DlmsData(19, items, start, reader.pos - start)
 
 

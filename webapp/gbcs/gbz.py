@@ -28,6 +28,7 @@ from datetime import datetime
 from .datetimes import decode_zcl_time, encode_zcl_time
 from .errors import GbcsError
 from .reader import Reader
+from .records import frozen
 
 log = logging.getLogger(__name__)
 
@@ -142,17 +143,108 @@ def parse_gbz_payload(
             count_to_read = count
     else:
         count_to_read = count
-    components = [read_component(reader) for _ in range(count_to_read)]
+    components = []
+    for _ in range(count_to_read):
+        usual = _read_usual_component(reader.data, reader.pos, reader.end)
+        if usual is None:
+            components.append(read_component(reader))
+        else:
+            component, reader.pos = usual
+            components.append(component)
     if not reader.at_end:
         raise reader.fail("end of GBZ payload", f"{reader.remaining} more byte(s)")
-    return GbzPayload(
-        profile_id=profile,
-        components=components,
-        alert_code=alert_code,
-        alert_time=alert_time,
-        alert_specific=alert_specific,
-        declared_count=count,
+    return frozen(
+        GbzPayload,
+        {
+            "profile_id": profile,
+            "components": components,
+            "alert_code": alert_code,
+            "alert_time": alert_time,
+            "alert_specific": alert_specific,
+            "declared_count": count,
+        },
     )
+
+
+def _read_usual_component(data: bytes, pos: int, end: int) -> tuple[GbzComponent, int] | None:
+    """The component at ``pos`` read in one go, with the offset after it, when it is valid;
+    None otherwise, and :func:`read_component` reads (or rejects) it field by field."""
+    stop = pos + 5
+    if stop > end:
+        return None
+    control = data[pos]
+    stop += data[pos + 3] << 8 | data[pos + 4]
+    if stop > end:
+        return None
+    cursor = pos + 5
+    from_raw = from_date_time = None
+    if control & CONTROL_FROM_DATE_TIME:
+        if stop - cursor < 4:
+            return None
+        from_raw = int.from_bytes(data[cursor : cursor + 4], "big")
+        from_date_time = decode_zcl_time(from_raw)
+        cursor += 4
+    encrypted_header = control & CONTROL_ENCRYPTED
+    if encrypted_header:
+        cursor += 2
+    zcl_offset = cursor
+    if stop - cursor < 3:
+        return None
+    frame_control = data[cursor]
+    manufacturer = None
+    if frame_control & FRAME_MANUFACTURER_SPECIFIC:
+        if stop - cursor < 5:
+            return None
+        manufacturer = data[cursor + 1] | data[cursor + 2] << 8
+        cursor += 2
+    sequence = data[cursor + 1]
+    command_id = data[cursor + 2]
+    payload_offset = cursor + 3
+    encrypted = None
+    if encrypted_header:
+        ciphered_length = stop - payload_offset - 2
+        if (
+            ciphered_length < SECURITY_HEADER_LENGTH + MAC_LENGTH
+            or ciphered_length != data[payload_offset] << 8 | data[payload_offset + 1]
+        ):
+            return None
+        payload_offset += 2
+        encrypted = frozen(
+            EncryptedContent,
+            {
+                "additional_control": data[zcl_offset - 2],
+                "frame_counter": data[zcl_offset - 1],
+                "ciphered": data[payload_offset:stop],
+            },
+        )
+        zcl_payload = b""
+    else:
+        zcl_payload = data[payload_offset:stop]
+    frame = frozen(
+        ZclFrame,
+        {
+            "frame_control": frame_control,
+            "sequence": sequence,
+            "command_id": command_id,
+            "payload": zcl_payload,
+            "manufacturer_code": manufacturer,
+        },
+    )
+    component = frozen(
+        GbzComponent,
+        {
+            "control": control,
+            "cluster_id": data[pos + 1] << 8 | data[pos + 2],
+            "zcl": frame,
+            "from_date_time": from_date_time,
+            "encrypted": encrypted,
+            "offset": pos,
+            "zcl_offset": zcl_offset,
+            "payload_offset": payload_offset,
+            "from_date_time_raw": from_raw,
+        },
+    )
+    return component, stop
 
 
 def read_component(reader: Reader) -> GbzComponent:

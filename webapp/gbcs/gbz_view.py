@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from .datetimes import format_zcl_time
 from .errors import GbcsError
@@ -23,6 +24,7 @@ from .gbz import (
 )
 from .reader import Reader
 from .tree import Node, ViewContext, hex_text, printable
+from .tree import node as _leaf
 from .usecases import alert_name, message_code_name
 from .zcl import ZclValue, read_attribute_records, read_value
 from .zcl_clusters import (
@@ -51,59 +53,54 @@ def gbz_tree(
     """Nodes for the GBZ payload in ``raw[start:end]``; raises GbcsError if its frame is bad."""
     gbz = parse_gbz_payload(raw, alert=alert, offset=start, end=end)
     nodes = [
-        Node("Profile Id", f"0x{gbz.profile_id:04X} (Smart Energy)", start, 2),
-        Node("Number of GBZ Components", str(gbz.declared_count), start + 2, 1),
+        _leaf("Profile Id", f"0x{gbz.profile_id:04X} (Smart Energy)", start, 2),
+        _leaf("Number of GBZ Components", str(gbz.declared_count), start + 2, 1),
     ]
     if gbz.alert_code is not None:
         nodes.append(_alert_code_node(gbz.alert_code, start + 3))
         time = int.from_bytes(raw[start + 5 : start + 9], "big")
-        nodes.append(Node("Alert Time Stamp", format_zcl_time(time), start + 5, 4))
+        nodes.append(_leaf("Alert Time Stamp", format_zcl_time(time), start + 5, 4))
         if gbz.alert_specific is not None:
             nodes.append(_alert_specific(gbz.alert_code, gbz.alert_specific, start + 9))
-    for index, component in enumerate(gbz.components, start=1):
-        component_end = gbz.components[index].offset if index < len(gbz.components) else end
+    components = gbz.components
+    for index, component in enumerate(components, start=1):
+        component_end = components[index].offset if index < len(components) else end
         nodes.append(_component_node(raw, component, component_end, index, ctx))
     return nodes, gbz
 
 
 def _alert_code_node(code: int, offset: int) -> Node:
     name = alert_name(code)
-    return Node("Alert Code", f"0x{code:04X}" + (f" {name}" if name else ""), offset, 2)
+    return _leaf("Alert Code", f"0x{code:04X}" + (f" {name}" if name else ""), offset, 2)
 
 
 def _alert_specific(code: int, content: bytes, offset: int) -> Node:
-    node = Node("Alert Content", None, offset, len(content))
     if len(content) == 15 and code in (0x8F66, 0x8F67):
         message_code = int.from_bytes(content[1:3], "big")
         cluster = int.from_bytes(content[11:13], "big")
         frame_control, command_id = content[13], content[14]
         command = cluster_command(cluster, command_id, bool(frame_control & FRAME_SERVER_TO_CLIENT))
-        node.children = [
-            Node("Content Tag", f"0x{content[0]:02X}", offset, 1),
-            Node(
-                "Message Code",
-                _message_code_text(message_code),
-                offset + 1,
-                2,
-            ),
-            Node("Originator Counter", str(int.from_bytes(content[3:11], "big")), offset + 3, 8),
-            Node("Cluster Id", f"0x{cluster:04X} {cluster_name(cluster)}", offset + 11, 2),
-            Node("Frame Control", f"0x{frame_control:02X}", offset + 13, 1),
-            Node(
+        children = [
+            _leaf("Content Tag", f"0x{content[0]:02X}", offset, 1),
+            _leaf("Message Code", _message_code_text(message_code), offset + 1, 2),
+            _leaf("Originator Counter", str(int.from_bytes(content[3:11], "big")), offset + 3, 8),
+            _leaf("Cluster Id", f"0x{cluster:04X} {cluster_name(cluster)}", offset + 11, 2),
+            _leaf("Frame Control", f"0x{frame_control:02X}", offset + 13, 1),
+            _leaf(
                 "Command Id",
                 f"0x{command_id:02X}" + (f" {command.name}" if command else ""),
                 offset + 14,
                 1,
             ),
         ]
-    elif len(content) == 34:
-        node.children = [
-            Node("Content Tag", hex_text(content[:2]), offset, 2),
-            Node("Calculated Manufacturer Image Hash", hex_text(content[2:]), offset + 2, 32),
+        return _leaf("Alert Content", None, offset, len(content), children)
+    if len(content) == 34:
+        children = [
+            _leaf("Content Tag", hex_text(content[:2]), offset, 2),
+            _leaf("Calculated Manufacturer Image Hash", hex_text(content[2:]), offset + 2, 32),
         ]
-    else:
-        node.value = hex_text(content)
-    return node
+        return _leaf("Alert Content", None, offset, len(content), children)
+    return _leaf("Alert Content", hex_text(content), offset, len(content))
 
 
 def _message_code_text(code: int) -> str:
@@ -134,100 +131,106 @@ def _frame_control_text(frame_control: int) -> str:
     return f"0x{frame_control:02X} ({', '.join(parts)})"
 
 
+_CONTROL_TEXTS = [_control_text(control) for control in range(256)]
+_STATUS_TEXTS = [zcl_status_name(status) for status in range(256)]
+_FRAME_CONTROL_TEXTS = [_frame_control_text(frame_control) for frame_control in range(256)]
+
+
 def command_label(component: GbzComponent) -> str:
     frame = component.zcl
-    if not frame.cluster_specific:
-        return FOUNDATION_COMMANDS.get(frame.command_id, f"command 0x{frame.command_id:02X}")
-    command = cluster_command(component.cluster_id, frame.command_id, frame.server_to_client)
-    return command.name if command else f"command 0x{frame.command_id:02X}"
+    return _command_label(component.cluster_id, frame.frame_control, frame.command_id)
+
+
+def _command_label(cluster_id: int, frame_control: int, command_id: int) -> str:
+    if not frame_control & FRAME_CLUSTER_SPECIFIC:
+        return FOUNDATION_COMMANDS.get(command_id) or f"command 0x{command_id:02X}"
+    server_to_client = bool(frame_control & FRAME_SERVER_TO_CLIENT)
+    command = cluster_command(cluster_id, command_id, server_to_client)
+    return command.name if command else f"command 0x{command_id:02X}"
+
+
+@lru_cache(maxsize=1024)
+def _component_texts(cluster_id: int, frame_control: int, command_id: int) -> tuple[str, ...]:
+    """(component label, cluster id text, command id text, command label) of a component."""
+    cluster = cluster_name(cluster_id)
+    command = _command_label(cluster_id, frame_control, command_id)
+    return (
+        f"{cluster}: {command}",
+        f"0x{cluster_id:04X} {cluster}",
+        f"0x{command_id:02X} {command}",
+        command,
+    )
 
 
 def _component_node(
     raw: bytes, component: GbzComponent, end: int, index: int, ctx: ViewContext
 ) -> Node:
     frame = component.zcl
-    label = f"{cluster_name(component.cluster_id)}: {command_label(component)}"
-    node = Node(f"GBZ Component {index}", label, component.offset, end - component.offset)
-    offset = component.offset
-    node.add(Node("Control Field", _control_text(component.control), offset, 1))
-    node.add(
-        Node(
-            "Cluster Id",
-            f"0x{component.cluster_id:04X} {cluster_name(component.cluster_id)}",
-            offset + 1,
-            2,
-        )
+    label, cluster_text, command_text, command = _component_texts(
+        component.cluster_id, frame.frame_control, frame.command_id
     )
-    length = int.from_bytes(raw[offset + 3 : offset + 5], "big")
-    node.add(Node("Length", str(length), offset + 3, 2))
+    offset = component.offset
+    length = raw[offset + 3] << 8 | raw[offset + 4]
+    children = [
+        _leaf("Control Field", _CONTROL_TEXTS[component.control], offset, 1),
+        _leaf("Cluster Id", cluster_text, offset + 1, 2),
+        _leaf("Length", str(length), offset + 3, 2),
+    ]
     cursor = offset + 5
     if component.control & CONTROL_FROM_DATE_TIME:
-        node.add(
-            Node("From Date Time", format_zcl_time(component.from_date_time_raw or 0), cursor, 4)
-        )
+        time = format_zcl_time(component.from_date_time_raw or 0)
+        children.append(_leaf("From Date Time", time, cursor, 4))
         cursor += 4
-    if component.encrypted is not None:
-        node.add(
-            Node(
-                "Additional Header Control", str(component.encrypted.additional_control), cursor, 1
-            )
-        )
-        node.add(
-            Node(
-                "Additional Header Frame Counter",
-                str(component.encrypted.frame_counter),
-                cursor + 1,
-                1,
-            )
-        )
+    encrypted = component.encrypted
+    if encrypted is not None:
+        control = str(encrypted.additional_control)
+        children.append(_leaf("Additional Header Control", control, cursor, 1))
+        counter = str(encrypted.frame_counter)
+        children.append(_leaf("Additional Header Frame Counter", counter, cursor + 1, 1))
     zcl = component.zcl_offset
-    header_length = component.payload_offset - zcl
-    if component.encrypted is not None:
+    payload_offset = component.payload_offset
+    header_length = payload_offset - zcl
+    if encrypted is not None:
         header_length -= 2
-    header = node.add(Node("ZCL Header", None, zcl, header_length))
-    header.add(Node("Frame Control", _frame_control_text(frame.frame_control), zcl, 1))
+    header = [_leaf("Frame Control", _FRAME_CONTROL_TEXTS[frame.frame_control], zcl, 1)]
     cursor = zcl + 1
     if frame.manufacturer_code is not None:
-        header.add(Node("Manufacturer Code", f"0x{frame.manufacturer_code:04X}", cursor, 2))
+        header.append(_leaf("Manufacturer Code", f"0x{frame.manufacturer_code:04X}", cursor, 2))
         cursor += 2
-    header.add(Node("Sequence Number", str(frame.sequence), cursor, 1))
-    header.add(
-        Node("Command Id", f"0x{frame.command_id:02X} {command_label(component)}", cursor + 1, 1)
-    )
-    if component.encrypted is not None:
-        size = len(component.encrypted.ciphered)
-        node.add(Node("Ciphered Information Length", str(size), component.payload_offset - 2, 2))
-        node.add(
-            ctx.withhold(
-                f"Encrypted {command_label(component)}",
-                component.payload_offset,
-                size,
-                why="encrypted, withheld",
-            )
+    header.append(_leaf("Sequence Number", str(frame.sequence), cursor, 1))
+    header.append(_leaf("Command Id", command_text, cursor + 1, 1))
+    children.append(_leaf("ZCL Header", None, zcl, header_length, header))
+    result = _leaf(f"GBZ Component {index}", label, offset, end - offset, children)
+    if encrypted is not None:
+        size = len(encrypted.ciphered)
+        children.append(_leaf("Ciphered Information Length", str(size), payload_offset - 2, 2))
+        children.append(
+            ctx.withhold(f"Encrypted {command}", payload_offset, size, why="encrypted, withheld")
         )
-        return node
-    payload_node = Node(
-        "ZCL Payload", None, component.payload_offset, end - component.payload_offset
-    )
+        return result
+    payload = _leaf("ZCL Payload", None, payload_offset, end - payload_offset)
     try:
-        payload_node.children = _zcl_payload(raw, component, end, ctx)
+        payload["children"] = _zcl_payload(raw, component, end, ctx)
     except GbcsError as exc:
-        payload_node.value = f"not decoded ({exc})"
-    node.add(payload_node)
-    return node
+        payload["value"] = f"not decoded ({exc})"
+    children.append(payload)
+    return result
 
 
 def _zcl_payload(raw: bytes, component: GbzComponent, end: int, ctx: ViewContext) -> list[Node]:
     frame = component.zcl
     start = component.payload_offset
-    if not frame.cluster_specific:
+    frame_control = frame.frame_control
+    if not frame_control & FRAME_CLUSTER_SPECIFIC:
         return _foundation_payload(raw, component, start, end)
-    command = cluster_command(component.cluster_id, frame.command_id, frame.server_to_client)
+    server_to_client = bool(frame_control & FRAME_SERVER_TO_CLIENT)
+    command = cluster_command(component.cluster_id, frame.command_id, server_to_client)
     if command is None:
         return (
-            [Node("Payload", hex_text(raw[start:end]), start, end - start)] if end > start else []
+            [_leaf("Payload", hex_text(raw[start:end]), start, end - start)] if end > start else []
         )
-    return decode_fields(Reader(raw, start, end), command, ctx)
+    nodes, _ = _fields(raw, start, end, command, ctx)
+    return nodes
 
 
 def _foundation_payload(raw: bytes, component: GbzComponent, start: int, end: int) -> list[Node]:
@@ -236,33 +239,32 @@ def _foundation_payload(raw: bytes, component: GbzComponent, start: int, end: in
     reader = Reader(raw, start, end)
     nodes: list[Node] = []
     if frame.command_id == CMD_READ_ATTRIBUTES:
-        while not reader.at_end:
-            offset = reader.pos
-            attribute = reader.uint(2, "attribute id", little=True)
-            nodes.append(Node("Attribute Id", _attribute_text(cluster, attribute), offset, 2))
+        offset = start
+        while offset < end:
+            if end - offset < 2:
+                Reader(raw, offset, end).need(2, "attribute id")
+            attribute = raw[offset] | raw[offset + 1] << 8
+            nodes.append(_leaf("Attribute Id", _attribute_text(cluster, attribute), offset, 2))
+            offset += 2
         return nodes
     if frame.command_id == CMD_READ_ATTRIBUTES_RESPONSE:
         for record in read_attribute_records(raw, start, end):
             name = attribute_name(cluster, record.attribute_id) or f"0x{record.attribute_id:04X}"
-            length = (
-                record.value.offset + record.value.length - record.offset
-                if record.value is not None
-                else 3
-            )
-            node = Node(f"Attribute {name}", None, record.offset, length)
-            node.add(
-                Node(
+            value = record.value
+            length = value.offset + value.length - record.offset if value is not None else 3
+            children = [
+                _leaf(
                     "Attribute Id", _attribute_text(cluster, record.attribute_id), record.offset, 2
-                )
-            )
-            node.add(Node("Status", zcl_status_name(record.status), record.offset + 2, 1))
-            if record.value is not None:
-                node.value = format_zcl_value(record.value)
-                node.add(Node("Data Type", record.value.type_name, record.offset + 3, 1))
-                node.add(Node("Value", node.value, record.value.offset, record.value.length))
+                ),
+                _leaf("Status", _STATUS_TEXTS[record.status], record.offset + 2, 1),
+            ]
+            if value is not None:
+                text = format_zcl_value(value)
+                children.append(_leaf("Data Type", value.type_name, record.offset + 3, 1))
+                children.append(_leaf("Value", text, value.offset, value.length))
             else:
-                node.value = zcl_status_name(record.status)
-            nodes.append(node)
+                text = _STATUS_TEXTS[record.status]
+            nodes.append(_leaf(f"Attribute {name}", text, record.offset, length, children))
         return nodes
     if frame.command_id == CMD_DEFAULT_RESPONSE:
         offset = reader.pos
@@ -270,9 +272,9 @@ def _foundation_payload(raw: bytes, component: GbzComponent, start: int, end: in
         status = reader.u8("status")
         named = _command_name_any(cluster, command_id)
         nodes.append(
-            Node("Command Id", f"0x{command_id:02X}" + (f" {named}" if named else ""), offset, 1)
+            _leaf("Command Id", f"0x{command_id:02X}" + (f" {named}" if named else ""), offset, 1)
         )
-        nodes.append(Node("Status Code", zcl_status_name(status), offset + 1, 1))
+        nodes.append(_leaf("Status Code", _STATUS_TEXTS[status], offset + 1, 1))
         return nodes
     if frame.command_id == _WRITE_ATTRIBUTES:
         while not reader.at_end:
@@ -281,7 +283,7 @@ def _foundation_payload(raw: bytes, component: GbzComponent, start: int, end: in
             data_type = reader.u8("attribute data type")
             value = read_value(reader, data_type)
             nodes.append(
-                Node(
+                _leaf(
                     _attribute_text(cluster, attribute),
                     format_zcl_value(value),
                     offset,
@@ -290,7 +292,7 @@ def _foundation_payload(raw: bytes, component: GbzComponent, start: int, end: in
             )
         return nodes
     if end > start:
-        nodes.append(Node("Payload", hex_text(raw[start:end]), start, end - start))
+        nodes.append(_leaf("Payload", hex_text(raw[start:end]), start, end - start))
     return nodes
 
 
@@ -302,6 +304,7 @@ def _command_name_any(cluster_id: int, command_id: int) -> str | None:
     return command.name if command else None
 
 
+@lru_cache(maxsize=1024)
 def _attribute_text(cluster: int, attribute: int) -> str:
     name = attribute_name(cluster, attribute)
     return f"0x{attribute:04X}" + (f" {name}" if name else "")
@@ -323,94 +326,120 @@ def format_zcl_value(value: ZclValue) -> str:
 
 def decode_fields(reader: Reader, command: Command, ctx: ViewContext) -> list[Node]:
     """Nodes for a cluster command's fields; trailing octets become an "Unparsed" node."""
-    values: dict[str, int] = {}
-    nodes = _decode_items(reader, command.fields, values, ctx)
-    if not reader.at_end:
-        start = reader.pos
-        rest = reader.rest()
-        nodes.append(Node("Unparsed", hex_text(rest), start, len(rest)))
+    nodes, reader.pos = _fields(reader.data, reader.pos, reader.end, command, ctx)
     return nodes
+
+
+def _fields(
+    raw: bytes, pos: int, end: int, command: Command, ctx: ViewContext
+) -> tuple[list[Node], int]:
+    nodes, pos = _decode_items(raw, pos, end, command.fields, {}, ctx)
+    if pos < end:
+        nodes.append(_leaf("Unparsed", raw[pos:end].hex().upper(), pos, end - pos))
+    return nodes, end
 
 
 def _decode_items(
-    reader: Reader, items: tuple[Field | Repeat, ...], values: dict[str, int], ctx: ViewContext
-) -> list[Node]:
+    raw: bytes,
+    pos: int,
+    end: int,
+    items: tuple[Field | Repeat, ...],
+    values: dict[str, int],
+    ctx: ViewContext,
+) -> tuple[list[Node], int]:
     nodes: list[Node] = []
     for item in items:
         if isinstance(item, Repeat):
-            nodes.extend(_decode_repeat(reader, item, values, ctx))
+            repeated, pos = _decode_repeat(raw, pos, end, item, values, ctx)
+            nodes.extend(repeated)
             continue
-        node = _decode_field(reader, item, values, ctx)
-        if node is not None:
-            nodes.append(node)
-    return nodes
+        field_node, pos = _decode_field(raw, pos, end, item, values, ctx)
+        if field_node is not None:
+            nodes.append(field_node)
+    return nodes, pos
 
 
 def _decode_repeat(
-    reader: Reader, repeat: Repeat, values: dict[str, int], ctx: ViewContext
-) -> list[Node]:
+    raw: bytes, pos: int, end: int, repeat: Repeat, values: dict[str, int], ctx: ViewContext
+) -> tuple[list[Node], int]:
     nodes = []
     count = None
     if repeat.count_from is not None:
         count = values.get(repeat.count_from, 0) & repeat.count_mask
     index = 0
-    while (count is None and not reader.at_end) or (count is not None and index < count):
-        start = reader.pos
-        children = _decode_items(reader, repeat.fields, dict(values), ctx)
+    while (count is None and pos < end) or (count is not None and index < count):
+        start = pos
+        children, pos = _decode_items(raw, pos, end, repeat.fields, dict(values), ctx)
         index += 1
-        node = Node(f"{repeat.label} {index}", None, start, reader.pos - start, children)
-        if len(children) == 1:
-            node.value = children[0].value
-        nodes.append(node)
-        if reader.pos == start:
+        value = children[0]["value"] if len(children) == 1 else None
+        nodes.append(_leaf(f"{repeat.label} {index}", value, start, pos - start, children))
+        if pos == start:
             break
-    return nodes
+    return nodes, pos
+
+
+def _take(raw: bytes, pos: int, end: int, size: int, what: str) -> bytes:
+    if end - pos < size:
+        Reader(raw, pos, end).need(size, what)
+    return raw[pos : pos + size]
 
 
 def _decode_field(
-    reader: Reader, item: Field, values: dict[str, int], ctx: ViewContext
-) -> Node | None:
-    start = reader.pos
+    raw: bytes, pos: int, end: int, item: Field, values: dict[str, int], ctx: ViewContext
+) -> tuple[Node | None, int]:
+    """The node of one field at ``pos`` (None for an absent trailing "rest") and the offset
+    after it; a sensitive field is withheld."""
+    start = pos
     kind = item.kind
-    if kind == "rest":
-        if reader.at_end:
-            return None
-        rest = reader.rest()
-        return Node(item.name, hex_text(rest), start, len(rest))
-    if kind in ("octstr", "utrn"):
-        size = reader.u8(f"{item.name} length")
-        content = reader.take(size if size != 0xFF else 0, item.name)
-        text = printable(content) or hex_text(content) or "empty"
-    elif kind in _INT_SIZES:
-        number = reader.uint(_INT_SIZES[kind], item.name, little=True)
+    size = _INT_SIZES.get(kind)
+    if size is not None:
+        number = int.from_bytes(_take(raw, pos, end, size, item.name), "little")
+        pos += size
         values[item.name] = number
         text = str(number)
         if item.values and number in item.values:
             text = f"{number} {item.values[number]}"
-    elif kind == "i32":
-        text = str(reader.sint(4, item.name, little=True))
+    elif kind in ("octstr", "utrn"):
+        if pos >= end:
+            Reader(raw, pos, end).need(1, f"{item.name} length")
+        size = raw[pos]
+        content = _take(raw, pos + 1, end, size if size != 0xFF else 0, item.name)
+        pos += 1 + len(content)
+        text = printable(content) or content.hex().upper() or "empty"
     elif kind in _MAP_SIZES:
         size = _MAP_SIZES[kind]
-        number = reader.uint(size, item.name, little=True)
+        number = int.from_bytes(_take(raw, pos, end, size, item.name), "little")
+        pos += size
         values[item.name] = number
         text = f"0x{number:0{2 * size}X}"
         if item.values and number in item.values:
             text += f" {item.values[number]}"
     elif kind == "utc":
-        text = format_zcl_time(reader.uint(4, item.name, little=True))
+        text = format_zcl_time(int.from_bytes(_take(raw, pos, end, 4, item.name), "little"))
+        pos += 4
+    elif kind == "rest":
+        if pos >= end:
+            return None, pos
+        return _leaf(item.name, raw[pos:end].hex().upper(), pos, end - pos), end
+    elif kind == "i32":
+        number = int.from_bytes(_take(raw, pos, end, 4, item.name), "little", signed=True)
+        pos += 4
+        text = str(number)
     elif kind == "minutes":
-        minutes = reader.uint(2, item.name, little=True)
+        minutes = int.from_bytes(_take(raw, pos, end, 2, item.name), "little")
+        pos += 2
         text = f"{minutes // 60:02d}:{minutes % 60:02d}"
     elif kind == "date":
-        text = _format_zcl_date(reader.take(4, item.name))
+        text = _format_zcl_date(_take(raw, pos, end, 4, item.name))
+        pos += 4
     elif kind == "bytes7":
-        text = hex_text(reader.take(7, item.name))
+        text = _take(raw, pos, end, 7, item.name).hex().upper()
+        pos += 7
     else:
-        raise reader.fail(f"a field kind the table knows, not {kind}")
-    length = reader.pos - start
+        raise GbcsError(pos, f"a field kind the table knows, not {kind}")
     if item.sensitive:
-        return ctx.withhold(item.name, start, length)
-    return Node(item.name, text, start, length)
+        return ctx.withhold(item.name, start, pos - start), pos
+    return _leaf(item.name, text, start, pos - start), pos
 
 
 def _format_zcl_date(raw: bytes) -> str:

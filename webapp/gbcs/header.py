@@ -23,6 +23,7 @@ from enum import IntEnum
 
 from .datetimes import DLMS_DATETIME_LENGTH, decode_dlms_datetime, encode_dlms_datetime
 from .reader import Reader, encode_ber_length
+from .records import frozen
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,15 @@ def parse_grouping_header(data: bytes, offset: int) -> tuple[GroupingHeader, int
 
 def read_grouping_header_body(reader: Reader) -> GroupingHeader:
     """Read the header fields that follow the ``DF`` tag."""
+    known = read_usual_header(reader.data, reader.pos, reader.end)
+    if known is not None:
+        header, reader.pos = known
+        return header
+    return _read_header_fields(reader)
+
+
+def _read_header_fields(reader: Reader) -> GroupingHeader:
+    """:func:`read_grouping_header_body` field by field, every field checked as it is read."""
     reader.expect(TRANSACTION_ID_LENGTH, "transaction id length")
     cra_offset = reader.pos
     cra_value = reader.u8("CRA flag")
@@ -110,6 +120,80 @@ def read_grouping_header_body(reader: Reader) -> GroupingHeader:
         other_info=other_info,
         date_time_raw=date_time_raw,
     )
+
+
+_CRAS = {int(cra): cra for cra in Cra}
+_OTHER_INFO_LENGTHS = (
+    OTHER_INFO_CODE_ONLY,
+    OTHER_INFO_WITH_PARTY,
+    OTHER_INFO_WITH_COUNTER,
+    OTHER_INFO_WITH_ORIGINATOR_COUNTER,
+)
+
+
+def read_usual_header(data: bytes, pos: int, end: int) -> tuple[GroupingHeader, int] | None:
+    """The header fields at ``pos`` (after ``DF``) read in one go, with the offset after them,
+    when they have their usual shape: valid, with short lengths and no certificate. Anything
+    else gives None, and :func:`read_grouping_header_body` reads it field by field."""
+    if (
+        type(data) is not bytes
+        or end - pos < 32
+        or data[pos] != TRANSACTION_ID_LENGTH
+        or data[pos + 10] != SYSTEM_TITLE_LENGTH
+        or data[pos + 19] != SYSTEM_TITLE_LENGTH
+    ):
+        return None
+    cra = _CRAS.get(data[pos + 1])
+    if cra is None:
+        return None
+    cursor = pos + 28
+    date_time = date_time_raw = None
+    if data[cursor] == DLMS_DATETIME_LENGTH:
+        if end - cursor < 15:
+            return None
+        date_time_raw = data[cursor + 1 : cursor + 13]
+        date_time = decode_dlms_datetime(date_time_raw)
+        if date_time is None:
+            return None
+        cursor += 13
+    elif data[cursor]:
+        return None
+    else:
+        cursor += 1
+    length = data[cursor]
+    body = cursor + 1
+    if length not in _OTHER_INFO_LENGTHS or end - body < length:
+        return None
+    party = counter = originator_counter = None
+    if length > OTHER_INFO_CODE_ONLY:
+        party = data[body + 2 : body + 10]
+        if length >= OTHER_INFO_WITH_COUNTER:
+            counter = int.from_bytes(data[body + 10 : body + 18], "big")
+        if length == OTHER_INFO_WITH_ORIGINATOR_COUNTER:
+            originator_counter = int.from_bytes(data[body + 18 : body + 26], "big")
+    info = frozen(
+        OtherInfo,
+        {
+            "message_code": data[body] << 8 | data[body + 1],
+            "supplementary_remote_party_id": party,
+            "supplementary_counter": counter,
+            "certificate": None,
+            "supplementary_originator_counter": originator_counter,
+        },
+    )
+    header = frozen(
+        GroupingHeader,
+        {
+            "cra": cra,
+            "counter": int.from_bytes(data[pos + 2 : pos + 10], "big"),
+            "originator": data[pos + 11 : pos + 19],
+            "recipient": data[pos + 20 : pos + 28],
+            "date_time": date_time,
+            "other_info": info,
+            "date_time_raw": date_time_raw,
+        },
+    )
+    return header, body + length
 
 
 def _read_date_time(reader: Reader) -> tuple[datetime | None, bytes | None]:

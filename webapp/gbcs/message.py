@@ -32,9 +32,11 @@ from .header import (
     OtherInfo,
     build_grouping_header,
     read_grouping_header_body,
+    read_usual_header,
 )
 from .mac import MAC_LENGTH, compute_mac, mac_authenticated_data
 from .reader import Reader, encode_ber_length
+from .records import frozen
 from .signing import SIGNATURE_LENGTH, sign
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,14 @@ def parse_messages(data: bytes) -> list[Message]:
 
 def _parse_at(data: bytes, offset: int) -> tuple[Message, int]:
     """Parse the message starting at ``offset``; offsets in the result are relative to it."""
+    usual = _parse_usual(data, offset)
+    if usual is not None:
+        return usual
+    return _parse_checked(data, offset)
+
+
+def _parse_checked(data: bytes, offset: int) -> tuple[Message, int]:
+    """:func:`_parse_at` field by field, every field checked as it is read."""
     first = data[offset]
     if first == GENERAL_CIPHERING_TAG:
         return _parse_general_ciphering(data, offset)
@@ -151,6 +161,103 @@ def _parse_at(data: bytes, offset: int) -> tuple[Message, int]:
         raw = data[offset : reader.pos]
         return _message(raw, offset, fields, mac=None), reader.pos
     raise GbcsError(offset, "0xDD (General-Ciphering) or 0xDF (General-Signing)", f"0x{first:02X}")
+
+
+_EMPTY_CIPHERING_PREFIX = bytes([GENERAL_CIPHERING_TAG]) + bytes(len(EMPTY_CIPHERING_FIELDS))
+_MESSAGE_TAGS = (GENERAL_CIPHERING_TAG, GENERAL_SIGNING_TAG)
+_KINDS = {cra: cra.name.lower() for cra in Cra}
+
+
+def _short_length(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """A BER length of at most two octets at ``pos`` and the offset after it; (-1, pos) for
+    anything else (the checked parse then reads it)."""
+    if pos < end:
+        first = data[pos]
+        if first < 0x80:
+            return first, pos + 1
+        if first == 0x81 and pos + 2 <= end:
+            return data[pos + 1], pos + 2
+        if first == 0x82 and pos + 3 <= end:
+            return data[pos + 1] << 8 | data[pos + 2], pos + 3
+    return -1, pos
+
+
+def _parse_usual(data: bytes, offset: int) -> tuple[Message, int] | None:
+    """The message at ``offset`` read in one go when it has the usual shape and is valid, with
+    the offset after it; None otherwise, and the field-by-field parse reads (or rejects) it.
+    Accepts exactly what that parse accepts, with the same result."""
+    if type(data) is not bytes:
+        return None
+    end = len(data)
+    first = data[offset]
+    security_control = invocation_counter = mac_offset = None
+    if first == GENERAL_CIPHERING_TAG:
+        if data[offset : offset + 7] != _EMPTY_CIPHERING_PREFIX:
+            return None
+        length, content = _short_length(data, offset + 7, end)
+        if length < SECURITY_HEADER_LENGTH + 1 + MAC_LENGTH or end - content < length:
+            return None
+        end = content + length
+        security_control = data[content]
+        invocation_counter = int.from_bytes(data[content + 1 : content + 5], "big")
+        start = content + SECURITY_HEADER_LENGTH
+        mac_offset = stop = end - MAC_LENGTH
+    elif first == GENERAL_SIGNING_TAG:
+        start = offset
+        stop = end
+    else:
+        return None
+    if data[start] != GENERAL_SIGNING_TAG:
+        return None
+    known = read_usual_header(data, start + 1, stop)
+    if known is None:
+        return None
+    header, pos = known
+    length, payload_offset = _short_length(data, pos, stop)
+    signed_end = payload_offset + length
+    if length < 0 or signed_end > stop:
+        return None
+    signature = signature_offset = None
+    pos = signed_end
+    if pos < stop and data[pos] not in _MESSAGE_TAGS:
+        signature_offset = pos
+        if data[pos] == SIGNATURE_LENGTH and stop - pos > SIGNATURE_LENGTH:
+            signature = data[pos + 1 : pos + 1 + SIGNATURE_LENGTH]
+            pos += 1 + SIGNATURE_LENGTH
+        elif data[pos] == 0:
+            pos += 1
+        else:
+            return None
+    if mac_offset is None:
+        end = pos
+    elif pos != stop:
+        return None
+    raw = data[offset:end] if offset or end != len(data) else data
+    cra = header.cra
+    if mac_offset is None and cra is Cra.COMMAND and signature is None:
+        kind = "precommand"
+    else:
+        kind = _KINDS[cra]
+    message = frozen(
+        Message,
+        {
+            "raw": raw,
+            "kind": kind,
+            "header": header,
+            "payload": data[payload_offset:signed_end],
+            "payload_offset": payload_offset - offset,
+            "signature": signature,
+            "signed_bytes": data[start + 1 : signed_end],
+            "mac": None if mac_offset is None else data[mac_offset:end],
+            "general_signing_offset": start - offset,
+            "security_control": security_control,
+            "invocation_counter": invocation_counter,
+            "signature_offset": None if signature_offset is None else signature_offset - offset,
+            "mac_offset": None if mac_offset is None else mac_offset - offset,
+            "reassembled_from_gbt": False,
+        },
+    )
+    return message, end
 
 
 @dataclass(frozen=True)

@@ -128,11 +128,11 @@ def _summarise(notes: list[str]) -> str | None:
 
 def _component_outcome(component: GbzComponent) -> tuple[str, str | None]:
     frame = component.zcl
-    where = f"cluster 0x{component.cluster_id:04X}"
     if component.encrypted is not None:
         return SUCCESS, None
     if frame.cluster_specific:
         return _cluster_response_outcome(component)
+    where = f"cluster 0x{component.cluster_id:04X}"
     if frame.command_id == CMD_DEFAULT_RESPONSE and len(frame.payload) >= 2:
         command, status = frame.payload[0], frame.payload[1]
         if status == STATUS_NOT_FOUND:

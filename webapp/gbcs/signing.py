@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_LENGTH = 64
 SCALAR_LENGTH = 32
 _DS_FILE = re.compile(r"^([0-9a-fA-F]{16})-ds\.pem$")
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 class SignatureState(StrEnum):
@@ -50,7 +51,7 @@ def verify(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes)
     if r == 0 or s == 0:
         return False
     try:
-        public_key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+        public_key.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
     except (InvalidSignature, ValueError):
         return False
     return True
