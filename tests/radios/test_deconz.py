@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,16 +17,14 @@ from typing import Any
 import pytest
 from zigpy_deconz.api import CommandId, FirmwarePlatform
 
-from tests.han.conftest import Commands
 from tests.han.helpers import send_and_receive
 from tests.han.test_frame_stack import big_response, hold_for_hht
+from tests.jobs.conftest import Rig, connect
 from webapp import config
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import parse_message
 from webapp.han.clock import SimClock
-from webapp.han.demo import DemoSupplier
 from webapp.han.han import SimHan
-from webapp.han.scenario import SiteInfo
 from webapp.jobs.runner import Runner
 from webapp.station import load_certificates, radio_came_back
 from webapp.store.db import Store
@@ -49,24 +47,6 @@ FAST = 1000.0
 START = 1_780_000_000.0
 SEED = 7
 TIMEOUTS = DeconzTimeouts(probe=0.2, confirm=2.0, join=3.0)
-
-
-@pytest.fixture
-def han(tmp_path: Path) -> Iterator[SimHan]:
-    clock = SimClock(FAST, start=START)
-    instance = SimHan.create(tmp_path / "sim", seed=SEED, time_scale=FAST, clock=clock)
-    yield instance
-    instance.close()
-
-
-@pytest.fixture
-def site(han: SimHan) -> SiteInfo:
-    return han.add_site(name="1 Test Street", seed=SEED)
-
-
-@pytest.fixture
-def command(han: SimHan) -> Commands:
-    return Commands(han, DemoSupplier.create())
 
 
 @dataclass
@@ -172,28 +152,13 @@ def test_scan_connect_and_exchange_over_the_pty(
 
 # ---------------------------------------------------------------- (b), (c) through the runner
 @dataclass
-class JobRig:
-    store: Store
-    han: SimHan
-    runner: Runner
-    stick: Stick
-    published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+class JobRig(Rig):
+    """The jobs tests' rig, with the ConBee (and its emulator) the runner drives."""
 
-    def job(self, job_id: str) -> dict[str, Any]:
-        return self.store.reader()["jobs"].get(job_id)
-
-    def commands(self, job_id: str) -> list[dict[str, Any]]:
-        return list(
-            self.store.reader()["commands"].rows_where("job_id = ?", [job_id], order_by="seq")
-        )
-
-    def executions(self) -> dict[tuple[str, int], int]:
-        return {(r["device"], r["counter"]): r["executions"] for r in self.han.device_log()}
+    stick: Stick | None = None
 
     async def connect(self, job_id: str) -> None:
-        hub = self.job(job_id)["expected_hub_id"]
-        self.han.power_cycle(hub)
-        await self.runner.connect(job_id, hub)
+        await connect(self, job_id)
 
 
 @contextlib.asynccontextmanager
@@ -212,7 +177,7 @@ async def job_rig(data_dir: Path, job: dict[str, Any]) -> AsyncIterator[JobRig]:
                 certificates=load_certificates(store),
             )
             try:
-                yield JobRig(store, han, runner, stick, published)
+                yield JobRig(store, han, runner, han.clock, published, stick=stick)
             finally:
                 await runner.disconnect()
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,25 +39,6 @@ SEED = 7
 #: Real seconds added to the stack's sim-scaled waits: every frame now crosses bellows, a
 #: pty and the emulator, and bellows hands a long message over only once it is whole.
 SERIAL_MARGIN_S = 2.0
-
-
-@pytest.fixture
-def han(tmp_path: Path) -> Iterator[SimHan]:
-    instance = SimHan.create(
-        tmp_path / "sim", seed=SEED, time_scale=FAST, clock=SimClock(FAST, start=START)
-    )
-    yield instance
-    instance.close()
-
-
-@pytest.fixture
-def site(han: SimHan) -> SiteInfo:
-    return han.add_site(name="1 Test Street", seed=SEED)
-
-
-@pytest.fixture
-def supplier() -> DemoSupplier:
-    return DemoSupplier.create()
 
 
 def command(han: SimHan, supplier: DemoSupplier, device: str, counter: int, size: int = 2) -> bytes:
