@@ -1,6 +1,6 @@
 """The ``ezsp`` radio through the real bellows code, against the EZSP/ASH emulator on a pty
 bridged to the simulated hubs: scan, connect, commands, a demo job, a pulled stick, line
-noise, and firmware without Inter-PAN or without CBKE."""
+noise, firmware without Inter-PAN or without CBKE, and CBKE run by the stick."""
 
 from __future__ import annotations
 
@@ -28,10 +28,12 @@ from webapp.station import load_certificates, radio_came_back
 from webapp.store.db import Store
 from webapp.testing import ezsp_emulator as emu
 from webapp.testing.ezsp_emulator import EzspEmulator
+from webapp.zigbee.cbke.testca import TestCa
 from webapp.zigbee.drivers.base import INSTRUCTIONS, ConnectStage, ErrorCode, RadioError
-from webapp.zigbee.drivers.ezsp import EzspRadio
-from webapp.zigbee.drivers.sim_frames import SimFrameRadio
+from webapp.zigbee.drivers.ezsp import EzspRadio, NcpCbkeParty
+from webapp.zigbee.drivers.sim_frames import SIM_HHT_EUI, SimFrameRadio
 from webapp.zigbee.stack import StackTimeouts, ZigbeeStack
+from webapp.zigbee.types import EUI64
 
 FAST = 1000.0
 START = 1_780_000_000.0
@@ -145,6 +147,85 @@ def test_firmware_without_cbke_still_connects_with_host_cbke(
     assert response and radio.ncp_cbke is False
     assert radio.cbke_label == "NCP CBKE: no" and "NCP CBKE: no" in radio.info.description
     assert emu.GET_CERTIFICATE_283K1 in emulator.commands_seen  # asked, refused, carried on
+    assert radio.key_establishment_party(SIM_HHT_EUI) is None  # the host's CBKE ran
+
+
+def test_ncp_with_cbke_and_a_certificate_runs_the_han_key_establishment(
+    han: SimHan, site: SiteInfo, supplier: DemoSupplier, tmp_path: Path
+) -> None:
+    """Joined, the key establishment with the hub runs in the stick; Inter-PAN's (whose key
+    seals the install-code registration) still runs on the host."""
+    installed = han.frames.ca.issue(SIM_HHT_EUI)
+
+    async def scenario() -> tuple[bytes, EzspRadio, EzspEmulator]:
+        async with ezsp_stack(han, tmp_path / "dev", ncp_credentials=installed) as (
+            emulator,
+            radio,
+            stack,
+        ):
+            assert isinstance(radio.key_establishment_party(SIM_HHT_EUI), NcpCbkeParty)
+            link = await stack.connect(site.hub_id)
+            return (
+                await send_and_receive(link, command(han, supplier, site.esme_id, 1)),
+                radio,
+                emulator,
+            )
+
+    response, radio, emulator = asyncio.run(scenario())
+    assert response and radio.cbke_label == "NCP CBKE: yes"
+    assert "runs on the stick" in radio.info.description
+    seen = emulator.commands_seen
+    for frame_id in (emu.GENERATE_CBKE_KEYS_283K1, emu.CALCULATE_SMACS_283K1):
+        assert seen.count(frame_id) == 1
+        # after the Inter-PAN exchange (raw frames) and the join: only the HAN CBKE ran here
+        assert seen.index(frame_id) > seen.index(emu.JOIN_NETWORK)
+        assert seen.index(frame_id) > seen.index(emu.SEND_RAW_MESSAGE_EXTENDED)
+    assert emu.CLEAR_TEMPORARY_DATA_283K1 in seen
+    hub = EUI64.from_hex(site.hub_id)
+    endpoint = han.frames.endpoint(site.hub_id)
+    assert endpoint is not None
+    hub_key = endpoint._session(SIM_HHT_EUI).han_key
+    assert hub_key is not None and emulator.cbke_link_keys == {hub: hub_key}
+
+
+def test_ncp_certificate_from_another_issuer_is_refused_by_the_hub(
+    han: SimHan, site: SiteInfo, tmp_path: Path
+) -> None:
+    rogue = TestCa.create(seed="rogue-ncp", issuer=bytes.fromhex("0102030405060708"))
+
+    async def scenario() -> tuple[RadioError, EzspEmulator]:
+        installed = rogue.issue(SIM_HHT_EUI)
+        async with ezsp_stack(han, tmp_path / "dev", ncp_credentials=installed) as (
+            emulator,
+            _radio,
+            stack,
+        ):
+            with pytest.raises(RadioError) as err:
+                await stack.connect(site.hub_id)
+            return err.value, emulator
+
+    error, emulator = asyncio.run(scenario())
+    assert error.code is ErrorCode.KEY_ESTABLISHMENT_REFUSED and "UNKNOWN_ISSUER" in error.detail
+    assert emu.GENERATE_CBKE_KEYS_283K1 not in emulator.commands_seen
+    assert emulator.cbke_link_keys == {}
+
+
+def test_ncp_cbke_without_a_certificate_leaves_key_establishment_to_the_host(
+    han: SimHan, site: SiteInfo, tmp_path: Path
+) -> None:
+    async def scenario() -> tuple[EzspRadio, EzspEmulator]:
+        async with ezsp_stack(han, tmp_path / "dev") as (emulator, radio, stack):
+            assert radio.key_establishment_party(SIM_HHT_EUI) is None
+            link = await stack.connect(site.hub_id)
+            assert link.is_open
+            return radio, emulator
+
+    radio, emulator = asyncio.run(scenario())
+    assert radio.cbke_label == "NCP CBKE: yes (no certificate installed)"
+    assert "runs on the HHT" in radio.info.description
+    assert emu.GENERATE_CBKE_KEYS_283K1 not in emulator.commands_seen
+    assert emu.CALCULATE_SMACS_283K1 not in emulator.commands_seen
+    assert emulator.cbke_link_keys == {}
 
 
 def test_firmware_without_interpan_says_so_plainly(

@@ -43,6 +43,16 @@ Test controls: :meth:`unplug` (the pty closes, the device link disappears) and
 :attr:`reject_next` (NAK the host's next DATA frames as if damaged), :meth:`inject_ezsp`
 (any EZSP frame, well formed or not), and firmware without Inter-PAN or without the CBKE
 283k1 library.
+
+The CBKE 283k1 library is played NCP-side with the project's own CBKE code: with
+``ncp_credentials`` (an installed certificate and its private key) ``getCertificate283k1``
+gives that certificate, ``generateCbkeKeys283k1`` makes an ephemeral key pair (callback
+``generateCbkeKeysHandler283k1``), ``calculateSmacs283k1`` runs ECMQV against the partner's
+certificate and ephemeral key and reports MACU and MACV (callback
+``calculateSmacsHandler283k1``), and ``clearTemporaryDataMaybeStoreLinkKey283k1`` keeps the
+agreed key in :attr:`EzspEmulator.cbke_link_keys` (by partner) or drops it.  Without
+credentials the certificate reads as all 0xFF (none installed) and ``calculateSmacs283k1``
+is refused.
 """
 
 from __future__ import annotations
@@ -60,6 +70,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webapp.zigbee.cbke.certificate import CertificateError, parse_certificate
+from webapp.zigbee.cbke.credentials import Credentials
+from webapp.zigbee.cbke.curves import PointError
+from webapp.zigbee.cbke.ecmqv import derive_keys, ecmqv, mac_u, mac_v
+from webapp.zigbee.cbke.suites import SUITE_2
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, ErrorCode, RadioError
 from webapp.zigbee.drivers.sim_frames import SimFrameRadio
 from webapp.zigbee.frames.aps import (
@@ -138,6 +153,8 @@ CALCULATE_SMACS_283K1 = 0x00EA
 GET_CERTIFICATE_283K1 = 0x00EC
 SAVE_PREINSTALLED_CBKE_DATA_283K1 = 0x00ED
 CLEAR_TEMPORARY_DATA_283K1 = 0x00EE
+GENERATE_CBKE_KEYS_HANDLER_283K1 = 0x00E9
+CALCULATE_SMACS_HANDLER_283K1 = 0x00EB
 #: The CBKE 283k1 library's commands: unknown to firmware built without it.
 CBKE_283K1_COMMANDS = frozenset(
     {
@@ -186,6 +203,8 @@ APS_OPTION_ENCRYPTION = 0x0020
 APS_OPTION_RETRY = 0x0040
 APS_OPTION_FRAGMENT = 0x8000
 CERTIFICATE_283K1_OCTETS = 74
+PUBLIC_KEY_283K1_OCTETS = 37
+SMAC_OCTETS = 16
 CONFIGURATION_VALUE = 100
 HUB_RSSI = -40
 SUPPORTED_PROTOCOLS = range(8, 14)  # the command layouts below are those of EZSP v8..v13
@@ -518,6 +537,10 @@ class _Session:
     aps_counter: int = 0
     sent_blocks: dict[int, dict[int, _Block]] = field(default_factory=dict)
     incoming: dict[int, _Incoming] = field(default_factory=dict)
+    # CBKE temporary data: our ephemeral key pair, then the agreed key and its partner
+    cbke_private: int = 0
+    cbke_public: bytes = b""
+    cbke_agreed: tuple[EUI64, bytes] | None = None
 
 
 def _lv(data: bytes) -> bytes:
@@ -539,6 +562,7 @@ class EzspEmulator:
         interpan: bool = True,
         cbke: bool = True,
         certificate: bytes | None = None,
+        ncp_credentials: Credentials | None = None,
         protocol_version: int = 13,
         stack_version: tuple[int, int, int, int] = (7, 4, 4, 0),
         build: int = 0,
@@ -551,6 +575,9 @@ class EzspEmulator:
         self.interpan = interpan
         self.cbke = cbke
         self.certificate = certificate
+        self.ncp_credentials = ncp_credentials
+        #: Link keys CBKE on this NCP agreed and stored, by partner.
+        self.cbke_link_keys: dict[EUI64, bytes] = {}
         self.protocol_version = protocol_version
         self.stack_version = stack_version
         self.build = build
@@ -591,7 +618,9 @@ class EzspEmulator:
             GET_VALUE: self._get_value,
             SET_VALUE: self._set_value,
             GET_CERTIFICATE_283K1: self._get_certificate,
-            GENERATE_CBKE_KEYS_283K1: lambda _r: u8(SUCCESS),
+            GENERATE_CBKE_KEYS_283K1: self._generate_cbke_keys,
+            CALCULATE_SMACS_283K1: self._calculate_smacs,
+            CLEAR_TEMPORARY_DATA_283K1: self._clear_temporary_data,
         }
 
     # ------------------------------------------------------------ the port
@@ -845,8 +874,78 @@ class EzspEmulator:
         return u16(JOINED_NODE_ID if self._session.joined else NOT_JOINED_NODE_ID)
 
     def _get_certificate(self, _r: Reader) -> bytes:
-        cert = self.certificate or b"\xff" * CERTIFICATE_283K1_OCTETS
+        if self.ncp_credentials is not None:
+            cert = self.ncp_credentials.certificate
+        else:
+            cert = self.certificate or b"\xff" * CERTIFICATE_283K1_OCTETS
         return u8(SUCCESS) + cert[:CERTIFICATE_283K1_OCTETS].ljust(CERTIFICATE_283K1_OCTETS, b"\0")
+
+    # ------------------------------------------------------------ commands: CBKE 283k1
+    def _generate_cbke_keys(self, _r: Reader) -> bytes:
+        self._schedule(self._cbke_keys)
+        return u8(SUCCESS)
+
+    async def _cbke_keys(self) -> None:
+        curve = SUITE_2.curve
+        k = 0
+        while not 0 < k < curve.n:
+            k = self._rng.getrandbits(curve.n.bit_length())
+        session = self._session
+        session.cbke_private = k
+        session.cbke_public = curve.encode_point(curve.mul(k, curve.g))
+        session.cbke_agreed = None
+        self._callback(GENERATE_CBKE_KEYS_HANDLER_283K1, u8(SUCCESS) + session.cbke_public)
+
+    def _calculate_smacs(self, r: Reader) -> bytes:
+        am_initiator = bool(r.u8())
+        certificate = r.take(CERTIFICATE_283K1_OCTETS)
+        ephemeral = r.take(PUBLIC_KEY_283K1_OCTETS)
+        if self.ncp_credentials is None or not self._session.cbke_public:
+            return u8(INVALID_CALL)
+        self._schedule(lambda: self._smacs(am_initiator, certificate, ephemeral))
+        return u8(SUCCESS)
+
+    async def _smacs(self, am_initiator: bool, certificate: bytes, ephemeral: bytes) -> None:
+        """ECMQV with our static and ephemeral keys and the partner's: MACU and MACV."""
+        credentials = self.ncp_credentials
+        session = self._session
+        assert credentials is not None
+        curve = credentials.suite.curve
+        try:
+            partner = parse_certificate(certificate, credentials.suite)
+            if partner.issuer != credentials.issuer:
+                raise CertificateError(f"issuer {partner.issuer.hex().upper()}")
+            z = ecmqv(
+                curve,
+                credentials.private_key % curve.n,
+                session.cbke_private,
+                curve.decode_point(session.cbke_public),
+                partner.public_key(credentials.ca_point),
+                curve.decode_point(ephemeral),
+            )
+        except (CertificateError, PointError) as exc:
+            log.info("NCP CBKE: no key agreed: %s", exc)
+            self._callback(CALCULATE_SMACS_HANDLER_283K1, u8(INVALID_CALL) + bytes(2 * SMAC_OCTETS))
+            return
+        mac_key, key_data = derive_keys(z)
+        own = session.cbke_public
+        if am_initiator:
+            inputs = (credentials.ieee, partner.subject, own, ephemeral)
+        else:
+            inputs = (partner.subject, credentials.ieee, ephemeral, own)
+        session.cbke_agreed = (partner.subject, key_data)
+        smacs = mac_u(mac_key, *inputs) + mac_v(mac_key, *inputs)
+        self._callback(CALCULATE_SMACS_HANDLER_283K1, u8(SUCCESS) + smacs)
+
+    def _clear_temporary_data(self, r: Reader) -> bytes:
+        store = bool(r.u8())
+        session = self._session
+        if store and session.cbke_agreed is not None:
+            partner, key = session.cbke_agreed
+            self.cbke_link_keys[partner] = key
+            log.info("NCP CBKE: link key with %s stored", partner)
+        session.cbke_private, session.cbke_public, session.cbke_agreed = 0, b"", None
+        return u8(SUCCESS)
 
     def _set_radio_channel(self, r: Reader) -> bytes:
         channel = r.u8()

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.gbt import is_gbt, parse_gbt_block, reassemble_gbt, split_gbt
@@ -347,22 +349,29 @@ class ZigbeeStack(RadioDriver):
 
     # ------------------------------------------------------------ joined
     async def _han_key_establishment(self, wanted: str, transport: ApsTransport) -> None:
-        party = CbkeParty(
-            Role.INITIATOR, self.credentials, peer_ieee=EUI64.from_hex(wanted), now=self._now
+        peer = EUI64.from_hex(wanted)
+        party: Any = self.radio.key_establishment_party(peer) or CbkeParty(
+            Role.INITIATOR, self.credentials, peer_ieee=peer, now=self._now
         )
+        log.info("key establishment with hub %s by %s", wanted, type(party).__name__)
         cluster = key_establishment.CLUSTER_ID
-        await transport.send(cluster, party.start())
+        await transport.send(cluster, await _maybe_await(party.start()))
         while not party.done:
             incoming = await transport.receive(self.timeouts.key_establishment)
             if incoming is None:
                 raise RadioError(ErrorCode.NOT_FOUND, f"hub {wanted} stopped answering")
             if incoming.cluster_id != cluster:
                 continue
-            reply = party.receive(incoming.payload)
+            reply = await _maybe_await(party.receive(incoming.payload))
             if reply is not None:
                 await transport.send(cluster, reply)
             if party.failed:
                 raise RadioError(ErrorCode.KEY_ESTABLISHMENT_REFUSED, party.failure)
+
+
+async def _maybe_await(value: Any) -> Any:
+    """A key establishment party's answer, whether it came at once or as a coroutine."""
+    return await value if inspect.isawaitable(value) else value
 
 
 class _StageClock:

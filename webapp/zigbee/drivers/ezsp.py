@@ -25,9 +25,16 @@ not involved:
   stack gets whole messages.  Should the stack send an acknowledgement itself, it goes the
   same way (``groupId`` = bitfield << 8 | first block).
 
-Key establishment always runs on the host (:mod:`webapp.zigbee.cbke`).  The driver only
-checks whether the NCP firmware carries the CBKE 283k1 library (``getCertificate283k1``
-answered, or refused as an unknown command) and shows it as "NCP CBKE: yes/no".
+Key establishment: the driver checks whether the NCP firmware carries the CBKE 283k1
+library (``getCertificate283k1`` answered, or refused as an unknown command) and whether a
+certificate is installed, and shows it as "NCP CBKE: yes / yes (no certificate installed) /
+no".  With both, the key establishment with the hub once joined (over APS) runs on the
+stick, through :class:`NcpCbkeParty`: ``getCertificate283k1`` for our certificate,
+``generateCbkeKeys283k1`` (callback ``generateCbkeKeysHandler283k1``) for our ephemeral key,
+``calculateSmacs283k1`` (callback ``calculateSmacsHandler283k1``) for MACU and MACV, and
+``clearTemporaryDataMaybeStoreLinkKey283k1`` to keep the key in the stick (or drop it).
+Otherwise the host runs it (:mod:`webapp.zigbee.cbke`).  The Inter-PAN key establishment
+always runs on the host: the host must hold that key to seal the install-code registration.
 
 A stick that goes away (the serial port closes) makes every call raise
 RadioError(STICK_UNPLUGGED); :meth:`EzspRadio.reopen` opens the port again once it is back.
@@ -39,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hmac
 import itertools
 import logging
 import os
@@ -52,6 +60,9 @@ import zigpy.config
 from bellows.exception import InvalidCommandError
 from bellows.ezsp import EZSP
 
+from webapp.zigbee.cbke.certificate import CertificateError, parse_certificate
+from webapp.zigbee.cbke.party import CbkeState
+from webapp.zigbee.cbke.suites import SUITE_2
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, ErrorCode, RadioError, RadioInfo
 from webapp.zigbee.drivers.frames_base import FrameRadio, ReceivedAps, ReceivedInterPan
 from webapp.zigbee.frames.aps import (
@@ -63,6 +74,16 @@ from webapp.zigbee.frames.aps import (
 )
 from webapp.zigbee.frames.fragmentation import ack_header
 from webapp.zigbee.frames.interpan import InterPanFrame
+from webapp.zigbee.frames.key_establishment import (
+    ConfirmKeyData,
+    EphemeralData,
+    InitiateKeyEstablishment,
+    TerminateKeyEstablishment,
+    TerminateStatus,
+    decode_ke,
+    encode_ke,
+)
+from webapp.zigbee.frames.zcl import Direction
 from webapp.zigbee.types import EUI64, FrameError
 
 log = logging.getLogger(__name__)
@@ -87,6 +108,12 @@ MAX_RAW_FRAME = 125  # 127 octets less the FCS the NCP adds
 TAG_MODULUS = 256
 BLOCK_WINDOW_BITS = 8
 CERTIFICATE_283K1_OCTETS = 74
+#: Real seconds the NCP may take for one CBKE step (generating keys, computing the SMACs).
+CBKE_STEP_TIMEOUT_S = 30.0
+#: What the HHT tells the hub about its CBKE timing, as the host party does (seconds).
+KE_GENERATE_TIME_S = 10
+KE_WAIT_TIME_S = 10
+_CBKE_CALLBACKS = ("generateCbkeKeysHandler283k1", "calculateSmacsHandler283k1")
 UNPLUGGED = "unplugged"
 
 _JOIN_FAILURES: dict[t.sl_Status, ErrorCode] = {
@@ -245,6 +272,7 @@ class EzspRadio(FrameRadio):
         self._interpan = _Mailbox()
         self._aps = _Mailbox()
         self._status_waiters: list[asyncio.Future[t.sl_Status]] = []
+        self._cbke_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._heard: dict[str, list[Beacon]] = {}
         self._reached: dict[str, tuple[int, int]] = {}  # hub id -> (channel, PAN id)
         self._channel: int | None = None
@@ -355,7 +383,10 @@ class EzspRadio(FrameRadio):
         await self._probe_cbke()
         await self._enable_interpan()
         what = f"Silicon Labs EZSP stick{f' {board}' if board else ''} at {self.path}"
-        self.info.description = f"{what}; {self.cbke_label} (key establishment runs on the HHT)"
+        where = "on the stick" if self._cbke_on_stick() else "on the HHT"
+        self.info.description = (
+            f"{what}; {self.cbke_label} (key establishment with the hub runs {where})"
+        )
 
     async def _probe_cbke(self) -> None:
         try:
@@ -367,6 +398,44 @@ class EzspRadio(FrameRadio):
         self.ncp_cbke = _ok(status)
         raw = bytes(certificate)
         self.ncp_certificate_installed = self.ncp_cbke and raw != b"\xff" * len(raw)
+
+    def _cbke_on_stick(self) -> bool:
+        return bool(self.ncp_cbke and self.ncp_certificate_installed)
+
+    def key_establishment_party(self, peer: EUI64) -> NcpCbkeParty | None:
+        """The stick's CBKE engine when its firmware has one and a certificate is installed;
+        None (the host's CBKE) otherwise."""
+        if not self._cbke_on_stick():
+            return None
+        return NcpCbkeParty(self, peer)
+
+    async def _cbke_step(self, command: str, callback: str, *args: Any) -> dict[str, Any]:
+        """Run one CBKE command on the NCP and wait for the callback with its result.
+        _NcpCbkeError when the NCP refuses or reports a failure."""
+        self._check()
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._cbke_waiters[callback] = waiter
+        try:
+            try:
+                (status,) = await self._call(command, *args)
+            except InvalidCommandError as exc:
+                raise _NcpCbkeError(f"{command} refused: {exc}") from exc
+            if not _ok(status):
+                raise _NcpCbkeError(f"{command} refused (status {status})")
+            fields = await self._guarded(waiter, command, CBKE_STEP_TIMEOUT_S)
+        finally:
+            if self._cbke_waiters.get(callback) is waiter:
+                del self._cbke_waiters[callback]
+        if not _ok(fields["status"]):
+            raise _NcpCbkeError(f"{callback} reported status {fields['status']}")
+        return fields
+
+    def _on_cbke(self, name: str, fields: dict[str, Any]) -> None:
+        waiter = self._cbke_waiters.pop(name, None)
+        if waiter is None or waiter.done():
+            log.info("unexpected %s from the stick", name)
+            return
+        waiter.set_result(fields)
 
     async def _enable_interpan(self) -> None:
         flags = bytes([t.EmberMacPassthroughType.MAC_PASSTHROUGH_SE_INTERPAN])
@@ -474,6 +543,7 @@ class EzspRadio(FrameRadio):
             "incomingMessageHandler": self._on_incoming,
             "messageSentHandler": self._on_sent,
             "stackStatusHandler": self._on_stack_status,
+            **{cb: functools.partial(self._on_cbke, cb) for cb in _CBKE_CALLBACKS},
         }.get(name)
         if handler is None:
             return
@@ -784,6 +854,201 @@ class EzspRadio(FrameRadio):
             await self._guarded(self._ezsp.leaveNetwork(timeout=LEAVE_TIMEOUT_S), "leaving")
         except (RadioError, InvalidCommandError) as exc:
             log.info("leaving hub %s: %s", hub, exc)
+
+
+# ---------------------------------------------------------------- CBKE on the NCP
+class _NcpCbkeError(Exception):
+    """The NCP refused a CBKE command or reported a failed step."""
+
+
+class _Abort(Exception):
+    def __init__(self, status: TerminateStatus, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class NcpCbkeParty:
+    """The initiator (the HHT) of a key establishment over the joined network, run by the
+    stick's CBKE 283k1 library: the same exchange as :class:`webapp.zigbee.cbke.party.
+    CbkeParty` (Initiate, Ephemeral Data, Confirm Key), with our certificate, ephemeral key
+    and MACs from the NCP.  The link key stays in the stick (:attr:`link_key` is None)."""
+
+    def __init__(self, radio: EzspRadio, peer: EUI64) -> None:
+        self.radio = radio
+        self.peer_ieee = peer
+        self.suite = SUITE_2
+        self.state = CbkeState.IDLE
+        self.failure = ""
+        self.link_key: bytes | None = None
+        self.terminate_status: TerminateStatus | int | None = None
+        self._tsn = 0
+        self._issuer = b""
+        self._peer_certificate = b""
+        self._responder_smac = b""
+        self._ncp_busy = False  # the NCP holds temporary CBKE data
+
+    @property
+    def done(self) -> bool:
+        return self.state == CbkeState.DONE
+
+    @property
+    def failed(self) -> bool:
+        return self.state == CbkeState.TERMINATED
+
+    async def start(self) -> bytes:
+        """The Initiate Key Establishment request, with the certificate in the stick."""
+        if self.state != CbkeState.IDLE:
+            raise RuntimeError("only an idle initiator can start key establishment")
+        status, raw = await self.radio._call("getCertificate283k1")
+        certificate = bytes(raw)
+        try:
+            if not _ok(status):
+                raise CertificateError(f"the stick would not give it (status {status})")
+            parsed = parse_certificate(certificate, self.suite)
+        except CertificateError as exc:
+            raise RadioError(
+                ErrorCode.RADIO_FAULT, f"the stick's CBKE certificate is unusable: {exc}"
+            ) from exc
+        if self.radio.eui is not None and parsed.subject != self.radio.eui:
+            log.warning(
+                "the stick's certificate is for %s, the stick is %s", parsed.subject, self.radio.eui
+            )
+        self._issuer = parsed.issuer
+        self.state = CbkeState.AWAIT_INITIATE
+        log.info("key establishment with %s runs on the stick's CBKE engine", self.peer_ieee)
+        return self._send(
+            InitiateKeyEstablishment(
+                suite=int(self.suite.id),
+                ephemeral_data_generate_time=KE_GENERATE_TIME_S,
+                confirm_key_generate_time=KE_GENERATE_TIME_S,
+                identity=certificate,
+            ),
+            next_tsn=True,
+        )
+
+    async def receive(self, frame: bytes) -> bytes | None:
+        """Consume one Key Establishment frame from the hub; the frame to send back, if any."""
+        if self.state in (CbkeState.TERMINATED, CbkeState.DONE):
+            return None
+        try:
+            header, command = decode_ke(frame)
+        except FrameError as exc:
+            return await self._abort(TerminateStatus.BAD_MESSAGE, f"undecodable frame: {exc}")
+        if isinstance(command, TerminateKeyEstablishment):
+            await self._forget(store=False)
+            self.state = CbkeState.TERMINATED
+            try:
+                self.terminate_status = TerminateStatus(command.status)
+                name = self.terminate_status.name
+            except ValueError:
+                self.terminate_status, name = command.status, f"status {command.status:#04x}"
+            self.failure = f"peer terminated: {name}"
+            log.info("key establishment terminated by the hub (%s)", self.failure)
+            return None
+        try:
+            if header.direction != Direction.SERVER_TO_CLIENT:
+                raise _Abort(TerminateStatus.BAD_MESSAGE, "frame sent in the wrong direction")
+            if self.state == CbkeState.AWAIT_INITIATE and isinstance(
+                command, InitiateKeyEstablishment
+            ):
+                return await self._on_initiate(command)
+            if self.state == CbkeState.AWAIT_EPHEMERAL and isinstance(command, EphemeralData):
+                return await self._on_ephemeral(command)
+            if self.state == CbkeState.AWAIT_CONFIRM and isinstance(command, ConfirmKeyData):
+                return await self._on_confirm(command)
+            raise _Abort(
+                TerminateStatus.BAD_MESSAGE,
+                f"unexpected {type(command).__name__} in state {self.state.value}",
+            )
+        except _Abort as abort:
+            return await self._abort(abort.status, abort.reason)
+
+    async def _on_initiate(self, command: InitiateKeyEstablishment) -> bytes:
+        if command.suite != int(self.suite.id):
+            raise _Abort(TerminateStatus.UNSUPPORTED_SUITE, f"suite {command.suite:#06x} offered")
+        if len(command.identity) != self.suite.certificate_length:
+            raise _Abort(TerminateStatus.BAD_MESSAGE, "identity of the wrong length")
+        try:
+            cert = parse_certificate(command.identity, self.suite)
+        except CertificateError as exc:
+            raise _Abort(TerminateStatus.INVALID_CERTIFICATE, str(exc)) from exc
+        if cert.issuer != self._issuer:
+            raise _Abort(TerminateStatus.UNKNOWN_ISSUER, f"issuer {cert.issuer.hex().upper()}")
+        if cert.subject != self.peer_ieee:
+            raise _Abort(
+                TerminateStatus.INVALID_CERTIFICATE,
+                f"certificate subject {cert.subject} is not the sender {self.peer_ieee}",
+            )
+        self._peer_certificate = command.identity
+        self._ncp_busy = True
+        fields = await self._ncp(
+            TerminateStatus.NO_RESOURCES, "generateCbkeKeys283k1", "generateCbkeKeysHandler283k1"
+        )
+        self.state = CbkeState.AWAIT_EPHEMERAL
+        return self._send(EphemeralData(bytes(fields["ephemeralPublicKey"])), next_tsn=True)
+
+    async def _on_ephemeral(self, command: EphemeralData) -> bytes:
+        qev = command.data
+        if len(qev) != self.suite.point_length or qev[0] not in (2, 3):
+            raise _Abort(TerminateStatus.BAD_MESSAGE, "ephemeral key is not a compressed point")
+        fields = await self._ncp(
+            TerminateStatus.BAD_MESSAGE,
+            "calculateSmacs283k1",
+            "calculateSmacsHandler283k1",
+            t.Bool.true,
+            t.EmberCertificate283k1Data(self._peer_certificate),
+            t.EmberPublicKey283k1Data(qev),
+        )
+        self._responder_smac = bytes(fields["responderSmac"])
+        self.state = CbkeState.AWAIT_CONFIRM
+        return self._send(ConfirmKeyData(bytes(fields["initiatorSmac"])), next_tsn=True)
+
+    async def _on_confirm(self, command: ConfirmKeyData) -> None:
+        if not hmac.compare_digest(self._responder_smac, command.mac):
+            raise _Abort(TerminateStatus.BAD_KEY_CONFIRM, "MACV does not match")
+        if not await self._forget(store=True):
+            raise _Abort(TerminateStatus.NO_RESOURCES, "the stick would not keep the link key")
+        self.state = CbkeState.DONE
+        log.info("key established with %s; the link key stays in the stick", self.peer_ieee)
+        return None
+
+    async def _ncp(
+        self, status: TerminateStatus, command: str, callback: str, *args: Any
+    ) -> dict[str, Any]:
+        try:
+            return await self.radio._cbke_step(command, callback, *args)
+        except _NcpCbkeError as exc:
+            raise _Abort(status, f"the stick's CBKE failed: {exc}") from exc
+
+    async def _forget(self, *, store: bool) -> bool:
+        """End the NCP's part: keep the link key (``store``) or drop it; True when done."""
+        if not self._ncp_busy:
+            return not store
+        self._ncp_busy = False
+        try:
+            (status,) = await self.radio._call(
+                "clearTemporaryDataMaybeStoreLinkKey283k1", t.Bool(store)
+            )
+        except InvalidCommandError as exc:
+            log.info("the stick would not clear its CBKE data: %s", exc)
+            return False
+        return _ok(status)
+
+    def _send(self, command: Any, *, next_tsn: bool = False) -> bytes:
+        if next_tsn:
+            self._tsn = (self._tsn + 1) & 0xFF
+        return encode_ke(command, Direction.CLIENT_TO_SERVER, self._tsn)
+
+    async def _abort(self, status: TerminateStatus, reason: str) -> bytes:
+        self.state = CbkeState.TERMINATED
+        self.terminate_status = status
+        self.failure = f"{status.name}: {reason}"
+        log.info("terminating key establishment on the stick (%s)", self.failure)
+        await self._forget(store=False)
+        return self._send(
+            TerminateKeyEstablishment(int(status), KE_WAIT_TIME_S, int(self.suite.id))
+        )
 
 
 # ---------------------------------------------------------------- APS frame mapping

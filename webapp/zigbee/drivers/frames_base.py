@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, RadioInfo
 from webapp.zigbee.frames.aps import ApsFrame
 from webapp.zigbee.frames.interpan import InterPanFrame
+from webapp.zigbee.types import EUI64
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,14 @@ class FrameRadio(abc.ABC):
     def expect(self, hub_id: str) -> None:  # noqa: B027 - radios that read ids need nothing
         """A hub the installer expects: radios whose scans cannot give extended PAN ids
         probe the beacons they hear for this one."""
+
+    def key_establishment_party(self, peer: EUI64) -> object | None:
+        """A party run by the radio's own CBKE engine for key establishment with ``peer``
+        over a joined network, or None to use the host's.  It offers what
+        :class:`webapp.zigbee.cbke.party.CbkeParty` does to an initiator (``start``,
+        ``receive``, ``done``, ``failed``, ``failure``); ``start`` and ``receive`` may be
+        coroutines.  The key it agrees stays in the radio."""
+        return None
 
     @property
     def available(self) -> bool:
