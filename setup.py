@@ -60,6 +60,34 @@ class BuildExtInParallel(build_ext):
         if self.parallel is None:
             self.parallel = os.cpu_count() or 1
 
+    def run(self) -> None:
+        if self.extensions and not _compiler_works():
+            print(
+                "warning: no working C compiler with the Python headers; "
+                "the GBCS parser installs as plain Python (same code, slower)"
+            )
+            self.extensions = []
+        super().run()
+
+
+def _compiler_works() -> bool:
+    """True when a C file that includes Python.h compiles here."""
+    import tempfile
+
+    from setuptools._distutils.ccompiler import new_compiler
+    from setuptools._distutils.sysconfig import customize_compiler, get_python_inc
+
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe.c"
+        probe.write_text("#include <Python.h>\nint hht_probe(void) { return 0; }\n")
+        try:
+            compiler.compile([str(probe)], output_dir=tmp, include_dirs=[get_python_inc()])
+        except Exception:  # noqa: BLE001 - any failure means: do not compile
+            return False
+    return True
+
 
 def extensions() -> list[Extension]:
     if os.environ.get("HHT_PURE_PYTHON"):
