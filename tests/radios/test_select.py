@@ -74,3 +74,16 @@ def test_auto_without_a_stick_falls_back_to_sim_with_a_notice(tmp_path: Path) ->
     chosen = choose_radio("auto", by_id=tmp_path / "none", sys_tty=sys_tty)
     assert chosen.kind == "sim" and chosen.notice and "simulated" in chosen.notice
     assert choose_radio("sim").notice is None
+
+
+def test_a_stick_whose_address_is_not_the_certificates_is_refused() -> None:
+    from types import SimpleNamespace
+
+    from webapp.zigbee.drivers.sticks import StickError, check_stick_address
+    from webapp.zigbee.types import EUI64
+
+    mine = EUI64.from_hex("70B3D5FFFE00A001")
+    check_stick_address(SimpleNamespace(eui=mine), mine)  # the same: fine
+    check_stick_address(SimpleNamespace(eui=None), mine)  # not read yet: nothing to check
+    with pytest.raises(StickError, match="not the one in this terminal's Zigbee certificate"):
+        check_stick_address(SimpleNamespace(eui=EUI64.from_hex("00124B0001C0FFEE")), mine)

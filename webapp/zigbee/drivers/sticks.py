@@ -11,6 +11,7 @@ from webapp.zigbee.drivers.frames_base import FrameRadio
 from webapp.zigbee.drivers.select import RadioChoice
 from webapp.zigbee.provisioning import ProvisioningError, load_credentials
 from webapp.zigbee.stack import ZigbeeStack
+from webapp.zigbee.types import EUI64
 
 log = logging.getLogger(__name__)
 
@@ -51,4 +52,16 @@ async def open_stick(choice: RadioChoice, data_dir: Path) -> ZigbeeStack:
     except RadioError as exc:
         raise StickError(f"The {choice.kind} stick on {choice.port} did not open: {exc}") from exc
     log.info("radio %s open: %s", choice, radio.info.firmware)
+    check_stick_address(radio, provisioned.credentials.ieee)
     return ZigbeeStack(radio, provisioned.credentials, provisioned.install_code)
+
+
+def check_stick_address(radio: FrameRadio, subject: EUI64) -> None:
+    """The stick's own EUI-64 must be the certificate's subject: the hub answers, and adds
+    to its device log, the address the certificate names."""
+    eui = getattr(radio, "eui", None)
+    if eui is not None and eui != subject:
+        raise StickError(
+            f"The stick's address {eui} is not the one in this terminal's Zigbee certificate "
+            f"({subject}): provision the credentials issued for this stick."
+        )
