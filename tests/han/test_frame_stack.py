@@ -4,8 +4,6 @@ octets and hostile frames."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -182,14 +180,16 @@ def test_band_lacking_stick_is_told_so(han) -> None:
 
 
 def test_hub_time_is_read_over_the_time_cluster(han, site) -> None:
+    hub_clock = 1_800_000_123.75  # what the hub's clock says: whole seconds go over the air
+    han.frames.endpoint(site.hub_id)._wall = lambda: hub_clock
+
     async def scenario() -> tuple[float, bool] | None:
         link = await han.driver().connect(site.hub_id)
         return await link.hub_time()
 
-    reading = run(scenario())
-    assert reading is not None
-    seconds, synchronised = reading
-    assert synchronised and abs(seconds - time.time()) < 5
+    assert run(scenario()) == (1_800_000_123, True)  # WAN up: synchronised
+    han.set_wan(site.hub_id, False)
+    assert run(scenario()) == (1_800_000_123, False)
 
 
 def test_pushed_responses_arrive_without_asking(han, site, command) -> None:
