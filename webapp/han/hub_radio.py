@@ -25,10 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from webapp.gbcs.errors import GbcsError
-from webapp.gbcs.gbt import is_gbt, parse_gbt_block, reassemble_gbt, split_gbt
-from webapp.gbcs.header import GroupingHeader
-from webapp.gbcs.message import parse_message
 from webapp.zigbee.cbke.credentials import Credentials
 from webapp.zigbee.cbke.installcode import InstallCodeError, link_key_from_install_code
 from webapp.zigbee.cbke.party import CbkeParty, Role
@@ -61,6 +57,7 @@ from webapp.zigbee.sizes import (
     MAX_APS_BLOCK,
     SMART_ENERGY_PROFILE,
 )
+from webapp.zigbee.tunnel_gbt import GbtCollector, tunnel_parts
 from webapp.zigbee.types import EUI64, FrameError
 
 from .hub import Route
@@ -84,7 +81,7 @@ class _Tunnel:
     tunnel_id: int
     hht: EUI64
     handed: set[int] = field(default_factory=set)  # outbox ids pushed on this tunnel
-    gbt_parts: list[bytes] = field(default_factory=list)  # GBT blocks of a command
+    gbt: GbtCollector = field(default_factory=lambda: GbtCollector("simulated hub"))
 
 
 @dataclass
@@ -361,35 +358,13 @@ class HubEndpoint:
             log.info("hub %s drops GB-HRGP data: %s", self.hub_id, exc)
             return []
         if isinstance(message, HrgpPut):
-            whole = self._collect_put(tunnel, message.message)
+            whole = tunnel.gbt.add(message.message)
             if whole is not None:
                 self.han.hubs.submit(self.hub_id, whole, Route.HHT)
             return []
         if isinstance(message, HrgpGet):
             return self._answer_get(tunnel)
         return []
-
-    def _collect_put(self, tunnel: _Tunnel, message: bytes) -> bytes | None:
-        """A whole GBCS command, once every GBT block of it has arrived."""
-        if not is_gbt(message):
-            tunnel.gbt_parts.clear()
-            return message
-        try:
-            block, _ = parse_gbt_block(message)
-        except GbcsError as exc:
-            log.info("hub %s drops a GBT block: %s", self.hub_id, exc)
-            return None
-        if block.number == 1:
-            tunnel.gbt_parts = []
-        tunnel.gbt_parts.append(message)
-        if not block.last:
-            return None
-        stream, tunnel.gbt_parts = b"".join(tunnel.gbt_parts), []
-        try:
-            return reassemble_gbt(stream)
-        except GbcsError as exc:
-            log.info("hub %s cannot reassemble a GBT command: %s", self.hub_id, exc)
-            return None
 
     def _answer_get(self, tunnel: _Tunnel) -> list[Reply]:
         """GET: every message held for the HHT that this tunnel has not carried, in order,
@@ -423,7 +398,7 @@ class HubEndpoint:
         tunnel.handed.add(row["id"])
         self.han.hubs.mark_delivered(row["id"])
         replies: list[Reply] = []
-        for part in _gbt_parts(raw):
+        for part in tunnel_parts(raw):
             replies += self._transfer(tunnel, wrap(part).to_bytes())
         return replies
 
@@ -458,15 +433,3 @@ class HubEndpoint:
         if transfer.total > 1:
             self._sending = transfer
         return [(delay, frame) for frame in transfer.pending()]
-
-
-def _gbt_parts(raw: bytes) -> list[bytes]:
-    """``raw`` itself, or its GBT blocks when it is over one tunnel transfer."""
-    if len(raw) + 2 <= GB_HRGP_MAX_TRANSFER_SIZE:
-        return [raw]
-    try:
-        message = parse_message(raw)
-    except GbcsError:
-        return [raw]
-    routing: GroupingHeader = message.header
-    return split_gbt(raw, routing, GB_HRGP_MAX_TRANSFER_SIZE - 64)

@@ -34,9 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.gbcs.errors import GbcsError
-from webapp.gbcs.gbt import is_gbt, parse_gbt_block, reassemble_gbt, split_gbt
-from webapp.gbcs.message import parse_message
 from webapp.zigbee.aps_transport import ApsTransport
 from webapp.zigbee.cbke.certificate import CertificateError, parse_certificate
 from webapp.zigbee.cbke.credentials import Credentials
@@ -57,7 +54,6 @@ from webapp.zigbee.frames.gbhrgp import HrgpGet, HrgpGetResponse, HrgpPut, decod
 from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.frames.key_establishment import InitiateKeyEstablishment
 from webapp.zigbee.frames.tunneling import (
-    GB_HRGP_MAX_TRANSFER_SIZE,
     GB_HRGP_REQUEST,
     CloseTunnel,
     RequestTunnelResponse,
@@ -67,6 +63,7 @@ from webapp.zigbee.frames.tunneling import (
     TunnelStatus,
 )
 from webapp.zigbee.frames.zcl import Direction
+from webapp.zigbee.tunnel_gbt import GbtCollector, tunnel_parts
 from webapp.zigbee.types import EUI64, FrameError
 
 log = logging.getLogger(__name__)
@@ -75,8 +72,6 @@ log = logging.getLogger(__name__)
 MAX_CANDIDATES = 8
 #: The HHT is in no PAN while it talks Inter-PAN.
 HHT_INTERPAN_PAN = 0xFFFF
-#: Room for the GB-HRGP octet and the tunnel id in one tunnel transfer.
-HRGP_OVERHEAD = 3
 
 
 @dataclass(frozen=True)
@@ -406,7 +401,7 @@ class StackHubLink(HubLink):
         self._tunnel_id: int | None = None
         self._open = False
         self._messages: deque[bytes] = deque()
-        self._gbt_parts: list[bytes] = []
+        self._gbt = GbtCollector(f"link to hub {hub_id}")
         self._get_done = False
         self._times: deque[time_cluster.HubTime] = deque()
         self._tsn = itertools.count(1)
@@ -529,29 +524,15 @@ class StackHubLink(HubLink):
             self._collect(message.message)
 
     def _collect(self, part: bytes) -> None:
-        """Keep a whole message; gather GBT blocks until the last one."""
-        if not is_gbt(part):
-            self._messages.append(part)
-            return
-        try:
-            block, _ = parse_gbt_block(part)
-        except GbcsError as exc:
-            log.info("hub %s: dropping a GBT block: %s", self.hub_id, exc)
-            return
-        if block.number == 1:
-            self._gbt_parts = []
-        self._gbt_parts.append(part)
-        if block.last:
-            stream, self._gbt_parts = b"".join(self._gbt_parts), []
-            try:
-                self._messages.append(reassemble_gbt(stream))
-            except GbcsError as exc:
-                log.info("hub %s: GBT message does not reassemble: %s", self.hub_id, exc)
+        """Keep a whole message; GBT blocks once the last one is in."""
+        whole = self._gbt.add(part)
+        if whole is not None:
+            self._messages.append(whole)
 
     # ------------------------------------------------------------ HubLink
     async def put(self, message: bytes) -> None:
         self._check()
-        for part in _tunnel_parts(message):
+        for part in tunnel_parts(message):
             await self._send_tunnel(TransferData(self._tunnel_id or 0, HrgpPut(part).to_bytes()))
 
     async def receive(self, timeout: float) -> bytes | None:
@@ -609,14 +590,3 @@ class StackHubLink(HubLink):
                 await self._send_tunnel(CloseTunnel(self._tunnel_id))
         self._open = False
         await self._stack.radio.leave()
-
-
-def _tunnel_parts(message: bytes) -> list[bytes]:
-    """``message`` itself, or its GBT blocks when it does not fit one tunnel transfer."""
-    if len(message) + HRGP_OVERHEAD <= GB_HRGP_MAX_TRANSFER_SIZE:
-        return [message]
-    try:
-        header = parse_message(message).header
-    except GbcsError as exc:
-        raise ValueError(f"a message over one transfer must parse for GBT: {exc}") from exc
-    return split_gbt(message, header, GB_HRGP_MAX_TRANSFER_SIZE - 64)
