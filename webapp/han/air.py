@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from webapp.zigbee.drivers.base import Beacon, ErrorCode, RadioError
+from webapp.zigbee.drivers.base import Beacon, ErrorCode, RadioError, normalise_hub_id
 
 from .hub import interpan_open
 from .state import HanStore
@@ -24,13 +24,6 @@ RSSI_SPAN = 60  # dB from LQI 0 to LQI 255
 
 def lqi_for(rssi: int) -> int:
     return max(0, min(255, round((rssi - RSSI_FLOOR) * 255 / RSSI_SPAN)))
-
-
-def normalise_hub_id(hub_id: str) -> str:
-    text = "".join(ch for ch in hub_id if ch not in "-: ").upper()
-    if len(text) != 16 or any(ch not in "0123456789ABCDEF" for ch in text):
-        raise RadioError(ErrorCode.NOT_FOUND, f"{hub_id!r} is not a hub id (16 hex digits)")
-    return text
 
 
 class Air:

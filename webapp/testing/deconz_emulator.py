@@ -47,6 +47,7 @@ from zigpy_deconz.api import (
     Status,
 )
 
+from webapp.han.air import lqi_for
 from webapp.han.han import REAL_TIMEOUT_MARGIN_S, SIM_APS_ACK_TIMEOUT_S
 from webapp.zigbee.aps_transport import ApsTransport
 from webapp.zigbee.drivers.base import Beacon, RadioError
@@ -60,7 +61,7 @@ from webapp.zigbee.drivers.deconz import (
     InterPanStart,
     RawFrame,
 )
-from webapp.zigbee.drivers.sim_frames import SimFrameRadio, lqi_for
+from webapp.zigbee.drivers.sim_frames import SimFrameRadio
 from webapp.zigbee.sizes import HHT_ENDPOINT, HUB_ENDPOINT, MAX_APS_BLOCK, SMART_ENERGY_PROFILE
 from webapp.zigbee.types import EUI64, FrameError, Reader, u8, u16, u32
 

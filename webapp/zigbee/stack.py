@@ -47,6 +47,7 @@ from webapp.zigbee.drivers.base import (
     RadioDriver,
     RadioError,
     StageCallback,
+    normalise_hub_id,
 )
 from webapp.zigbee.drivers.frames_base import FrameRadio
 from webapp.zigbee.frames import key_establishment, registration, time_cluster, tunneling
@@ -81,13 +82,6 @@ class StackTimeouts:
     reply: float = 5.0  # an answer to one frame (registration, tunnel, time)
     key_establishment: float = 15.0  # one key-establishment step (hubs compute slowly)
     aps_ack: float = 2.0  # an APS acknowledgement of a window of blocks
-
-
-def normalise_hub_id(hub_id: str) -> str:
-    text = "".join(ch for ch in hub_id if ch not in "-: ").upper()
-    if len(text) != 16 or any(ch not in "0123456789ABCDEF" for ch in text):
-        raise RadioError(ErrorCode.NOT_FOUND, f"{hub_id!r} is not a hub id (16 hex digits)")
-    return text
 
 
 class _Refused(Exception):

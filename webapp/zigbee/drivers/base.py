@@ -90,6 +90,14 @@ class RadioError(Exception):
         return INSTRUCTIONS[self.code]
 
 
+def normalise_hub_id(hub_id: str) -> str:
+    """A hub id as 16 upper-case hex digits (separators dropped); RadioError if it is not one."""
+    text = "".join(ch for ch in hub_id if ch not in "-: ").upper()
+    if len(text) != 16 or any(ch not in "0123456789ABCDEF" for ch in text):
+        raise RadioError(ErrorCode.NOT_FOUND, f"{hub_id!r} is not a hub id (16 hex digits)")
+    return text
+
+
 @dataclass(frozen=True)
 class Beacon:
     """One PAN coordinator heard in an active scan."""

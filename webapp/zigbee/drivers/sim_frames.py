@@ -22,6 +22,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from webapp.han.air import lqi_for
 from webapp.han.medium import FrameDropped, Medium
 from webapp.han.scenario import CHANNELS
 from webapp.zigbee.frames.aps import ApsFrame
@@ -47,12 +48,6 @@ SIM_HHT_EUI = EUI64.from_hex("70B3D5FFFE00A001")
 #: Association request/response, then the transport key: frames each way, and their size.
 JOIN_EXCHANGES = 3
 JOIN_FRAME_OCTETS = 40
-RSSI_FLOOR = -95
-RSSI_SPAN = 60
-
-
-def lqi_for(rssi: int) -> int:
-    return max(0, min(255, round((rssi - RSSI_FLOOR) * 255 / RSSI_SPAN)))
 
 
 def channels_of(band: str) -> range:
