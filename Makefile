@@ -54,7 +54,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix webapp tests
 
 bench: $(PARSER_STAMP) browser
-	$(PY) -m webapp.bench --out .bench/results.json
+	$(PY) -m webapp.bench.suite --out .bench/results.json
 
 soak: $(PARSER_STAMP)
 	$(PY) -m webapp.testing.crash --points 60 --out .bench/crash.json

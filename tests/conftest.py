@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.demo import DEMO_INSTALLER, DEMO_INSTALLER_2, DEMO_SUPERVISOR, create_demo
+from webapp.sim.demo import DEMO_INSTALLER, DEMO_INSTALLER_2, DEMO_SUPERVISOR, create_demo
 
 FAST = 1000.0
 REPO_ROOT = Path(__file__).resolve().parents[1]

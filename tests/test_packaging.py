@@ -35,7 +35,7 @@ def test_wheel_contains_templates_and_static(tmp_path):
         "webapp/static/js/run.js",
         "webapp/static/vendor/socket.io.min.js",
         "webapp/gbcs/data/message-codes.csv",
-        "webapp/cli.py",
+        "webapp/cli/__init__.py",
     ):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -81,7 +81,7 @@ class Station:
             raise StationError(str(exc)) from exc
         han = None
         if choice.kind == "sim":
-            from webapp.han.han import SimHan
+            from webapp.sim.han.han import SimHan
 
             sim_dir = data_dir / config.SIM_DIR
             if not sim_dir.exists():

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, running_server
-from webapp.demo import DEMO_INSTALLER
-from webapp.tls import init_tls
+from webapp.sim.demo import DEMO_INSTALLER
+from webapp.web.tls import init_tls
 
 pytestmark = pytest.mark.browser
 

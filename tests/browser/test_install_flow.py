@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from webapp.demo import DEMO_INSTALLER, DEMO_SUPERVISOR
+from webapp.sim.demo import DEMO_INSTALLER, DEMO_SUPERVISOR
 
 pytestmark = pytest.mark.browser
 

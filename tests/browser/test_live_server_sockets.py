@@ -8,7 +8,7 @@ import pytest
 import requests
 import socketio
 
-from webapp.demo import DEMO_INSTALLER
+from webapp.sim.demo import DEMO_INSTALLER
 
 
 def _logged_in_cookie(url: str) -> str:

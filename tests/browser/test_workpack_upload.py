@@ -7,9 +7,9 @@ from playwright.sync_api import expect
 
 from tests.browser.test_install_flow import log_in
 from tests.workpack.conftest import job_spec, pack_spec, unpack
-from webapp.demo import DEMO_SUPERVISOR
+from webapp.sim.demo import DEMO_SUPERVISOR
+from webapp.sim.packs import build_pack
 from webapp.workpack.archive import write_archive
-from webapp.workpack.build import build_pack
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +56,7 @@ def test_supervisor_uploads_a_pack_then_a_tampered_one(server, phone, shots, dem
 
 
 def test_installer_sees_the_candidate_sets_and_can_survey(server, phone, shots, demo_jobs):
-    from webapp.demo import DEMO_INSTALLER_2
+    from webapp.sim.demo import DEMO_INSTALLER_2
 
     job = next(j for j in demo_jobs if j["site"] == "3 Mill Lane")  # two candidate sets
     page = phone

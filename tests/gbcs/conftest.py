@@ -7,7 +7,7 @@ import pytest
 
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
 from webapp.gbcs.signing import CertificateStore
-from webapp.pki import Identity, TestPki
+from webapp.sim.pki import Identity, TestPki
 
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 ACB = bytes.fromhex("90B3D51F30000002")

@@ -16,7 +16,7 @@ from webapp.gbcs.message import (
     wrap_general_ciphering,
 )
 from webapp.gbcs.signing import verify
-from webapp.pki import TestPki
+from webapp.sim.pki import TestPki
 
 from .conftest import ESME, MAC_KEY, SUPPLIER, WHEN, make_header
 

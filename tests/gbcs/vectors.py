@@ -10,7 +10,7 @@ from webapp.gbcs.gbz import (
 )
 from webapp.gbcs.header import Cra, OtherInfo
 from webapp.gbcs.message import build_general_signing, build_precommand, wrap_general_ciphering
-from webapp.pki import Identity
+from webapp.sim.pki import Identity
 
 from .conftest import ESME, MAC_KEY, SUPPLIER, WHEN, make_header
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from webapp import config
-from webapp.han.clock import SimClock
-from webapp.han.han import SimHan
 from webapp.jobs.runner import Runner
+from webapp.sim.han.clock import SimClock
+from webapp.sim.han.han import SimHan
 from webapp.station import load_certificates
 from webapp.store.db import Store
 

@@ -202,7 +202,7 @@ def test_a_job_left_running_by_a_restart_is_paused_and_resumes(demo_dir, demo_jo
 
     asyncio.run(first_life())
     assert asyncio.run(second_life())["status"] == "completed"
-    from webapp.han.han import SimHan
+    from webapp.sim.han.han import SimHan
 
     han = SimHan.open(demo_dir / "sim")
     try:

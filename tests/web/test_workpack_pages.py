@@ -9,8 +9,8 @@ import zipfile
 
 from tests.conftest import login
 from tests.workpack.conftest import job_spec, pack_spec, unpack
+from webapp.sim.packs import build_pack
 from webapp.workpack.archive import write_archive
-from webapp.workpack.build import build_pack
 from webapp.workpack.survey import verify_survey
 
 
@@ -48,7 +48,7 @@ def test_a_tampered_pack_is_refused_with_reasons(client, demo_dir) -> None:
 def test_supplier_certificates(client, demo_dir) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from webapp.pki import TestPki
+    from webapp.sim.pki import TestPki
 
     token = login(client, "supervisor")
     cert = TestPki.load_or_create(demo_dir / "pki").issue("90B3D51F30BB0003", "ds").certificate

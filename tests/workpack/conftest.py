@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from webapp.demo import DEMO_SUPPLIER_EUI, DEMO_SUPPLIER_NAME
+from webapp.sim.demo import DEMO_SUPPLIER_EUI, DEMO_SUPPLIER_NAME
+from webapp.sim.packs import BuiltPack, build_pack, seal
 from webapp.store.db import Store
 from webapp.workpack.archive import read_archive, write_archive
-from webapp.workpack.build import BuiltPack, build_pack, seal
 from webapp.workpack.manifest import MANIFEST_NAME, SIGNATURE_NAME
 
 _pack_numbers = itertools.count(1)

@@ -89,7 +89,7 @@ def test_only_the_set_matching_the_connected_hub_runs(three_sets, store, demo_di
             c["state"] == "queued" and c["attempts"] == 0 for c in by_set[three_sets[other]["id"]]
         )
     from webapp import config
-    from webapp.han.han import SimHan
+    from webapp.sim.han.han import SimHan
 
     han = SimHan.open(demo_dir / config.SIM_DIR)
     try:

@@ -12,9 +12,9 @@ import pytest
 
 from tests.duis.schema import needs_schema, validate
 from tests.workpack.conftest import job_spec, pack_spec
+from webapp.cli.run_job import run_job_headless
 from webapp.duis import parse_request, verify_enveloped
 from webapp.gbcs.message import parse_message
-from webapp.headless import run_job_headless
 from webapp.identity import terminal_identity
 from webapp.workpack.errors import WorkPackError
 from webapp.workpack.load import load_pack
@@ -116,7 +116,7 @@ def test_the_packs_duis_files_validate_against_duis_v54(build) -> None:
 
 def test_duis_signing_key_signs_every_body(loaded, demo_dir) -> None:
     from webapp.identity import duis_signing_identity, install_duis_signing_key
-    from webapp.pki import TestPki
+    from webapp.sim.pki import TestPki
 
     pki = TestPki.load_or_create(demo_dir / "pki")
     signer = pki.issue("90B3D51F30DE0001", "ds")

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from webapp.cli import main
-from webapp.zigbee.cbke.testca import TestCa
+from webapp.sim.zigbee_ca import TestCa
 from webapp.zigbee.provisioning import (
     ProvisioningError,
     credentials_path,

@@ -152,7 +152,7 @@ def plan(points: int, commands: int, seed: int) -> list[tuple[str, int]]:
 
 
 def campaign(points: int, seed: int = 1, workdir: Path | None = None) -> dict:
-    from webapp.demo import create_demo
+    from webapp.sim.demo import create_demo
     from webapp.store.db import Store
 
     owned = workdir is None

@@ -24,7 +24,9 @@ from typing import Any
 
 from webapp import config
 from webapp.auth.users import INSTALLER, add_user
-from webapp.demo import (
+from webapp.jobs.loading import JobSpec, add_jobs
+from webapp.jobs.runner import Runner
+from webapp.sim.demo import (
     CCS01_ESME,
     DEMO_SUPPLIER_EUI,
     ECS17B,
@@ -32,10 +34,8 @@ from webapp.demo import (
     device_set_of,
     service_requests_for,
 )
-from webapp.han.han import SimHan
-from webapp.jobs.loading import JobSpec, add_jobs
-from webapp.jobs.runner import Runner
-from webapp.pki import TestPki
+from webapp.sim.han.han import SimHan
+from webapp.sim.pki import TestPki
 from webapp.station import load_certificates
 from webapp.store.db import Store
 

@@ -173,7 +173,7 @@ def sim_power_cycle(job_id: str):  # type: ignore[no-untyped-def]
 @role_required(INSTALLER)
 def hub_label(job_id: str):  # type: ignore[no-untyped-def]
     """A photo of the hub label (multipart ``photo``), or the id read or typed on the phone."""
-    from webapp.hublabel import HubLabelError, decode_photo, typed_hub_id
+    from webapp.web.hublabel import HubLabelError, decode_photo, typed_hub_id
 
     job = _job_for_installer(job_id)
     try:

@@ -198,7 +198,7 @@ def device():  # type: ignore[no-untyped-def]
     import shutil as _shutil
     from importlib.metadata import version
 
-    from webapp.tls import tls_files
+    from webapp.web.tls import tls_files
 
     st = station()
     usage = _shutil.disk_usage(st.data_dir)

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
+from webapp.sim.zigbee_ca import TestCa
 from webapp.zigbee.cbke.certificate import KEY_USAGE_KEY_AGREEMENT, NO_EXPIRY, parse_certificate
 from webapp.zigbee.cbke.credentials import Credentials
 from webapp.zigbee.cbke.party import CbkeParty, CbkeState, Role
 from webapp.zigbee.cbke.suites import SUITE_1, SuiteId
-from webapp.zigbee.cbke.testca import TestCa
 from webapp.zigbee.frames.key_establishment import (
     ConfirmKeyData,
     EphemeralData,

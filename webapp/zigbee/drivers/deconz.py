@@ -8,7 +8,7 @@ needs before it belongs to a network: Inter-PAN (deCONZ commands 0x13 to 0x16, u
 deCONZ for touchlink) and the beacons of a scan (0x1F).  :class:`DeconzApi` adds them by
 subclassing zigpy-deconz's ``Deconz``; their frame layouts are defined once, below
 ("Inter-PAN and beacon frames").  They are this project's reading of the deCONZ serial
-protocol and are UNTESTED ON REAL CONBEE FIRMWARE: only :mod:`webapp.testing.deconz_emulator`
+protocol and are UNTESTED ON REAL CONBEE FIRMWARE: only :mod:`webapp.sim.emulators.deconz`
 speaks them so far.
 
 What the HHT asks of the stick, and how:

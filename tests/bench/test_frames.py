@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from webapp.bench.frames import cbke_figures
+
+
+def test_cbke_figures_shape() -> None:
+    figures = cbke_figures(runs=1, codec_runs=5)
+    assert figures["cbke_suite"] == 2
+    assert 0 < figures["cbke_initiator_ms"] < figures["cbke_handshake_ms"]
+    assert figures["cbke_handshake_ms"] < 2000
+    for name in (
+        "beacon",
+        "interpan_ke",
+        "nwk_aps_data",
+        "ke_ephemeral",
+        "tunnel_put_1500",
+        "aps_fragments_1500",
+    ):
+        frame = figures["frames"][name]
+        assert frame["octets"] > 0 and frame["encode_us"] > 0 and frame["decode_us"] > 0
+
+
+def test_stack_figures_are_modelled_airtime_below_the_ceiling() -> None:
+    from webapp.bench.stack import stack_figures
+
+    figures = stack_figures()
+    assert 0 < figures["goodput_over_ceiling"] < 1  # the medium model cannot beat physics
+    assert figures["reconnect_sim_s"] < figures["connect_first_sim_s"]  # no Inter-PAN again
+    assert figures["goodput_frames"] > 0 and figures["hht_software_us_per_frame"] > 0

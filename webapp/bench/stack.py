@@ -1,0 +1,128 @@
+"""``make bench`` figures for the frame-level stack over the simulated 2.4 GHz medium.
+
+Sim time runs on a virtual clock that moves only when something waits, so the airtime
+figures are the medium model's alone; software time is measured on the host's clock, with
+the simulated hub's own share taken out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from webapp.sim.dcc import DemoSupplier, build_command
+from webapp.sim.han.clock import SimClock
+from webapp.sim.han.han import SimHan
+from webapp.sim.han.hub_radio import HubEndpoint
+
+#: One-hop payload ceiling at 2.4 GHz (DOMAIN.md section 3): about 95 kbit/s.
+PHYSICAL_CEILING_KBIT_S = 95.0
+GOODPUT_MESSAGE_OCTETS = 1400
+GOODPUT_MESSAGES = 20
+START = 1_780_000_000.0
+
+
+class VirtualClock(SimClock):
+    """Sim time that advances by exactly what is waited for, never by the host's clock."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0, start=START, monotonic=lambda: 0.0)
+
+    async def sleep(self, sim_seconds: float) -> None:
+        self.advance(max(0.0, sim_seconds))
+        await asyncio.sleep(0)
+
+
+class _HubTimer:
+    """Host seconds spent inside the simulated hub's handlers."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> _HubTimer:
+        for name in ("on_aps", "on_interpan", "pushes"):
+            original = getattr(HubEndpoint, name)
+            self._saved[name] = original
+
+            def timed(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds += time.perf_counter() - started
+
+            setattr(HubEndpoint, name, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, original in self._saved.items():
+            setattr(HubEndpoint, name, original)
+
+
+def stack_figures() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = VirtualClock()
+        han = SimHan.create(Path(tmp) / "sim", seed=11, clock=clock)
+        try:
+            return asyncio.run(_measure(han, clock))
+        finally:
+            han.close()
+
+
+async def _measure(han: SimHan, clock: VirtualClock) -> dict[str, Any]:
+    site = han.add_site(name="Bench Street", seed=11)
+    supplier = DemoSupplier.create()
+    driver = han.driver(position=site.name)
+
+    host, sim = time.perf_counter(), clock.now()
+    link = await driver.connect(site.hub_id)
+    first_connect = (time.perf_counter() - host, clock.now() - sim)
+    await link.close()
+    host, sim = time.perf_counter(), clock.now()
+    link = await driver.connect(site.hub_id)
+    reconnect = (time.perf_counter() - host, clock.now() - sim)
+
+    messages = [
+        build_command(
+            han,
+            supplier_identity=supplier,
+            device_eui=site.esme_id,
+            counter=n,
+            message_code=0x0027,
+            payload=bytes(GOODPUT_MESSAGE_OCTETS - 150),
+            sign=True,
+        )
+        for n in range(1, GOODPUT_MESSAGES + 1)
+    ]
+    sent_bytes = sum(len(m) for m in messages)
+    frames_before = driver.radio.frames_sent
+    with _HubTimer() as hub:
+        host, sim = time.perf_counter(), clock.now()
+        for message in messages:
+            await link.put(message)
+        host_seconds, sim_seconds = time.perf_counter() - host, clock.now() - sim
+    frames = driver.radio.frames_sent - frames_before
+    goodput = sent_bytes * 8 / sim_seconds / 1000
+    await link.close()
+    return {
+        "connect_first_sim_s": round(first_connect[1], 3),
+        "connect_first_host_ms": round(first_connect[0] * 1000, 1),
+        "reconnect_sim_s": round(reconnect[1], 3),
+        "reconnect_host_ms": round(reconnect[0] * 1000, 1),
+        "tunnel_goodput_kbit_s": round(goodput, 1),
+        "physical_ceiling_kbit_s": PHYSICAL_CEILING_KBIT_S,
+        "goodput_over_ceiling": round(goodput / PHYSICAL_CEILING_KBIT_S, 3),
+        "goodput_frames": frames,
+        "hht_software_us_per_frame": round((host_seconds - hub.seconds) / frames * 1e6, 1),
+        "sim_hub_software_us_per_frame": round(hub.seconds / frames * 1e6, 1),
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(stack_figures(), indent=2))

@@ -1,0 +1,206 @@
+"""``hht scan`` and ``hht connect``: what the configured radio hears, and reaching one hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+
+import click
+
+from webapp import config
+from webapp.zigbee.drivers.base import STAGE_LABELS, ConnectStage, RadioDriver, RadioError
+
+log = logging.getLogger(__name__)
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+radio_option = click.option(
+    "--radio",
+    default="sim",
+    show_default=True,
+    help="sim, ezsp:PORT, deconz:PORT or auto, as for 'hht serve'.",
+)
+
+
+async def _radio(data_dir: Path, radio: str) -> RadioDriver:
+    from webapp.sim.han.han import SimHan
+    from webapp.zigbee.drivers.select import RadioChoiceError, choose_radio
+    from webapp.zigbee.drivers.sticks import StickError, open_stick
+
+    try:
+        choice = choose_radio(radio)
+    except RadioChoiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if choice.kind != "sim":
+        try:
+            return await open_stick(choice, data_dir)
+        except StickError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if choice.notice:
+        click.echo(choice.notice, err=True)
+    sim_dir = data_dir / config.SIM_DIR
+    if not sim_dir.exists():
+        raise click.ClickException(f"No radio configured in {data_dir}; run 'hht init --demo'.")
+    return SimHan.open(sim_dir).driver()
+
+
+def _expected_hubs(data_dir: Path) -> dict[str, str]:
+    """Expected hub id -> job id, for jobs that name their hub."""
+    from webapp.store.db import Store
+
+    try:
+        db = Store.open(data_dir).reader()
+        rows = db.query("SELECT job_id, hub_id FROM device_sets ORDER BY job_id, seq")
+        return {str(r["hub_id"]).upper(): r["job_id"] for r in rows}
+    except Exception:  # noqa: BLE001 - a scan works without a job database
+        log.debug("no job database to mark expected hubs", exc_info=True)
+        return {}
+
+
+@click.command("scan")
+@data_dir_option
+@radio_option
+@json_option
+def scan_command(data_dir: Path | None, radio: str, as_json: bool) -> None:
+    """List the hubs and networks the radio hears, strongest first."""
+    directory = config.resolve_data_dir(data_dir)
+    expected = _expected_hubs(directory)
+    radio_name = radio
+
+    async def scan() -> list[dict]:
+        radio = await _radio(directory, radio_name)
+        try:
+            beacons = await radio.active_scan()
+        finally:
+            await radio.close()
+        return [
+            {**b.to_dict(), "expected_by_job": expected.get(b.extended_pan_id)} for b in beacons
+        ]
+
+    rows = asyncio.run(scan())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        window = {True: "open", False: "closed", None: "?"}[r["interpan_open"]]
+        job = f"  expected by job {r['expected_by_job']}" if r["expected_by_job"] else ""
+        click.echo(
+            f"ch {r['channel']:2} PAN {r['pan_id']:04X} {r['extended_pan_id']} "
+            f"LQI {r['lqi']:3} {r['band']:7} window {window}{job}"
+        )
+
+
+@click.command("connect")
+@click.argument("hub_id")
+@data_dir_option
+@radio_option
+@json_option
+def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: bool) -> None:
+    """Run the connection flow to HUB_ID and print each stage with its duration."""
+    directory = config.resolve_data_dir(data_dir)
+    radio_name = radio
+    stages: list[dict] = []
+    started = time.monotonic()
+    mark = [started]
+
+    def on_stage(stage: ConnectStage) -> None:
+        now = time.monotonic()
+        if stages:
+            stages[-1]["seconds"] = round(now - mark[0], 3)
+            stages[-1]["result"] = "ok"
+        stages.append({"stage": stage.value, "label": STAGE_LABELS[stage]})
+        mark[0] = now
+
+    async def connect() -> dict:
+        radio = await _radio(directory, radio_name)
+        try:
+            link = await radio.connect(hub_id, on_stage)
+            await link.close()
+            error = None
+        except RadioError as exc:
+            error = {"code": exc.code.value, "instruction": exc.instruction}
+        finally:
+            await radio.close()
+        if stages:
+            stages[-1].setdefault("seconds", round(time.monotonic() - mark[0], 3))
+            stages[-1].setdefault("result", "failed" if error else "ok")
+        return {"hub_id": hub_id, "stages": stages, "error": error}
+
+    result = asyncio.run(connect())
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for s in result["stages"]:
+            click.echo(f"{s['label']:40} {s['seconds']:8.3f} s  {s['result']}")
+        if result["error"]:
+            click.echo(f"Failed: {result['error']['instruction']}")
+    if result["error"]:
+        raise SystemExit(1)
+
+
+@click.group("zigbee")
+def zigbee_group() -> None:
+    """This terminal's own Zigbee credentials (certificate, keys, install code)."""
+
+
+@zigbee_group.command("provision")
+@click.option("--certificate", required=True, help="Suite-2 certificate, 74 octets in hex.")
+@click.option("--private-key", required=True, help="The certificate's private key in hex.")
+@click.option("--ca-public-key", required=True, help="The CA's public key (37 octets, hex).")
+@click.option("--install-code", required=True, help="Install code with its CRC, in hex.")
+@data_dir_option
+def provision_command(
+    certificate: str,
+    private_key: str,
+    ca_public_key: str,
+    install_code: str,
+    data_dir: Path | None,
+) -> None:
+    """Check and store this terminal's credentials (owner-only file in the data dir)."""
+    from webapp.zigbee.provisioning import (
+        ProvisioningError,
+        describe_credentials,
+        parse_provisioned,
+        save_credentials,
+    )
+
+    try:
+        provisioned = parse_provisioned(certificate, private_key, ca_public_key, install_code)
+    except ProvisioningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    path = save_credentials(config.resolve_data_dir(data_dir), provisioned)
+    facts = describe_credentials(provisioned)
+    click.echo(f"Stored credentials for {facts['subject']} (issuer {facts['issuer']}) in {path}")
+
+
+@zigbee_group.command("show")
+@data_dir_option
+def show_command(data_dir: Path | None) -> None:
+    """Print the public facts of the stored credentials (never the keys)."""
+    from webapp.zigbee.provisioning import (
+        ProvisioningError,
+        describe_credentials,
+        load_credentials,
+    )
+
+    try:
+        provisioned = load_credentials(config.resolve_data_dir(data_dir))
+    except ProvisioningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if provisioned is None:
+        raise click.ClickException("No Zigbee credentials are provisioned in this data dir.")
+    click.echo(json.dumps(describe_credentials(provisioned), indent=2))
+
+
+def register(group: click.Group) -> None:
+    """Attach ``scan``, ``connect`` and ``zigbee`` to the ``hht`` command group."""
+    group.add_command(scan_command)
+    group.add_command(connect_command)
+    group.add_command(zigbee_group)

@@ -1,0 +1,274 @@
+"""GBZ payloads of the simulated devices' responses.
+
+A GBZ command is answered component by component: a ZCL Read Attributes command gets a Read
+Attributes Response with plausible values (UNSUPPORTED_ATTRIBUTE for attributes the sim does
+not model), Write Attributes a Write Attributes Response (all written), anything else a
+Default Response.  Commands whose
+payload is not GBZ (DLMS COSEM, ASN.1) are answered with one synthetic component chosen by
+message code (a read for the read use cases below, else a Default Response).
+
+Use cases whose responses are ASN.1 (``webapp.gbcs.payload.ASN1_MESSAGE_CODES``: joins,
+credentials, GCS28 ...) are answered with the bare result INTEGER, 0 for success.
+
+Rejections (see :mod:`webapp.sim.han.devices`) say why with a status: ``STATUS_DUPLICATE`` (ZCL
+DUPLICATE_EXISTS) for a counter not above the last accepted one, always as one GBZ ZCL
+Default Response whatever the use case, so the HHT recognises it in one way;
+``STATUS_NOT_AUTHORISED`` (ZCL NOT_AUTHORIZED) for a missing or wrong MAC, as a Default
+Response, or as the result INTEGER for ASN.1 use cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from webapp.gbcs.datetimes import ZCL_EPOCH
+from webapp.gbcs.errors import GbcsError
+from webapp.gbcs.gbz import (
+    CMD_READ_ATTRIBUTES,
+    FRAME_CLUSTER_SPECIFIC,
+    FRAME_SERVER_TO_CLIENT,
+    STATUS_SUCCESS,
+    AttributeRecord,
+    GbzComponent,
+    ZclFrame,
+    build_gbz,
+    default_response,
+    parse_gbz,
+    read_attribute_ids,
+    read_attributes_response,
+)
+from webapp.gbcs.payload import ASN1_MESSAGE_CODES
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CODE_GCS28 = 0x007F
+STATUS_NOT_AUTHORISED = 0x7E
+STATUS_DUPLICATE = 0x8A
+STATUS_UNSUPPORTED_ATTRIBUTE = 0x86
+CMD_WRITE_ATTRIBUTES = 0x02
+CMD_WRITE_ATTRIBUTES_RESPONSE = 0x04
+
+GBZ_PREFIX = b"\x01\x09"
+
+CLUSTER_BASIC = 0x0000
+CLUSTER_TIME = 0x000A
+CLUSTER_OTA = 0x0019
+CLUSTER_PRICE = 0x0700
+CLUSTER_METERING = 0x0702
+CLUSTER_PREPAYMENT = 0x0705
+
+ZCL_UINT8 = 0x20
+ZCL_UINT24 = 0x22
+ZCL_UINT32 = 0x23
+ZCL_UINT48 = 0x25
+ZCL_INT24 = 0x2A
+ZCL_ENUM8 = 0x30
+ZCL_CHAR_STRING = 0x42
+ZCL_UTC_TIME = 0xE2
+
+ELECTRICITY_KINDS = frozenset({"esme", "chf"})
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What a device needs to make up plausible attribute values."""
+
+    eui: str
+    kind: str
+    now: float
+
+    def _fraction(self, label: str) -> float:
+        digest = hashlib.sha256(f"{self.eui}:{label}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / (1 << 64)
+
+    def register(self, label: str, rate_per_hour: float) -> int:
+        """A register that grows steadily with sim time from a device-specific start."""
+        start = int(self._fraction(label) * 20_000_000)
+        hours = max(0.0, self.now - ZCL_EPOCH.timestamp()) / 3600
+        return start + int(hours * rate_per_hour * (0.5 + self._fraction(label + "/rate")))
+
+
+def _uint(size: int) -> Callable[[int], bytes]:
+    return lambda value: (value % (1 << (8 * size))).to_bytes(size, "little")
+
+
+def _int24(value: int) -> bytes:
+    return value.to_bytes(3, "little", signed=True)
+
+
+def _text(text: str) -> bytes:
+    raw = text.encode()
+    return bytes([len(raw)]) + raw
+
+
+def _metering(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
+    gas = ctx.kind == "gsme"
+    if attribute == 0x0000:  # CurrentSummationDelivered (Wh, or litres of gas)
+        value = ctx.register("import", 90.0 if gas else 400.0)
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT48, _uint(6)(value))
+    if attribute == 0x0001:  # CurrentSummationReceived
+        value = 0 if gas else ctx.register("export", 20.0)
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT48, _uint(6)(value))
+    if 0x0100 <= attribute <= 0x01FF and attribute % 2 == 0:  # CurrentTierNSummationDelivered
+        value = ctx.register(f"tier{attribute:04X}", 60.0 if gas else 150.0)
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT48, _uint(6)(value))
+    if attribute == 0x0300:  # UnitOfMeasure: kWh / m3
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_ENUM8, bytes([1 if gas else 0]))
+    if attribute == 0x0301:  # Multiplier
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT24, _uint(3)(1))
+    if attribute == 0x0302:  # Divisor
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT24, _uint(3)(1000))
+    if attribute == 0x0400:  # InstantaneousDemand (W)
+        demand = 0 if gas else 150 + int(ctx._fraction(f"demand{int(ctx.now) // 60}") * 2850)
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_INT24, _int24(demand))
+    return None
+
+
+def _basic(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
+    mains = ctx.kind != "gsme"
+    numbers = {
+        0x0000: (ZCL_UINT8, 0x03),  # ZCLVersion
+        0x0001: (ZCL_UINT8, 0x02),  # ApplicationVersion
+        0x0002: (ZCL_UINT8, 0x05),  # StackVersion
+        0x0003: (ZCL_UINT8, 0x01),  # HWVersion
+        0x0007: (ZCL_ENUM8, 0x01 if mains else 0x03),  # PowerSource: mains / battery
+    }
+    texts = {
+        0x0004: "HHT-SIM",  # ManufacturerName
+        0x0005: f"SIM-{ctx.kind.upper()}",  # ModelIdentifier
+        0x0006: "20240115",  # DateCode
+        0x4000: f"{ctx.kind.upper()}-2.1.{int(ctx._fraction('build') * 90) + 10}",  # SWBuildID
+    }
+    if attribute in numbers:
+        data_type, value = numbers[attribute]
+        return AttributeRecord(attribute, STATUS_SUCCESS, data_type, bytes([value]))
+    if attribute in texts:
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_CHAR_STRING, _text(texts[attribute]))
+    return None
+
+
+def _ota(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
+    if attribute == 0x0002:  # CurrentFileVersion
+        version = 0x02010000 + int(ctx._fraction("firmware") * 0x20)
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT32, _uint(4)(version))
+    return None
+
+
+def _time(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
+    if attribute == 0x0000:
+        seconds = max(0, int(ctx.now - ZCL_EPOCH.timestamp()))
+        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UTC_TIME, _uint(4)(seconds))
+    return None
+
+
+_ATTRIBUTES: dict[int, Callable[[ReadContext, int], AttributeRecord | None]] = {
+    CLUSTER_BASIC: _basic,
+    CLUSTER_TIME: _time,
+    CLUSTER_OTA: _ota,
+    CLUSTER_METERING: _metering,
+}
+
+#: Read use cases answered with attribute values when the command is not GBZ.
+READS: dict[int, tuple[int, tuple[int, ...]]] = {
+    0x0026: (CLUSTER_METERING, (0x0001,)),  # ECS17a export register
+    0x0027: (CLUSTER_METERING, (0x0000,)),  # ECS17b import register
+    0x0028: (CLUSTER_METERING, (0x0400,)),  # ECS17c power
+    0x0029: (CLUSTER_METERING, (0x0100, 0x0102, 0x0104, 0x0106)),  # ECS17d TOU
+    0x002A: (CLUSTER_METERING, (0x0100, 0x0102, 0x0104, 0x0106)),  # ECS17e
+    0x0059: (CLUSTER_OTA, (0x0002,)),  # ECS52 firmware version
+    0x0074: (CLUSTER_METERING, (0x0000, 0x0300, 0x0301, 0x0302)),  # GCS13a
+    0x0084: (CLUSTER_OTA, (0x0002,)),  # GCS38 firmware version
+    0x00B6: (CLUSTER_METERING, (0x0100, 0x0102, 0x0104, 0x0106)),  # GCS13c TOU
+}
+
+#: Cluster of the synthetic Default Response for other non-GBZ commands.
+CLUSTERS: dict[int, int] = {
+    0x0019: CLUSTER_PRICE,  # ECS01a
+    0x00A2: CLUSTER_PRICE,  # ECS01b
+    0x0062: CLUSTER_TIME,  # ECS70 set clock on ESME
+    0x007F: CLUSTER_TIME,  # GCS28 set clock on GSME
+    0x001C: CLUSTER_PREPAYMENT,  # ECS04a adjust balance
+}
+
+
+def attribute_record(ctx: ReadContext, cluster: int, attribute: int) -> AttributeRecord:
+    maker = _ATTRIBUTES.get(cluster)
+    record = maker(ctx, attribute) if maker else None
+    return record or AttributeRecord(attribute, STATUS_UNSUPPORTED_ATTRIBUTE)
+
+
+def command_components(payload: bytes) -> list[GbzComponent] | None:
+    """The GBZ components of a command payload, or None when it is not (valid) GBZ."""
+    if not payload.startswith(GBZ_PREFIX):
+        return None
+    try:
+        return parse_gbz(payload)
+    except GbcsError:
+        return None
+
+
+def _synthetic_command(message_code: int) -> GbzComponent:
+    if message_code in READS:
+        cluster, attributes = READS[message_code]
+        ids = b"".join(a.to_bytes(2, "little") for a in attributes)
+        return GbzComponent(0, cluster, ZclFrame(0x00, 0, CMD_READ_ATTRIBUTES, ids))
+    cluster = CLUSTERS.get(message_code, CLUSTER_BASIC)
+    return GbzComponent(0, cluster, ZclFrame(FRAME_CLUSTER_SPECIFIC, 0, 0x00))
+
+
+def _answer(component: GbzComponent, ctx: ReadContext) -> GbzComponent:
+    zcl = component.zcl
+    if not zcl.cluster_specific and zcl.command_id == CMD_READ_ATTRIBUTES:
+        try:
+            ids = read_attribute_ids(zcl)
+        except GbcsError:
+            return default_response(component, 0x80)  # MALFORMED_COMMAND
+        records = [attribute_record(ctx, component.cluster_id, a) for a in ids]
+        return read_attributes_response(component, records)
+    if not zcl.cluster_specific and zcl.command_id == CMD_WRITE_ATTRIBUTES:
+        frame = ZclFrame(
+            FRAME_SERVER_TO_CLIENT, zcl.sequence, CMD_WRITE_ATTRIBUTES_RESPONSE, bytes([0x00])
+        )
+        return GbzComponent(control=0, cluster_id=component.cluster_id, zcl=frame)
+    return default_response(component, STATUS_SUCCESS)
+
+
+def der_integer(value: int) -> bytes:
+    """A DER INTEGER (small non-negative values)."""
+    body = value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big")
+    return bytes([0x02, len(body)]) + body
+
+
+def der_generalized_time(instant: float) -> bytes:
+    stamp = datetime.fromtimestamp(instant, UTC).strftime("%Y%m%d%H%M%SZ").encode()
+    return bytes([0x18, len(stamp)]) + stamp
+
+
+def der_sequence(*parts: bytes) -> bytes:
+    body = b"".join(parts)
+    return bytes([0x30, len(body)]) + body
+
+
+def set_gsme_clock_response(ctx: ReadContext) -> bytes:
+    """GCS28 Set Time Response: the device's time now and "Reliable" (0)."""
+    return der_sequence(der_generalized_time(ctx.now), der_integer(0))
+
+
+def success_payload(message_code: int, command_payload: bytes, ctx: ReadContext) -> bytes:
+    if message_code == MESSAGE_CODE_GCS28:
+        return set_gsme_clock_response(ctx)
+    if message_code in ASN1_MESSAGE_CODES:
+        return der_integer(0)
+    components = command_components(command_payload) or [_synthetic_command(message_code)]
+    return build_gbz([_answer(c, ctx) for c in components])
+
+
+def rejection_payload(message_code: int, command_payload: bytes, status: int) -> bytes:
+    if message_code in ASN1_MESSAGE_CODES and status != STATUS_DUPLICATE:
+        return der_integer(status)
+    components = command_components(command_payload) or [_synthetic_command(message_code)]
+    return build_gbz([default_response(components[0], status)])
