@@ -43,6 +43,7 @@ browser:
 
 test: $(PARSER_STAMP) browser
 	$(VENV)/bin/ruff check webapp tests
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
