@@ -16,7 +16,7 @@ PARSER_STAMP := $(VENV)/.parser-stamp
 # checkout's webapp/ is found ahead of any webapp/ folder an older install left behind.
 EDITABLE := --config-settings editable_mode=compat -e
 
-.PHONY: setup run test lint format bench soak clean browser
+.PHONY: setup install run test lint format bench soak clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
@@ -30,6 +30,13 @@ $(PARSER_STAMP): $(STAMP) $(PARSER_SOURCES)
 	touch $(PARSER_STAMP)
 
 setup: $(STAMP) $(PARSER_STAMP)
+
+# On the device: only what the HHT runs (no test tools, no browser driver), parser compiled.
+install:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(EDITABLE) .
 
 $(DATA)/hht.sqlite: | $(PARSER_STAMP)
 	$(HHT) init --demo --data-dir $(DATA)
