@@ -26,6 +26,8 @@ from webapp.sim.demo import DEMO_INSTALLER, create_demo
 
 SERVER_START_TIMEOUT = 60.0
 BENCH_TIME_SCALE = 200.0
+#: The server's idle memory budget (arbiter plus worker, RSS), from the design.
+SERVER_RSS_BUDGET_MIB = 80.0
 HEADLESS_TIME_SCALE = 1000.0  # device delays shrink to milliseconds; CPU time is what counts
 
 
@@ -36,14 +38,28 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """RSS of a process and its children (gunicorn arbiter + worker)."""
-    total = _rss_kib(pid)
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages split between the processes sharing them."""
+    rollup = Path(f"/proc/{pid}/smaps_rollup")
+    if rollup.exists():
+        for line in rollup.read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _tree_pids(pid: int) -> list[int]:
+    """A process and its children (gunicorn arbiter + worker)."""
+    pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
-        for child in children.read_text().split():
-            total += _rss_kib(int(child))
-    return total
+        pids += [int(child) for child in children.read_text().split()]
+    return pids
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """RSS of a process and its children, each counted whole (gunicorn arbiter + worker)."""
+    return sum(_rss_kib(each) for each in _tree_pids(pid))
 
 
 # ------------------------------------------------------------------ runner cost
@@ -100,7 +116,7 @@ class HhtCpuMeter:
 async def _software_time_per_command(data_dir: Path, job_ids: list[str]) -> dict[str, Any]:
     from webapp.jobs import repo
     from webapp.jobs.runner import Runner
-    from webapp.sim.han.link import modelled_airtime
+    from webapp.sim.medium import modelled_airtime
     from webapp.station import Station
     from webapp.store.db import Store
 
@@ -290,7 +306,10 @@ def _server_figures(data_dir: Path, job_id: str) -> dict[str, Any]:
                 time.sleep(0.05)
         startup = time.perf_counter() - started
         time.sleep(1.0)
-        idle = _tree_rss_kib(proc.pid)
+        pids = _tree_pids(proc.pid)
+        idle = sum(_rss_kib(each) for each in pids)
+        idle_parts = [_rss_kib(each) / 1024 for each in pids]
+        idle_pss = sum(_pss_kib(each) for each in pids)
         b = Browser(base)
         b.get("/login?role=installer")
         b.post_form(
@@ -318,6 +337,9 @@ def _server_figures(data_dir: Path, job_id: str) -> dict[str, Any]:
         return {
             "startup_seconds": startup,
             "rss_idle_mib": idle / 1024,
+            "rss_idle_budget_mib": SERVER_RSS_BUDGET_MIB,
+            "rss_idle_arbiter_and_worker_mib": idle_parts,
+            "pss_idle_mib": idle_pss / 1024,
             "rss_during_job_mib": peak / 1024,
             "installer_run_page_bytes": sum(weight.values()),
             "installer_run_page_parts": weight,
@@ -358,12 +380,14 @@ def run(out: Path) -> dict[str, Any]:
         results["server"] = _server_figures(server_dir, jobs[0])
         results["history"] = _history_figures(Path(tmp) / "history")
     from webapp.bench import frames as zigbee_bench
+    from webapp.bench.oneshot import one_file_parse_figures
     from webapp.bench.parse import parse_figures
     from webapp.bench.stack import stack_figures
     from webapp.bench.workpack import workpack_figures
 
     results["workpack"] = workpack_figures()
     results["parse"] = parse_figures()
+    results["parse_one_file"] = one_file_parse_figures()
     results["zigbee"] = zigbee_bench.cbke_figures()
     results["zigbee_stack"] = stack_figures()
     from webapp.bench.deconz import deconz_figures
@@ -385,7 +409,11 @@ def _print(results: dict[str, Any]) -> None:
     print(f"  modelled airtime per command   {ms['modelled_airtime_seconds_per_command']:8.2f} ms")
     print(f"  ratio HHT software/airtime     {r['hht_software_to_airtime_ratio']:8.3f}")
     print(f"Server start-up                {s['startup_seconds']:8.2f} s")
-    print(f"Server RSS idle                {s['rss_idle_mib']:8.1f} MiB")
+    parts = " + ".join(f"{part:.1f}" for part in s["rss_idle_arbiter_and_worker_mib"])
+    print(
+        f"Server RSS idle                {s['rss_idle_mib']:8.1f} MiB ({parts}; budget "
+        f"{s['rss_idle_budget_mib']:.0f} MiB); PSS {s['pss_idle_mib']:.1f} MiB"
+    )
     print(f"Server RSS during a job        {s['rss_during_job_mib']:8.1f} MiB")
     print(f"Installer run page weight      {s['installer_run_page_bytes'] / 1024:8.1f} KiB")
     print(f"Server job status at the end   {s['job_status_at_end']:>8}")
@@ -428,6 +456,22 @@ def _print(results: dict[str, Any]) -> None:
         f"{d['interpan_frame_ms'] * 1000:.0f} us, serial round trip "
         f"{d['serial_round_trip_ms'] * 1000:.0f} us; connect {d['connect_ms']:.0f} ms"
     )
+    one = results.get("parse_one_file", {})
+    if "skipped" in one:
+        print(f"hht parse of one file          skipped ({one['skipped']})")
+    elif one:
+        ours, ref = one["hht"], one["reference"]
+        print(
+            f"hht parse of one file (whole process, median of {ours['runs']}) "
+            f"{ours['median_ms']:6.1f} ms (min {ours['min_ms']:.1f})"
+        )
+        if "skipped" in ref:
+            print(f"  reference, node, one file: skipped ({ref['skipped']})")
+        else:
+            print(
+                f"  reference, node, one file  {ref['median_ms']:6.1f} ms (min "
+                f"{ref['min_ms']:.1f}); HHT/reference {one['hht_over_reference']:.2f}"
+            )
     for name, figures in results.get("parse", {}).items():
         if "skipped" in figures:
             print(f"Parse {name:9}: skipped ({figures['skipped']})")
