@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from webapp.gbcs.gbz import CMD_DEFAULT_RESPONSE, parse_gbz
+from webapp.gbcs.gbz import parse_gbz
 from webapp.gbcs.message import parse_message
+from webapp.gbcs.zcl_ids import CMD_DEFAULT_RESPONSE
 from webapp.sim.han.han import SimHan
 from webapp.sim.message_driver import SimHubLink
 
