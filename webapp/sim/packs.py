@@ -37,7 +37,7 @@ from typing import Any
 
 from webapp import config
 from webapp.duis import build_local_command
-from webapp.sim.demo import PLANS, STEPS, Step, device_set_of, service_requests_for
+from webapp.sim.catalogue import PLANS, STEPS, Step, device_set_of, service_requests_for
 from webapp.sim.han.han import SimHan
 from webapp.sim.pki import Identity, TestPki
 from webapp.workpack.archive import write_archive

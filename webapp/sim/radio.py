@@ -1,7 +1,7 @@
 """The ``sim`` radio at frame level: a radio on the simulated medium at one site.
 
 Every frame the HHT sends is encoded to bytes, costs its airtime on the simulated medium
-(:mod:`webapp.sim.han.medium`: 2.4 GHz or 868 MHz with listen-before-talk and duty cycle, loss,
+(:mod:`webapp.sim.medium`: 2.4 GHz or 868 MHz with listen-before-talk and duty cycle, loss,
 a drop at frame N), and is decoded by the simulated hubs in range (:mod:`webapp.sim.han.hub_radio`),
 whose answers come back the same way.  A frame lost on its first try is retried by the MAC
 up to ``MAC_MAX_RETRIES`` times; one lost on every try takes the link down, like a drop
@@ -22,9 +22,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from webapp.sim.han.air import lqi_for
-from webapp.sim.han.medium import FrameDropped, Medium
-from webapp.sim.han.scenario import CHANNELS
+from webapp.sim.medium import FrameDropped, Medium, channels_of, lqi_for
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, ErrorCode, RadioError, RadioInfo
 from webapp.zigbee.drivers.frames_base import FrameRadio, ReceivedAps, ReceivedInterPan
 from webapp.zigbee.frames.aps import ApsFrame
@@ -47,11 +45,6 @@ SIM_HHT_EUI = EUI64.from_hex("70B3D5FFFE00A001")
 #: Association request/response, then the transport key: frames each way, and their size.
 JOIN_EXCHANGES = 3
 JOIN_FRAME_OCTETS = 40
-
-
-def channels_of(band: str) -> range:
-    low, high = CHANNELS[band]
-    return range(low, high + 1)
 
 
 @dataclass(order=True)
@@ -158,7 +151,7 @@ class SimFrameRadio(FrameRadio):
     ) -> float | None:
         """Put one frame on the air with MAC retries, from ``at`` (default: now; the HHT
         then waits for it); the sim instant the exchange ended.  A frame lost on every try
-        takes the link down (RadioError LINK_LOST), as in :mod:`webapp.sim.han.link`."""
+        takes the link down (RadioError LINK_LOST)."""
         clock = self.han.clock
         mine = at is None
         start = began = clock.now() if at is None else at

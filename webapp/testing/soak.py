@@ -26,14 +26,8 @@ from webapp import config
 from webapp.auth.users import INSTALLER, add_user
 from webapp.jobs.loading import JobSpec, add_jobs
 from webapp.jobs.runner import Runner
-from webapp.sim.demo import (
-    CCS01_ESME,
-    DEMO_SUPPLIER_EUI,
-    ECS17B,
-    ECS70,
-    device_set_of,
-    service_requests_for,
-)
+from webapp.sim.catalogue import CCS01_ESME, ECS17B, ECS70, device_set_of, service_requests_for
+from webapp.sim.demo import DEMO_SUPPLIER_EUI
 from webapp.sim.han.han import SimHan
 from webapp.sim.pki import TestPki
 from webapp.station import load_certificates

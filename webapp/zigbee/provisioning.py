@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webapp.files import write_private
 from webapp.zigbee.cbke.certificate import CertificateError
 from webapp.zigbee.cbke.credentials import Credentials
 from webapp.zigbee.cbke.installcode import InstallCodeError, check_install_code
@@ -25,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CREDENTIALS_DIR = "zigbee"
 CREDENTIALS_FILE = "credentials.json"
+FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
@@ -91,7 +91,12 @@ def save_credentials(data_dir: Path, provisioned: Provisioned) -> Path:
         "ca_public_key": c.ca_public_key.hex().upper(),
         "install_code": provisioned.install_code.hex().upper(),
     }
-    write_private(path, json.dumps(body).encode())
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w") as out:
+        json.dump(body, out)
+    os.chmod(temporary, FILE_MODE)
+    os.replace(temporary, path)
     log.info("Zigbee credentials for %s stored", c.ieee)
     return path
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import FAST, START
+from tests.sim.conftest import connect, run
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.hub import INTERPAN_WINDOW_SECONDS
 from webapp.zigbee.drivers.base import (
@@ -13,9 +15,6 @@ from webapp.zigbee.drivers.base import (
     ErrorCode,
     RadioError,
 )
-
-from .conftest import FAST, START, run
-from .helpers import connect
 
 
 @pytest.fixture

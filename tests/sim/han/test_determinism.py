@@ -7,10 +7,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from tests.conftest import FAST, START, Commands
+from tests.sim.conftest import run
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
-
-from .conftest import FAST, START, Commands, run
 
 
 def _build(directory: Path, seed: int, supplier) -> dict:

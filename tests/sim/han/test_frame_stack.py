@@ -5,12 +5,11 @@ octets and hostile frames."""
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
-from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
-from webapp.gbcs.message import build_general_signing, parse_message
-from webapp.sim.han.hub import INTERPAN_WINDOW_SECONDS, Route
+from tests.sim.conftest import RECEIVE_TIMEOUT, big_response, hold_for_hht, run, send_and_receive
+from webapp.gbcs.header import Cra
+from webapp.gbcs.message import parse_message
+from webapp.sim.han.hub import INTERPAN_WINDOW_SECONDS
 from webapp.zigbee.drivers.base import (
     BAND_2_4_GHZ,
     BAND_868_MHZ,
@@ -23,9 +22,6 @@ from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.frames.tunneling import GB_HRGP_MAX_TRANSFER_SIZE
 from webapp.zigbee.stack import StackHubLink, ZigbeeStack
 from webapp.zigbee.types import EUI64
-
-from .conftest import run
-from .helpers import RECEIVE_TIMEOUT, send_and_receive
 
 DUAL = frozenset({BAND_2_4_GHZ, BAND_868_MHZ})
 
@@ -226,30 +222,6 @@ def build_command_for(han, device: str, payload: bytes) -> bytes:
         payload=payload,
         sign=True,
     )
-
-
-def big_response(device: str, size: int) -> bytes:
-    components = [GbzComponent(0, 0x0702, ZclFrame(0x09, 0, 0x01, bytes(size)))]
-    header = GroupingHeader(
-        Cra.RESPONSE,
-        3,
-        bytes.fromhex(device),
-        bytes.fromhex("90B3D51F30DE0001"),
-        None,
-        OtherInfo(0x0027),
-    )
-    return build_general_signing(
-        header, build_gbz(components), ec.generate_private_key(ec.SECP256R1())
-    )
-
-
-def hold_for_hht(han, hub_id: str, device: str, raw: bytes) -> None:
-    with han.store.atomic():
-        han.store.execute(
-            "INSERT INTO outbox (hub_id, route, device, counter, message_code, outcome, raw,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [hub_id, Route.HHT.value, device, "3", 0x0027, "success", raw, han.clock.now()],
-        )
 
 
 def test_random_frames_from_the_hub_side_never_break_the_link(han, site, command) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import FAST, START
+from tests.sim.conftest import connect, run
 from webapp.gbcs.message import parse_message
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.hub import GSME_PERIODIC_AWAKE_SECONDS, GSME_WAKE_INTERVAL_SECONDS, WakeSchedule
-
-from .conftest import FAST, START, run
-from .helpers import connect
 
 SHORT = 0.05  # real seconds: long enough for anything already due to come back
 

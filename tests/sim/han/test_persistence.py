@@ -8,12 +8,17 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.conftest import FAST, SEED, START, Commands
+from tests.sim.conftest import (
+    RECEIVE_TIMEOUT,
+    connect,
+    default_response_status,
+    run,
+    send_and_receive,
+)
 from webapp.gbcs.message import parse_message
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
-
-from .conftest import FAST, SEED, START, Commands, run
-from .helpers import RECEIVE_TIMEOUT, connect, default_response_status, send_and_receive
 
 
 def test_state_survives_reopen(tmp_path, supplier) -> None:

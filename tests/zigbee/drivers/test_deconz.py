@@ -18,8 +18,7 @@ import pytest
 from zigpy_deconz.api import CommandId, FirmwarePlatform
 
 from tests.jobs.conftest import Rig, connect
-from tests.sim.han.helpers import send_and_receive
-from tests.sim.han.test_frame_stack import big_response, hold_for_hht
+from tests.sim.conftest import big_response, hold_for_hht, send_and_receive
 from webapp import config
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import parse_message

@@ -15,8 +15,7 @@ from bellows import ash as bellows_ash
 
 from tests.jobs.conftest import Rig, connect
 from tests.jobs.test_link_faults import assert_exactly_once
-from tests.sim.han.helpers import send_and_receive
-from tests.sim.han.test_frame_stack import big_response, hold_for_hht
+from tests.sim.conftest import big_response, hold_for_hht, send_and_receive
 from webapp import config
 from webapp.gbcs.message import parse_message
 from webapp.jobs.runner import Runner

@@ -47,8 +47,8 @@ from zigpy_deconz.api import (
     Status,
 )
 
-from webapp.sim.han.air import lqi_for
 from webapp.sim.han.han import REAL_TIMEOUT_MARGIN_S, SIM_APS_ACK_TIMEOUT_S
+from webapp.sim.medium import lqi_for
 from webapp.sim.radio import SimFrameRadio
 from webapp.zigbee.aps_transport import ApsTransport
 from webapp.zigbee.drivers.base import Beacon, RadioError

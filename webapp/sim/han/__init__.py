@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .clock import SimClock
 from .han import SimHan
-from .link import modelled_airtime
 from .scenario import SiteInfo
 
-__all__ = ["SimClock", "SimHan", "SiteInfo", "modelled_airtime"]
+__all__ = ["SimClock", "SimHan", "SiteInfo"]

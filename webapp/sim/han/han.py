@@ -21,7 +21,6 @@ from .scenario import HubPlan, SiteInfo, SitePlan, plan_site
 from .state import DB_FILE, HanStore, counter_value
 
 if TYPE_CHECKING:
-    from webapp.sim.message_driver import SimDriver
     from webapp.zigbee.drivers.frames_base import FrameRadio
     from webapp.zigbee.stack import ZigbeeStack
 
@@ -432,17 +431,3 @@ class SimHan:
         """The band the supplier's records give for a hub (the sim knows every hub's)."""
         hub = self.hubs.hub(hub_id.upper())
         return None if hub is None else hub["band"]
-
-    def message_driver(
-        self,
-        *,
-        position: str | None = None,
-        bands: frozenset[str] | None = None,
-        frame_loss: float = 0.0,
-        seed: int | None = None,
-    ) -> SimDriver:
-        """A radio reaching the hubs at message level (no frames; modelled stage times):
-        quicker to run, for soak tests of the job logic."""
-        from webapp.sim.message_driver import SimDriver
-
-        return SimDriver(self, position=position, bands=bands, frame_loss=frame_loss, seed=seed)

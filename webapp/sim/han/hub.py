@@ -185,11 +185,6 @@ class HubController:
             if execution is not None:
                 done.append(execution)
 
-    def next_due(self) -> float | None:
-        """The sim instant the next queued command falls due, if any."""
-        found = self.store.row("SELECT min(due_at) AS due FROM pending")
-        return None if found is None else found["due"]
-
     def press_button(self, gsme_eui: str) -> None:
         """Wake the gas meter now: it runs what the GPF holds for it, in order."""
         self.pump()

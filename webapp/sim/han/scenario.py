@@ -13,6 +13,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from webapp.sim.medium import CHANNELS
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, BAND_868_MHZ
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,6 @@ ESME_PREFIX = "70B3D5"
 GSME_PREFIX = "001BC5"
 IHD_PREFIX = "000D6F"
 FOREIGN_PREFIXES = ("00178801", "ECFABC", "842E14")  # lights, plugs, sensors
-CHANNELS: dict[str, tuple[int, int]] = {
-    BAND_2_4_GHZ: (11, 26),
-    BAND_868_MHZ: (0, 26),  # sub-GHz channel numbers (pages 28-30)
-}
 HOME_RSSI = (-55, -40)
 NEIGHBOUR_RSSI = (-85, -65)
 FOREIGN_RSSI = (-90, -58)

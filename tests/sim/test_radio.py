@@ -1,57 +1,43 @@
-"""The link model: airtime, loss, drops, and the hub's outbox for the HHT."""
+"""The frame-level sim radio and the link over it: airtime, MAC retries and seeded loss, a
+drop at a chosen frame, and the hub's outbox for the HHT across drops and reconnects."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import SEED, START
+from tests.sim.conftest import RECEIVE_TIMEOUT, connect, run, send_and_receive
 from webapp.sim.dcc import build_command
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
-from webapp.sim.han.link import (
-    TUNNEL_OVERHEAD_BYTES,
-    LinkDropped,
-    LinkModel,
-    frames_for,
-    modelled_airtime,
+from webapp.sim.han.scenario import SiteInfo
+from webapp.sim.medium import Medium
+from webapp.sim.radio import SimFrameRadio
+from webapp.zigbee.drivers.base import BAND_2_4_GHZ, ErrorCode, RadioError
+from webapp.zigbee.frames.aps import ApsFrame, ApsFrameType, ApsHeader
+from webapp.zigbee.sizes import (
+    HHT_ENDPOINT,
+    HUB_ENDPOINT,
+    MAX_APS_BLOCK,
+    MAX_APS_FRAME,
+    SMART_ENERGY_PROFILE,
+    aps_psdu_length,
 )
-from webapp.sim.han.medium import Medium
-from webapp.zigbee.drivers.base import BAND_2_4_GHZ, BAND_868_MHZ, ErrorCode, RadioError
-from webapp.zigbee.sizes import MAX_APS_BLOCK, MAX_APS_FRAME, aps_psdu_length
 
-from .conftest import SEED, START, run
-from .helpers import RECEIVE_TIMEOUT, connect, send_and_receive
-
-
-def test_modelled_airtime() -> None:
-    assert frames_for(0) == 1
-    assert frames_for(82) == 1 and frames_for(83) == 2
-    assert modelled_airtime(82) == pytest.approx(0.0069)
-    assert modelled_airtime(1500) == pytest.approx(19 * 0.0069)
-    assert modelled_airtime(164, BAND_868_MHZ) == pytest.approx(2 * 0.011)
-    with pytest.raises(ValueError):
-        modelled_airtime(10, "5GHz")
-
-
-def test_loss_costs_retries_and_is_deterministic() -> None:
-    clean = LinkModel(frame_loss=0.0, seed=1).transfer(4000)
-    lossy = [LinkModel(frame_loss=0.3, seed=1) for _ in range(2)]
-    times = [[m.transfer(4000) for _ in range(3)] for m in lossy]
-    assert times[0] == times[1]
-    assert times[0][0] > clean
-
-
-def test_drop_at_frame() -> None:
-    model = LinkModel(seed=1)
-    model.drop(after_frames=3)
-    model.transfer(100)  # 2 frames
-    with pytest.raises(LinkDropped):
-        model.transfer(100)
-    assert model.dropped and model.frames_sent == 3
+#: GB-HRGP byte, ZCL header (3) and tunnel id (2) in front of every GBCS message.
+TUNNEL_OVERHEAD_BYTES = 6
+#: A cluster the simulated hubs do not serve: they take its frames and answer nothing.
+QUIET_CLUSTER = 0xFC00
+LINK_KEY = bytes(range(16))
+FRAMES = 40
 
 
 class RecordingClock(SimClock):
+    """A standing sim clock that records every wait."""
+
     def __init__(self) -> None:
         super().__init__(1000.0, start=START, monotonic=lambda: 0.0)
         self.slept: list[float] = []
@@ -59,6 +45,87 @@ class RecordingClock(SimClock):
     async def sleep(self, sim_seconds: float) -> None:
         self.slept.append(sim_seconds)
         await super().sleep(sim_seconds)
+
+
+def quiet_frame(counter: int) -> ApsFrame:
+    """A full-size APS data frame the hub takes without answering."""
+    header = ApsHeader(
+        frame_type=ApsFrameType.DATA,
+        counter=counter & 0xFF,
+        dst_endpoint=HUB_ENDPOINT,
+        cluster_id=QUIET_CLUSTER,
+        profile_id=SMART_ENERGY_PROFILE,
+        src_endpoint=HHT_ENDPOINT,
+    )
+    payload_room = MAX_APS_FRAME - len(ApsFrame(header, b"").to_bytes())
+    return ApsFrame(header, bytes(payload_room))
+
+
+async def joined_radio(han: SimHan, site: SiteInfo, **options: object) -> SimFrameRadio:
+    """A radio joined to the site's hub, as after registration (the hub's device log holds
+    the radio with the link key it joins with)."""
+    radio = SimFrameRadio(han, **options)  # type: ignore[arg-type]
+    endpoint = han.frames.endpoint(site.hub_id)
+    assert endpoint is not None
+    endpoint.device_log[radio.eui] = LINK_KEY
+    await radio.join(site.hub_id, LINK_KEY)
+    return radio
+
+
+def link_cost(directory: Path, frame_loss: float) -> tuple[int, list[float]]:
+    """Frames on air and the sim waits for sending ``FRAMES`` full frames to a hub."""
+    clock = RecordingClock()
+    han = SimHan.create(directory, seed=SEED, clock=clock)
+    try:
+        site = han.add_site(name="Costed", seed=SEED)
+
+        async def scenario() -> int:
+            radio = await joined_radio(han, site, frame_loss=frame_loss, seed=1)
+            clock.slept.clear()
+            before = radio.frames_sent
+            for counter in range(FRAMES):
+                await radio.send_aps(site.hub_id, quiet_frame(counter))
+            return radio.frames_sent - before
+
+        return run(scenario()), list(clock.slept)
+    finally:
+        han.close()
+
+
+def test_each_frame_waits_for_its_airtime(tmp_path) -> None:
+    frames, slept = link_cost(tmp_path / "clean", frame_loss=0.0)
+    full = Medium.exchange_time(aps_psdu_length(MAX_APS_FRAME), BAND_2_4_GHZ)
+    assert frames == FRAMES
+    assert slept == [pytest.approx(full, abs=1e-6)] * FRAMES  # sim instants are ~1.8e9 s
+
+
+def test_loss_costs_retries_and_is_deterministic(tmp_path) -> None:
+    clean_frames, clean_slept = link_cost(tmp_path / "clean", frame_loss=0.0)
+    lossy = [link_cost(tmp_path / f"lossy-{n}", frame_loss=0.3) for n in range(2)]
+    assert lossy[0] == lossy[1]  # the same seed loses the same frames
+    frames, slept = lossy[0]
+    assert frames > clean_frames  # every retry is another frame on air...
+    assert sum(slept) > sum(clean_slept)  # ...and another frame time
+
+
+def test_drop_at_frame(han, site) -> None:
+    async def scenario() -> tuple[SimFrameRadio, int]:
+        radio = await joined_radio(han, site)
+        before = radio.frames_sent
+        radio.drop_after(3)
+        for counter in range(3):
+            await radio.send_aps(site.hub_id, quiet_frame(counter))
+        assert not radio.link_down
+        with pytest.raises(RadioError) as err:
+            await radio.send_aps(site.hub_id, quiet_frame(3))
+        assert err.value.code is ErrorCode.LINK_LOST
+        with pytest.raises(RadioError) as again:  # nothing passes until the radio rejoins
+            await radio.send_aps(site.hub_id, quiet_frame(4))
+        assert again.value.code is ErrorCode.LINK_LOST
+        return radio, radio.frames_sent - before
+
+    radio, sent = run(scenario())
+    assert radio.link_down and sent == 4  # three went, the link dropped at the fourth
 
 
 def test_put_waits_for_the_airtime(tmp_path, supplier) -> None:
@@ -76,15 +143,13 @@ def test_put_waits_for_the_airtime(tmp_path, supplier) -> None:
             sign=True,
         )
 
-        async def scenario(driver) -> None:
-            link = await driver.connect(site.hub_id)
+        async def scenario() -> None:
+            link = await han.driver().connect(site.hub_id)
             clock.slept.clear()
             await link.put(raw)
 
-        run(scenario(han.message_driver()))
-        assert clock.slept == [pytest.approx(modelled_airtime(len(raw) + TUNNEL_OVERHEAD_BYTES))]
-        # at frame level: every block's exchange, and the hub's acknowledgements
-        run(scenario(han.driver()))
+        run(scenario())
+        # every block's exchange, and the hub's acknowledgements
         tunnelled = len(raw) + TUNNEL_OVERHEAD_BYTES
         blocks = -(-tunnelled // MAX_APS_BLOCK)
         full = Medium.exchange_time(aps_psdu_length(MAX_APS_FRAME), BAND_2_4_GHZ)

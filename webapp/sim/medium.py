@@ -7,11 +7,16 @@ byte) a sender listens before it talks and may be on air at most ``DUTY_CYCLE`` 
 ``DUTY_WINDOW_S`` per sub-band; a sender whose budget is spent waits until old frames leave
 the window.  Loss is seeded; a drop at frame N and interference (extra loss) can be set.
 Times are simulated seconds; the medium never sleeps.
+
+It also holds what every radio on it shares: the channels of each band, how a received
+signal strength reads as link quality, and the quick airtime estimate of a whole message
+that the benchmarks set against the HHT's software time.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,6 +33,42 @@ PER_FRAME_OVERHEAD_S: dict[str, float] = {BAND_2_4_GHZ: 0.002432, BAND_868_MHZ: 
 LBT_LISTEN_S = 0.00016  # 868 MHz listen-before-talk before each frame
 DUTY_CYCLE = 0.01
 DUTY_WINDOW_S = 3600.0
+CHANNELS: dict[str, tuple[int, int]] = {
+    BAND_2_4_GHZ: (11, 26),
+    BAND_868_MHZ: (0, 26),  # sub-GHz channel numbers (pages 28-30)
+}
+RSSI_FLOOR = -95  # dBm at LQI 0
+RSSI_SPAN = 60  # dB from LQI 0 to LQI 255
+# DOMAIN.md section 3: about 82 APS payload bytes per frame, and a full frame with its ACK,
+# turnaround, backoff and inter-frame space about 6.9 ms at 2.4 GHz, about 11 ms at 868 MHz.
+APS_PAYLOAD_BYTES_PER_FRAME = 82
+FRAME_SECONDS: dict[str, float] = {BAND_2_4_GHZ: 0.0069, BAND_868_MHZ: 0.011}
+
+
+def channels_of(band: str) -> range:
+    """The channel numbers of ``band``."""
+    low, high = CHANNELS[band]
+    return range(low, high + 1)
+
+
+def lqi_for(rssi: int) -> int:
+    """The link quality (0-255) a receiver reports for a signal of ``rssi`` dBm."""
+    return max(0, min(255, round((rssi - RSSI_FLOOR) * 255 / RSSI_SPAN)))
+
+
+def frames_for(n_bytes: int) -> int:
+    """APS frames needed to carry ``n_bytes`` of APS payload (at least one)."""
+    return max(1, math.ceil(n_bytes / APS_PAYLOAD_BYTES_PER_FRAME))
+
+
+def modelled_airtime(n_bytes: int, band: str = BAND_2_4_GHZ) -> float:
+    """Seconds on air to carry ``n_bytes`` of APS payload one hop on ``band``, no losses,
+    by the DOMAIN.md figures per frame."""
+    try:
+        per_frame = FRAME_SECONDS[band]
+    except KeyError:
+        raise ValueError(f"unknown radio band {band!r}") from None
+    return frames_for(n_bytes) * per_frame
 
 
 class FrameDropped(Exception):

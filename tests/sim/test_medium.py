@@ -1,8 +1,20 @@
+"""The simulated radio medium: frame times, duty cycle, seeded loss, drops, and the
+band figures every radio shares."""
+
 from __future__ import annotations
 
 import pytest
 
-from webapp.sim.han.medium import DUTY_CYCLE, DUTY_WINDOW_S, FrameDropped, Medium
+from webapp.sim.medium import (
+    DUTY_CYCLE,
+    DUTY_WINDOW_S,
+    FrameDropped,
+    Medium,
+    channels_of,
+    frames_for,
+    lqi_for,
+    modelled_airtime,
+)
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, BAND_868_MHZ
 
 
@@ -46,3 +58,21 @@ def test_seeded_loss_and_drop_at_frame() -> None:
     medium.transmit("x", 50, BAND_2_4_GHZ, 0)
     with pytest.raises(FrameDropped):
         medium.transmit("x", 50, BAND_2_4_GHZ, 0)
+
+
+def test_modelled_airtime() -> None:
+    assert frames_for(0) == 1
+    assert frames_for(82) == 1 and frames_for(83) == 2
+    assert modelled_airtime(82) == pytest.approx(0.0069)
+    assert modelled_airtime(1500) == pytest.approx(19 * 0.0069)
+    assert modelled_airtime(164, BAND_868_MHZ) == pytest.approx(2 * 0.011)
+    with pytest.raises(ValueError):
+        modelled_airtime(10, "5GHz")
+
+
+def test_channels_and_link_quality() -> None:
+    assert channels_of(BAND_2_4_GHZ) == range(11, 27)
+    assert channels_of(BAND_868_MHZ) == range(0, 27)
+    assert lqi_for(-95) == 0 and lqi_for(-35) == 255
+    assert lqi_for(-120) == 0 and lqi_for(-10) == 255
+    assert lqi_for(-65) == 128

@@ -1,0 +1,177 @@
+"""The demo's catalogue of install work: the steps (service requests and their GBCS use
+cases), the plans made of them, and the signed commands a device set gets for a plan.
+
+The commands are built and signed by the project's own code playing the DCC's part
+(supplier-signed, ACB MAC wrapper with each device's key), so demo data and built packs
+exercise exactly the path real work takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from webapp.duis.ids import format_request_id
+from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
+from webapp.jobs.loading import CommandSpec, DeviceSetSpec, ServiceRequestSpec
+from webapp.sim.dcc import build_command
+from webapp.sim.han.scenario import SiteInfo
+from webapp.sim.pki import Identity
+
+FRAME_GLOBAL = 0x00
+FRAME_CLUSTER = 0x01
+CLUSTER_TIME = 0x000A
+CLUSTER_PRICE = 0x0700
+CLUSTER_METERING = 0x0702
+CLUSTER_BASIC = 0x0000
+CMD_WRITE_ATTRIBUTES = 0x02
+CMD_READ_ATTRIBUTES = 0x00
+ZCL_UTC_TIME = 0xE2
+
+
+@dataclass(frozen=True)
+class Step:
+    service_reference: str
+    use_case: str
+    message_code: int
+    role: str
+    title: str
+    service_reference_variant: str = ""
+
+    @property
+    def variant(self) -> str:
+        return self.service_reference_variant or self.service_reference
+
+
+CCS01_ESME = Step("8.11", "CCS01", 0x0001, "chf", "Add the electricity meter to the hub")
+ECS70 = Step("8.1", "ECS70", 0x0062, "esme", "Set the electricity meter's clock", "8.1.1")
+CS03A1 = Step("8.7", "CS03A1", 0x000D, "esme", "Join the in-home display to the meter", "8.7.1")
+ECS01A = Step("1.1", "ECS01a", 0x0019, "esme", "Set the import tariff", "1.1.1")
+ECS17B = Step("4.1", "ECS17b", 0x0027, "esme", "Read the import energy register", "4.1.1")
+ECS52 = Step("11.2", "ECS52", 0x0059, "esme", "Read the meter's firmware version")
+CCS01_GSME = Step("8.11", "CCS01", 0x0001, "chf", "Add the gas meter to the hub")
+GCS28 = Step("8.1", "GCS28", 0x007F, "gsme", "Set the gas meter's clock", "8.1.1")
+CS03B = Step("8.7", "CS03B", 0x000E, "gsme", "Join the gas meter to the hub's gas proxy", "8.7.2")
+GCS01A = Step("1.1", "GCS01a", 0x006B, "gsme", "Set the gas tariff", "1.1.1")
+
+DUAL_FUEL_INSTALL = [CCS01_ESME, ECS70, CS03A1, ECS01A, ECS17B, CCS01_GSME, GCS28, CS03B, GCS01A]
+ELECTRICITY_INSTALL = [CCS01_ESME, ECS70, CS03A1, ECS01A, ECS17B, ECS52]
+GAS_EXCHANGE = [CCS01_GSME, GCS28, CS03B, GCS01A]
+
+# names a work-pack build description may use
+STEPS = {
+    "CCS01_ESME": CCS01_ESME,
+    "ECS70": ECS70,
+    "CS03A1": CS03A1,
+    "ECS01a": ECS01A,
+    "ECS17b": ECS17B,
+    "ECS52": ECS52,
+    "CCS01_GSME": CCS01_GSME,
+    "GCS28": GCS28,
+    "CS03B": CS03B,
+    "GCS01a": GCS01A,
+}
+PLANS = {
+    "dual-fuel-install": DUAL_FUEL_INSTALL,
+    "electricity-install": ELECTRICITY_INSTALL,
+    "gas-exchange": GAS_EXCHANGE,
+}
+
+
+def _set_time_validity(when: datetime) -> bytes:
+    """GCS28 Set Time Command: a DER SEQUENCE of the validity start and end times."""
+    parts = b""
+    for instant in (when, when + timedelta(hours=24)):
+        stamp = instant.strftime("%Y%m%d%H%M%SZ").encode()
+        parts += b"\x18" + bytes([len(stamp)]) + stamp
+    return b"\x30" + bytes([len(parts)]) + parts
+
+
+def _payload(step: Step, when: datetime) -> bytes:
+    """A plausible command payload for ``step``: GBZ (ZCL inside), or DER for GCS28."""
+    if step.use_case == "GCS28":
+        return _set_time_validity(when)
+    if step.use_case == "ECS70":
+        value = int((when - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds())
+        attr = (0x0000).to_bytes(2, "little") + bytes([ZCL_UTC_TIME]) + value.to_bytes(4, "little")
+        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_WRITE_ATTRIBUTES, attr)
+        cluster = CLUSTER_TIME
+    elif step.use_case in ("ECS17B", "ECS17b"):
+        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_READ_ATTRIBUTES, (0x0000).to_bytes(2, "little"))
+        cluster = CLUSTER_METERING
+    elif step.use_case == "ECS52":
+        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_READ_ATTRIBUTES, (0x0002).to_bytes(2, "little"))
+        cluster = CLUSTER_BASIC
+    elif step.use_case in ("ECS01a", "GCS01a"):
+        # Publish Price-like content: provider id, rate label, tier, price (pence/kWh x 1000)
+        body = (1).to_bytes(4, "little") + b"\x08STANDARD" + (24500).to_bytes(4, "little")
+        frame = ZclFrame(FRAME_CLUSTER, 1, 0x00, body)
+        cluster = CLUSTER_PRICE
+    else:
+        return b""
+    return build_gbz([GbzComponent(control=0, cluster_id=cluster, zcl=frame)])
+
+
+def _der_device_payload(eui: str) -> bytes:
+    """A small DER SEQUENCE naming the device a device-log/join command is about."""
+    octets = bytes.fromhex(eui)
+    inner = b"\x04" + bytes([len(octets)]) + octets
+    return b"\x30" + bytes([len(inner)]) + inner
+
+
+def device_set_of(site: SiteInfo) -> dict[str, str]:
+    return {
+        "hub": site.hub_id,
+        "gpf": site.hub_id,
+        "chf": site.chf_id,
+        "esme": site.esme_id,
+        "gsme": site.gsme_id,
+        "ihd": site.ihd_id,
+    }
+
+
+class MacKeys(Protocol):
+    def device_mac_key(self, eui: str) -> bytes: ...
+
+
+def service_requests_for(
+    han: MacKeys,
+    supplier: Identity,
+    devices: dict[str, str],
+    steps: list[Step] | tuple[Step, ...],
+    last_counter: int,
+    now: datetime,
+) -> tuple[list[ServiceRequestSpec], DeviceSetSpec]:
+    """One service request per step, and the device set ``devices`` with each step's command
+    built and signed as the DCC would (MAC keys from ``han``)."""
+    srs: list[ServiceRequestSpec] = []
+    commands: list[list[CommandSpec]] = []
+    for counter, step in enumerate(steps, start=last_counter + 1):
+        target = devices[step.role]
+        subject = devices["gsme"] if step is CCS01_GSME else devices["esme"]
+        if step.use_case in ("CCS01", "CS03A1", "CS03B"):
+            payload = _der_device_payload(devices["ihd"] if step is CS03A1 else subject)
+        else:
+            payload = _payload(step, now)
+        raw = build_command(
+            han,  # type: ignore[arg-type]
+            supplier_identity=supplier,
+            device_eui=target,
+            counter=counter,
+            message_code=step.message_code,
+            payload=payload,
+            sign=True,
+        )
+        srs.append(
+            ServiceRequestSpec(
+                service_reference=step.service_reference,
+                use_case=step.use_case,
+                title=step.title,
+                command_variant=2,
+                service_reference_variant=step.variant,
+            )
+        )
+        request_id = format_request_id(supplier.eui_hex.upper(), target, counter)
+        commands.append([CommandSpec(raw, request_id)])
+    return srs, DeviceSetSpec(devices=devices, commands=commands)
