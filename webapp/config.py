@@ -11,7 +11,6 @@ DEFAULT_DATA_DIR = Path("./var")
 SECRET_KEY_FILE = "secret_key"
 SIM_DIR = "sim"
 PKI_DIR = "pki"
-CERTS_DIR = "certs"
 
 
 def resolve_data_dir(option: str | os.PathLike | None = None) -> Path:

@@ -10,7 +10,6 @@ provisioned by the supplier) lets unloads carry signed DUIS bodies.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from webapp.config import ensure_private_dir
+from webapp.files import write_private
+from webapp.x509_certs import private_pem
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ CERT_FILE = "hht-signing.pem"
 DUIS_KEY_FILE = "duis-signing.key"
 DUIS_CERT_FILE = "duis-signing.pem"
 VALIDITY = timedelta(days=3650)
-PRIVATE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -50,15 +50,6 @@ class SigningIdentity:
     @property
     def certificate_pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(path, PRIVATE_MODE)
 
 
 def _load(key_path: Path, cert_path: Path) -> SigningIdentity:
@@ -95,14 +86,7 @@ def terminal_identity(data_dir: Path) -> SigningIdentity:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    _write_private(
-        key_path,
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
+    write_private(key_path, private_pem(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     log.info("created terminal signing identity %s", terminal_id)
     return SigningIdentity(key, cert)
@@ -126,6 +110,6 @@ def install_duis_signing_key(data_dir: Path, key_pem: bytes, cert_pem: bytes) ->
     if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
         raise ValueError("the DUIS signing certificate is not for this key")
     directory = ensure_private_dir(Path(data_dir) / IDENTITY_DIR)
-    _write_private(directory / DUIS_KEY_FILE, key_pem)
+    write_private(directory / DUIS_KEY_FILE, key_pem)
     (directory / DUIS_CERT_FILE).write_bytes(cert_pem)
     return SigningIdentity(key, cert)

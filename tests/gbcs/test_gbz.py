@@ -4,14 +4,9 @@ import pytest
 
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.gbz import (
-    CMD_DEFAULT_RESPONSE,
-    CMD_READ_ATTRIBUTES,
-    CMD_READ_ATTRIBUTES_RESPONSE,
     CONTROL_ENCRYPTED,
     CONTROL_FROM_DATE_TIME,
     CONTROL_LAST,
-    FRAME_CLUSTER_SPECIFIC,
-    FRAME_SERVER_TO_CLIENT,
     AttributeRecord,
     EncryptedContent,
     GbzComponent,
@@ -24,6 +19,13 @@ from webapp.gbcs.gbz import (
     read_attributes_response,
 )
 from webapp.gbcs.zcl import encode_value, read_attribute_records
+from webapp.gbcs.zcl_ids import (
+    CMD_DEFAULT_RESPONSE,
+    CMD_READ_ATTRIBUTES,
+    CMD_READ_ATTRIBUTES_RESPONSE,
+    FRAME_CLUSTER_SPECIFIC,
+    FRAME_SERVER_TO_CLIENT,
+)
 
 from .conftest import WHEN
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 import pytest
 
 from webapp.gbcs.gbz import (
-    CMD_READ_ATTRIBUTES,
-    FRAME_CLUSTER_SPECIFIC,
     AttributeRecord,
     EncryptedContent,
     GbzComponent,
@@ -16,6 +14,7 @@ from webapp.gbcs.gbz import (
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import build_general_signing, parse_message
 from webapp.gbcs.outcome import Outcome, response_outcome
+from webapp.gbcs.zcl_ids import CMD_READ_ATTRIBUTES, FRAME_CLUSTER_SPECIFIC
 
 from .conftest import ESME, SUPPLIER, WHEN, make_header
 

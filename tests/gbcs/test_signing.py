@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from webapp.gbcs.eui import eui_bytes
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import build_general_signing, parse_message
 from webapp.gbcs.signing import (
     CertificateStore,
     SignatureState,
-    normalise_eui,
     sign,
     verify,
     verify_message,
@@ -73,6 +73,6 @@ def test_store_add_public_key(esme):
 
 
 @pytest.mark.parametrize("bad", ["123", b"\x01\x02", "00DB1234567890A0FF"])
-def test_normalise_eui_refuses_bad_input(bad):
+def test_eui_bytes_refuses_bad_input(bad):
     with pytest.raises(ValueError):
-        normalise_eui(bad)
+        eui_bytes(bad)

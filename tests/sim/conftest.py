@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from webapp.gbcs.gbz import CMD_DEFAULT_RESPONSE, GbzComponent, ZclFrame, build_gbz, parse_gbz
+from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz, parse_gbz
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
 from webapp.gbcs.message import build_general_signing, parse_message
+from webapp.gbcs.zcl_ids import CMD_DEFAULT_RESPONSE
 from webapp.sim.han.han import SimHan
 from webapp.sim.han.hub import Route
 from webapp.zigbee.drivers.base import HubLink

@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import Image, ImageFilter
 
 from tests.conftest import login
-from webapp.web.hublabel import HubLabelError, decode_photo, normalise_hub_id, typed_hub_id
+from webapp.web.hublabel import HubLabelError, barcode_hub_id, decode_photo, typed_hub_id
 
 HUB = "00DB9362C13DA58B"
 
@@ -68,8 +68,8 @@ def test_photos_decode_to_the_hub_id(fmt, name):
 
 
 def test_label_text_with_separators_and_prefix():
-    assert normalise_hub_id("00-DB-93-62-C1-3D-A5-8B") == HUB
-    assert normalise_hub_id("GPF:00db9362c13da58b") == HUB
+    assert barcode_hub_id("00-DB-93-62-C1-3D-A5-8B") == HUB
+    assert barcode_hub_id("GPF:00db9362c13da58b") == HUB
     assert decode_photo(label_photo("EUI 00:DB:93:62:C1:3D:A5:8B", FORMATS[1])).hub_id == HUB
 
 

@@ -1,4 +1,4 @@
-"""``make bench``: the figures DESIGN.md budgets, measured and written to JSON.
+"""``make bench``: the figures of README.md's "Benchmarks", measured and written to JSON.
 
 Run with ``python -m webapp.bench.suite --out .bench/results.json``.
 """

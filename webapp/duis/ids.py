@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from webapp.duis.errors import DuisError
+from webapp.gbcs.eui import dashed_eui, eui_text
 
 _EUI = r"[A-Fa-f0-9]{2}(?:-[A-Fa-f0-9]{2}){7}"
 REQUEST_ID = re.compile(rf"^({_EUI}):({_EUI}):(0|[1-9][0-9]{{0,19}})$")
@@ -12,13 +13,14 @@ MAX_COUNTER = 2**64 - 1
 
 
 def format_eui(hex16: str) -> str:
-    value = parse_eui(hex16)
-    return "-".join(value[i : i + 2] for i in range(0, 16, 2))
+    """An EUI-64 as DUIS writes it: dashed pairs of upper-case hex digits."""
+    return dashed_eui(parse_eui(hex16))
 
 
 def parse_eui(text: str) -> str:
-    value = text.strip().replace("-", "").upper()
-    if len(value) != 16 or any(c not in "0123456789ABCDEF" for c in value):
+    """A DUIS EUI-64 as 16 upper-case hex digits; DuisError if it is not one."""
+    value = eui_text(text)
+    if value is None:
         raise DuisError(f"DUIS: {text[:40]!r} is not an EUI-64")
     return value
 

@@ -108,24 +108,6 @@ def parse_der(data: bytes, offset: int = 0, end: int | None = None) -> Asn1Node:
     return node
 
 
-def parse_der_sequence(data: bytes, offset: int = 0, end: int | None = None) -> list[Asn1Node]:
-    """Parse consecutive DER elements filling ``data[offset:end]``."""
-    data, end = _checked(data, offset, end)
-    nodes = []
-    pos = offset
-    while pos < end:
-        node, pos = _read(data, pos, end, 0)
-        nodes.append(node)
-    return nodes
-
-
-def read_node(reader: Reader, depth: int) -> Asn1Node:
-    """Read one element at the reader's position and move past it."""
-    data = reader.data if type(reader.data) is bytes else bytes(reader.data)
-    node, reader.pos = _read(data, reader.pos, reader.end, depth)
-    return node
-
-
 def _checked(data: bytes, offset: int, end: int | None) -> tuple[bytes, int]:
     if type(data) is not bytes:
         data = bytes(data)

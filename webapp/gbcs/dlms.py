@@ -145,10 +145,6 @@ class RequestSpec:
     def name(self) -> str:
         return REQUEST_CHOICES.get(self.choice, f"choice {self.choice}")
 
-    @property
-    def is_method(self) -> bool:
-        return self.choice == 3
-
 
 @dataclass(frozen=True)
 class ResponseSpec:

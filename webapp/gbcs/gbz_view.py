@@ -8,16 +8,9 @@ from functools import lru_cache
 from .datetimes import format_zcl_time
 from .errors import GbcsError
 from .gbz import (
-    CMD_DEFAULT_RESPONSE,
-    CMD_READ_ATTRIBUTES,
-    CMD_READ_ATTRIBUTES_RESPONSE,
     CONTROL_ENCRYPTED,
     CONTROL_FROM_DATE_TIME,
     CONTROL_LAST,
-    FRAME_CLUSTER_SPECIFIC,
-    FRAME_DISABLE_DEFAULT_RESPONSE,
-    FRAME_MANUFACTURER_SPECIFIC,
-    FRAME_SERVER_TO_CLIENT,
     GbzComponent,
     GbzPayload,
     parse_gbz_payload,
@@ -36,6 +29,15 @@ from .zcl_clusters import (
     attribute_name,
     cluster_command,
     cluster_name,
+)
+from .zcl_ids import (
+    CMD_DEFAULT_RESPONSE,
+    CMD_READ_ATTRIBUTES,
+    CMD_READ_ATTRIBUTES_RESPONSE,
+    FRAME_CLUSTER_SPECIFIC,
+    FRAME_DISABLE_DEFAULT_RESPONSE,
+    FRAME_MANUFACTURER_SPECIFIC,
+    FRAME_SERVER_TO_CLIENT,
 )
 from .zcl_status import zcl_status_name
 
@@ -134,11 +136,6 @@ def _frame_control_text(frame_control: int) -> str:
 _CONTROL_TEXTS = [_control_text(control) for control in range(256)]
 _STATUS_TEXTS = [zcl_status_name(status) for status in range(256)]
 _FRAME_CONTROL_TEXTS = [_frame_control_text(frame_control) for frame_control in range(256)]
-
-
-def command_label(component: GbzComponent) -> str:
-    frame = component.zcl
-    return _command_label(component.cluster_id, frame.frame_control, frame.command_id)
 
 
 def _command_label(cluster_id: int, frame_control: int, command_id: int) -> str:
@@ -322,12 +319,6 @@ def format_zcl_value(value: ZclValue) -> str:
     if isinstance(value.value, list):
         return "[" + ", ".join(format_zcl_value(item) for item in value.value) + "]"
     return str(value.value)
-
-
-def decode_fields(reader: Reader, command: Command, ctx: ViewContext) -> list[Node]:
-    """Nodes for a cluster command's fields; trailing octets become an "Unparsed" node."""
-    nodes, reader.pos = _fields(reader.data, reader.pos, reader.end, command, ctx)
-    return nodes
 
 
 def _fields(

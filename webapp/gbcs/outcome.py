@@ -12,29 +12,26 @@ from .asn1_structures import schema_for
 from .asn1_view import Labelled, asn1_tree, outcome_from
 from .dlms import ACCESS_RESPONSE, DlmsApdu, parse_dlms
 from .errors import GbcsError
-from .gbz import (
-    CMD_DEFAULT_RESPONSE,
-    CMD_READ_ATTRIBUTES_RESPONSE,
-    GbzComponent,
-    GbzPayload,
-    parse_gbz_payload,
-)
+from .gbz import GbzComponent, GbzPayload, parse_gbz_payload
 from .header import Cra
 from .message import Message
 from .payload import payload_encoding
 from .tree import ViewContext
 from .usecases import alert_name
 from .zcl import read_attribute_records
-from .zcl_status import zcl_status_name
+from .zcl_ids import (
+    CLUSTER_EVENTS,
+    CLUSTER_PREPAYMENT,
+    CMD_DEFAULT_RESPONSE,
+    CMD_READ_ATTRIBUTES_RESPONSE,
+)
+from .zcl_status import STATUS_NOT_FOUND, zcl_status_name
 
 log = logging.getLogger(__name__)
 
 SUCCESS = "success"
 FAILURE = "failure"
 UNKNOWN = "unknown"
-STATUS_NOT_FOUND = 0x8B
-CLUSTER_PREPAYMENT = 0x0705
-CLUSTER_EVENTS = 0x0709
 CMD_CONSUMER_TOP_UP_RESPONSE = 0x03
 CMD_CLEAR_EVENT_LOG_RESPONSE = 0x02
 #: ``alert_code`` default: not looked up yet (alert codes are 0..0xFFFF).

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from .eui import eui_bytes
+
 if TYPE_CHECKING:
     from .message import Message
 
@@ -57,21 +59,6 @@ def verify(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes)
     return True
 
 
-def normalise_eui(eui: bytes | str) -> bytes:
-    """An EUI-64 as 8 octets, from octets or hex text (separators '-', ':' and spaces allowed)."""
-    if isinstance(eui, bytes | bytearray):
-        value = bytes(eui)
-    else:
-        text = re.sub(r"[\s:-]", "", eui)
-        try:
-            value = bytes.fromhex(text)
-        except ValueError as exc:
-            raise ValueError(f"not a hex EUI-64: {eui!r}") from exc
-    if len(value) != 8:
-        raise ValueError(f"an EUI-64 has 8 octets, got {len(value)}")
-    return value
-
-
 class CertificateStore:
     """Digital-Signing public keys by EUI-64 of their holder."""
 
@@ -105,11 +92,11 @@ class CertificateStore:
             key = cert_or_public_key
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise ValueError("a Digital-Signing key must be an elliptic-curve key")
-        self._keys[normalise_eui(eui)] = key
+        self._keys[eui_bytes(eui)] = key
 
     def public_key_for(self, eui: bytes | str) -> ec.EllipticCurvePublicKey | None:
         try:
-            return self._keys.get(normalise_eui(eui))
+            return self._keys.get(eui_bytes(eui))
         except ValueError:
             return None
 

@@ -10,14 +10,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .zcl_ids import (
+    CLUSTER_BASIC,
+    CLUSTER_CALENDAR,
+    CLUSTER_DEVICE_MANAGEMENT,
+    CLUSTER_EVENTS,
+    CLUSTER_MESSAGING,
+    CLUSTER_METERING,
+    CLUSTER_OTA,
+    CLUSTER_PREPAYMENT,
+    CLUSTER_PRICE,
+    CLUSTER_TIME,
+    CMD_DEFAULT_RESPONSE,
+    CMD_READ_ATTRIBUTES,
+    CMD_READ_ATTRIBUTES_RESPONSE,
+    CMD_WRITE_ATTRIBUTES,
+    CMD_WRITE_ATTRIBUTES_RESPONSE,
+)
+
 FOUNDATION_COMMANDS = {
-    0x00: "Read Attributes",
-    0x01: "Read Attributes Response",
-    0x02: "Write Attributes",
-    0x04: "Write Attributes Response",
+    CMD_READ_ATTRIBUTES: "Read Attributes",
+    CMD_READ_ATTRIBUTES_RESPONSE: "Read Attributes Response",
+    CMD_WRITE_ATTRIBUTES: "Write Attributes",
+    CMD_WRITE_ATTRIBUTES_RESPONSE: "Write Attributes Response",
     0x06: "Configure Reporting",
     0x0A: "Report Attributes",
-    0x0B: "Default Response",
+    CMD_DEFAULT_RESPONSE: "Default Response",
     0x0C: "Discover Attributes",
     0x0D: "Discover Attributes Response",
 }
@@ -853,16 +871,16 @@ EVENTS = Cluster(
 )
 
 CLUSTERS: dict[int, Cluster] = {
-    0x0000: BASIC,
-    0x000A: TIME,
-    0x0019: OTA,
-    0x0700: PRICE,
-    0x0702: METERING,
-    0x0703: MESSAGING,
-    0x0705: PREPAYMENT,
-    0x0707: CALENDAR,
-    0x0708: DEVICE_MANAGEMENT,
-    0x0709: EVENTS,
+    CLUSTER_BASIC: BASIC,
+    CLUSTER_TIME: TIME,
+    CLUSTER_OTA: OTA,
+    CLUSTER_PRICE: PRICE,
+    CLUSTER_METERING: METERING,
+    CLUSTER_MESSAGING: MESSAGING,
+    CLUSTER_PREPAYMENT: PREPAYMENT,
+    CLUSTER_CALENDAR: CALENDAR,
+    CLUSTER_DEVICE_MANAGEMENT: DEVICE_MANAGEMENT,
+    CLUSTER_EVENTS: EVENTS,
 }
 
 

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from webapp.auth.users import INSTALLER, find_user
 from webapp.gbcs.errors import GbcsError
+from webapp.gbcs.eui import strict_eui_text
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import parse_message
 from webapp.gbcs.usecases import use_case_for
@@ -28,7 +29,6 @@ from webapp.store.events import append_event
 DEVICE_ROLES = ("chf", "gpf", "esme", "gsme", "ihd")
 SET_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_DEVICE_SETS = len(SET_LABELS)
-EUI_HEX_LENGTH = 16
 
 
 class LoadError(ValueError):
@@ -89,13 +89,7 @@ def role_of(devices: dict[str, str], eui: str) -> str | None:
 
 
 def _is_eui(value: object) -> bool:
-    if not isinstance(value, str) or len(value) != EUI_HEX_LENGTH:
-        return False
-    try:
-        bytes.fromhex(value)
-    except ValueError:
-        return False
-    return True
+    return strict_eui_text(value) is not None
 
 
 def _check_devices(where: str, devices: dict[str, str]) -> list[str]:

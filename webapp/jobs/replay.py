@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from webapp.gbcs.gbz import parse_gbz
 from webapp.gbcs.message import Message
-
-CMD_DEFAULT_RESPONSE = 0x0B
-#: ZCL status DUPLICATE_EXISTS: the device's answer to a counter it has already passed.
-STATUS_DUPLICATE_EXISTS = 0x8A
+from webapp.gbcs.zcl_ids import CMD_DEFAULT_RESPONSE
+from webapp.gbcs.zcl_status import STATUS_DUPLICATE_EXISTS
 
 
 def is_replay_rejection(message: Message) -> bool:

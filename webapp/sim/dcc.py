@@ -11,16 +11,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from webapp.gbcs.gbz import (
-    CMD_READ_ATTRIBUTES,
-    FRAME_CLUSTER_SPECIFIC,
-    GbzComponent,
-    ZclFrame,
-    build_gbz,
-)
+from webapp.gbcs.eui import eui_bytes
+from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
 from webapp.gbcs.message import build_general_signing, wrap_general_ciphering
-from webapp.gbcs.signing import normalise_eui
+from webapp.gbcs.zcl_ids import CMD_READ_ATTRIBUTES, FRAME_CLUSTER_SPECIFIC
 from webapp.sim.han.keys import P256_ORDER
 
 if TYPE_CHECKING:
@@ -31,7 +26,7 @@ log = logging.getLogger(__name__)
 INVOCATION_COUNTER_MASK = 0xFFFFFFFF
 
 
-class SigningIdentity(Protocol):
+class SupplierSigner(Protocol):
     """What a supplier identity needs here (``webapp.sim.pki`` identities have it)."""
 
     @property
@@ -52,13 +47,13 @@ class DemoSupplier:
     def create(cls, eui: str = "90B3D51F30010000", seed: int = 1) -> DemoSupplier:
         digest = hashlib.sha256(f"hht-sim-supplier:{seed}:{eui}".encode()).digest()
         scalar = int.from_bytes(digest, "big") % (P256_ORDER - 1) + 1
-        return cls(normalise_eui(eui), ec.derive_private_key(scalar, ec.SECP256R1()))
+        return cls(eui_bytes(eui), ec.derive_private_key(scalar, ec.SECP256R1()))
 
 
 def build_command(
     han: SimHan,
     *,
-    supplier_identity: SigningIdentity,
+    supplier_identity: SupplierSigner,
     device_eui: str,
     counter: int,
     message_code: int,
@@ -66,12 +61,12 @@ def build_command(
     sign: bool,
 ) -> bytes:
     """A command message for ``device_eui`` as the DCC would prepare it for local delivery."""
-    originator = normalise_eui(supplier_identity.eui)
+    originator = eui_bytes(supplier_identity.eui)
     header = GroupingHeader(
         cra=Cra.COMMAND,
         counter=counter,
         originator=originator,
-        recipient=normalise_eui(device_eui),
+        recipient=eui_bytes(device_eui),
         date_time=None,
         other_info=OtherInfo(message_code=message_code),
     )

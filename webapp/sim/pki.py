@@ -9,7 +9,6 @@ and organisations, named by EUI-64. Files use the same names as the DCC test key
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from webapp.files import write_private
+from webapp.gbcs.eui import eui_bytes
+from webapp.x509_certs import key_usage, private_pem, self_signed_ca
 
 log = logging.getLogger(__name__)
 
@@ -30,76 +33,6 @@ ORGANISATION = "HHT test PKI (not for production)"
 ROOT_VALIDITY = timedelta(days=3650)
 LEAF_VALIDITY = timedelta(days=3650)
 BACKDATE = timedelta(days=1)
-PRIVATE_MODE = 0o600
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, PRIVATE_MODE)
-
-
-def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _eui_bytes(eui: bytes | str) -> bytes:
-    value = bytes.fromhex(eui.replace("-", "")) if isinstance(eui, str) else bytes(eui)
-    if len(value) != 8:
-        raise ValueError("an EUI-64 has 8 octets")
-    return value
-
-
-def self_signed_ca(
-    key: ec.EllipticCurvePrivateKey, name: x509.Name, not_before: datetime, not_after: datetime
-) -> x509.Certificate:
-    """A root certificate that may sign certificates (and nothing else)."""
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-
-
-def key_usage(signing: bool) -> x509.KeyUsage:
-    """Digital signing (a DS certificate) or key agreement (a KA certificate), nothing else."""
-    return x509.KeyUsage(
-        digital_signature=signing,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=not signing,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
 
 
 @dataclass(frozen=True)
@@ -132,11 +65,11 @@ class Identity:
         self.certificate_path(directory).write_bytes(
             self.certificate.public_bytes(serialization.Encoding.PEM)
         )
-        _write_private(self.key_path(directory), _private_pem(self.private_key))
+        write_private(self.key_path(directory), private_pem(self.private_key))
 
     @classmethod
     def load(cls, directory: Path, eui: bytes | str, role: str) -> Identity:
-        value = _eui_bytes(eui)
+        value = eui_bytes(eui)
         base = Path(directory) / f"{value.hex()}-{role}"
         certificate = x509.load_pem_x509_certificate(base.with_suffix(".pem").read_bytes())
         key = serialization.load_pem_private_key(base.with_suffix(".key").read_bytes(), None)
@@ -178,7 +111,7 @@ class TestPki:
             ]
         )
         root = self_signed_ca(key, name, now - BACKDATE, now + ROOT_VALIDITY)
-        _write_private(key_path, _private_pem(key))
+        write_private(key_path, private_pem(key))
         cert_path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
         log.info("created test root CA in %s", directory)
         return cls(directory, key, root)
@@ -187,7 +120,7 @@ class TestPki:
         """A fresh key pair and certificate for ``eui`` in ``role`` ("ds" or "ka")."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
-        value = _eui_bytes(eui)
+        value = eui_bytes(eui)
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         subject = x509.Name(

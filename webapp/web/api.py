@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, make_response, request
 
 from webapp.auth.users import INSTALLER, SUPERVISOR
+from webapp.gbcs.eui import EUI64_HEX_DIGITS, SEPARATORS, eui_text
 from webapp.jobs import repo
 from webapp.jobs.runner import RunnerError
 from webapp.jobs.states import ABORT_REASONS
@@ -81,23 +82,23 @@ def scan(job_id: str):  # type: ignore[no-untyped-def]
 @role_required(INSTALLER)
 def connect(job_id: str):  # type: ignore[no-untyped-def]
     _job_for_installer(job_id)
-    hub_id = _body().get("hub_id")
-    if not isinstance(hub_id, str) or len(hub_id.replace("-", "")) != 16:
+    given = _body().get("hub_id")
+    hub_id = eui_text(given)
+    if hub_id is None:
+        digits = SEPARATORS.sub("", given) if isinstance(given, str) else ""
+        if len(digits) == EUI64_HEX_DIGITS:
+            _fail("hub_id must be hexadecimal (0-9, A-F).")
         _fail("hub_id must be the hub's 16-digit id (from its label).")
-    try:
-        int(hub_id.replace("-", ""), 16)
-    except ValueError:
-        _fail("hub_id must be hexadecimal (0-9, A-F).")
     meters = _body().get("meters_seen", [])
     if not isinstance(meters, list) or len(meters) > MAX_METERS_SEEN:
         _fail(f"meters_seen must be a list of at most {MAX_METERS_SEEN} meter ids.")
     seen = set()
     for meter in meters:
-        eui = meter.replace("-", "").upper() if isinstance(meter, str) else ""
-        if len(eui) != 16 or any(c not in "0123456789ABCDEF" for c in eui):
+        eui = eui_text(meter)
+        if eui is None:
             _fail(f"meters_seen: {str(meter)[:40]!r} is not a 16-digit meter id.")
         seen.add(eui)
-    _run(station().runner.connect(job_id, hub_id.replace("-", ""), _actor(), meters_seen=seen))
+    _run(station().runner.connect(job_id, hub_id, _actor(), meters_seen=seen))
     return jsonify(ok=True)
 
 

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from dataclasses import dataclass
+
+from webapp.gbcs.eui import eui_text, find_eui_text
 
 log = logging.getLogger(__name__)
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_PHOTO_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 DECODE_MAX_SIDE = 2400  # phone photos are downscaled to this before decoding
-_SEPARATORS = re.compile(r"[\s:\-_.]")
-_HUB_ID = re.compile(r"[0-9A-F]{16}")
-# 16 hex digits, maybe grouped in pairs, not part of a longer hex run
-_HUB_ID_IN_TEXT = re.compile(r"(?<![0-9A-F])(?:[0-9A-F]{2}[\s:\-]?){7}[0-9A-F]{2}(?![0-9A-F])")
 
 
 class HubLabelError(ValueError):
@@ -33,25 +30,13 @@ class HubLabel:
     symbology: str  # e.g. "Code128", "QRCode", "typed"
 
 
-def normalise_hub_id(text: str, *, strict: bool = False) -> str | None:
-    """The 16-hex-digit hub id in ``text`` (separators allowed), or None.
-
-    ``strict`` (typed input) wants nothing but the id; otherwise (barcode content) the id
-    may stand inside other text, as long as there is exactly one.
-    """
-    compact = _SEPARATORS.sub("", text.strip().upper())
-    if _HUB_ID.fullmatch(compact):
-        return compact
-    if strict:
-        return None
-    found = _HUB_ID_IN_TEXT.findall(text.upper())
-    return _SEPARATORS.sub("", found[0]) if len(found) == 1 else None
+def barcode_hub_id(text: str) -> str | None:
+    """The hub id a barcode holds: the whole content, or the one id standing inside it."""
+    return eui_text(text) or find_eui_text(text)
 
 
 def typed_hub_id(text: str) -> HubLabel:
-    hub_id = (
-        normalise_hub_id(text, strict=True) if isinstance(text, str) and len(text) <= 64 else None
-    )
+    hub_id = eui_text(text) if isinstance(text, str) and len(text) <= 64 else None
     if hub_id is None:
         raise HubLabelError(
             "A hub id is 16 characters, 0-9 and A-F, as printed under the hub's barcode "
@@ -86,7 +71,7 @@ def decode_photo(data: bytes) -> HubLabel:
         )
     texts = []
     for result in results:
-        hub_id = normalise_hub_id(result.text)
+        hub_id = barcode_hub_id(result.text)
         if hub_id is not None:
             return HubLabel(hub_id, str(result.format).split(".")[-1])
         texts.append(result.text[:40])

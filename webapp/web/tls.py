@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from webapp.sim.pki import self_signed_ca
+from webapp.files import write_private
+from webapp.x509_certs import private_pem, self_signed_ca
 
 TLS_DIR = "tls"
 CA_CERT = "ca.pem"
@@ -81,21 +82,6 @@ def local_names() -> tuple[list[str], list[str]]:
     return names, sorted(addresses)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(path, 0o600)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
 def _load_or_create_ca(
     files: TlsFiles, label: str
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
@@ -112,7 +98,7 @@ def _load_or_create_ca(
     )
     now = dt.datetime.now(dt.UTC)
     cert = self_signed_ca(key, name, now - BACKDATE, now + CA_VALIDITY)
-    _write_private(files.ca_key, _key_pem(key))
+    write_private(files.ca_key, private_pem(key))
     files.ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return key, cert
 
@@ -145,6 +131,6 @@ def init_tls(data_dir: Path, names: list[str], addresses: list[str]) -> TlsFiles
         )
         .sign(ca_key, hashes.SHA256())
     )
-    _write_private(files.server_key, _key_pem(key))
+    write_private(files.server_key, private_pem(key))
     files.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return files

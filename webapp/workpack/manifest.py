@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from webapp.gbcs.eui import strict_eui_text
+
 FORMAT = "hht-workpack/1"
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.sig"
@@ -96,14 +98,11 @@ class _Reader:
         return obj
 
     def eui(self, value: Any, where: str) -> str:
-        if (
-            not isinstance(value, str)
-            or len(value) != 16
-            or any(c not in "0123456789ABCDEFabcdef" for c in value)
-        ):
+        text = strict_eui_text(value)
+        if text is None:
             self.problems.append(f"{where}: {str(value)[:40]!r} is not a 16-digit hex EUI")
             return ""
-        return value.upper()
+        return text
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

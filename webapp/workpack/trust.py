@@ -21,12 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlite_utils import Database
 
+from webapp.gbcs.eui import EuiError, eui_text, require_eui_text
 from webapp.store.clock import utc_now
 from webapp.workpack.errors import WorkPackError
 
 MAX_NAME_LENGTH = 80
 MAX_PEM_BYTES = 16 * 1024
-EUI_HEX_DIGITS = 16
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,11 @@ class TrustedSupplier:
 
 
 def normalise_eui(text: str, what: str = "EUI") -> str:
-    value = text.strip().replace("-", "").replace(":", "").upper()
-    if len(value) != EUI_HEX_DIGITS or any(c not in "0123456789ABCDEF" for c in value):
-        raise WorkPackError([f"{what} {text[:40]!r} is not 16 hexadecimal digits"])
-    return value
+    """``text`` as 16 upper-case hex digits; WorkPackError naming ``what`` when it is not."""
+    try:
+        return require_eui_text(text, what)
+    except EuiError as exc:
+        raise WorkPackError([str(exc)]) from None
 
 
 def load_certificate(pem: bytes) -> x509.Certificate:
@@ -61,8 +62,8 @@ def certificate_eui(cert: x509.Certificate) -> str | None:
     """The EUI-64 a certificate names in its subject (serialNumber, else CN), if any."""
     for oid in (NameOID.SERIAL_NUMBER, NameOID.COMMON_NAME):
         for attr in cert.subject.get_attributes_for_oid(oid):
-            value = str(attr.value).replace("-", "").upper()
-            if len(value) == EUI_HEX_DIGITS and all(c in "0123456789ABCDEF" for c in value):
+            value = eui_text(str(attr.value))
+            if value is not None:
                 return value
     return None
 

@@ -12,7 +12,6 @@ deleted by unloading.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -315,7 +314,3 @@ def confirm_received(db: Database, unload_id: int, actor: str) -> int:
 
 def unloads(db: Database, limit: int = 50) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM unloads ORDER BY id DESC LIMIT ?", [limit]))
-
-
-def encode_for_json(data: bytes) -> str:
-    return base64.b64encode(data).decode()

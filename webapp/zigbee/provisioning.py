@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from webapp.files import write_private
 from webapp.zigbee.cbke.certificate import CertificateError
 from webapp.zigbee.cbke.credentials import Credentials
 from webapp.zigbee.cbke.installcode import InstallCodeError, check_install_code
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 CREDENTIALS_DIR = "zigbee"
 CREDENTIALS_FILE = "credentials.json"
-FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
@@ -91,12 +91,7 @@ def save_credentials(data_dir: Path, provisioned: Provisioned) -> Path:
         "ca_public_key": c.ca_public_key.hex().upper(),
         "install_code": provisioned.install_code.hex().upper(),
     }
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "w") as out:
-        json.dump(body, out)
-    os.chmod(temporary, FILE_MODE)
-    os.replace(temporary, path)
+    write_private(path, json.dumps(body).encode())
     log.info("Zigbee credentials for %s stored", c.ieee)
     return path
 

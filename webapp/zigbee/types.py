@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from webapp.gbcs.eui import eui_text
+
 
 class FrameError(ValueError):
     """Bytes that do not decode as the expected frame."""
@@ -21,8 +23,8 @@ class EUI64:
 
     @classmethod
     def from_hex(cls, text: str) -> EUI64:
-        digits = text.replace(":", "").replace("-", "").strip()
-        if len(digits) != 16:
+        digits = eui_text(text)
+        if digits is None:
             raise ValueError(f"EUI-64 needs 16 hex digits: {text!r}")
         return cls(int(digits, 16))
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from tests.sim.conftest import connect, default_response_status, run, send_and_receive
-from webapp.gbcs.gbz import CMD_READ_ATTRIBUTES_RESPONSE, parse_gbz
+from webapp.gbcs.gbz import parse_gbz
 from webapp.gbcs.message import parse_message
+from webapp.gbcs.zcl_ids import CMD_READ_ATTRIBUTES_RESPONSE
+from webapp.gbcs.zcl_status import STATUS_DUPLICATE_EXISTS, STATUS_NOT_AUTHORIZED
 from webapp.sim.dcc import DemoSupplier, build_command
 from webapp.sim.han.devices import Outcome, counter_accepted, decide
-from webapp.sim.han.payloads import STATUS_DUPLICATE, STATUS_NOT_AUTHORISED
 
 
 def test_counter_rule() -> None:
@@ -33,7 +34,7 @@ def test_same_bytes_twice_executes_once(han, site, command) -> None:
     assert parse_gbz(parse_message(first).payload)[0].zcl.command_id == (
         CMD_READ_ATTRIBUTES_RESPONSE
     )
-    assert default_response_status(second) == STATUS_DUPLICATE
+    assert default_response_status(second) == STATUS_DUPLICATE_EXISTS
     assert parse_message(second).counter == 1000
     log = [r for r in han.device_log() if r["device"] == site.esme_id]
     assert len(log) == 1
@@ -54,7 +55,7 @@ def test_stale_counter_rejected(han, site, command) -> None:
 
     fresh, stale, later = run(scenario())
     assert default_response_status(fresh) == 0x00
-    assert default_response_status(stale) == STATUS_DUPLICATE
+    assert default_response_status(stale) == STATUS_DUPLICATE_EXISTS
     assert default_response_status(later) == 0x00
     assert [r["counter"] for r in han.device_log()] == [20, 21]
 
@@ -89,7 +90,7 @@ def test_wrong_mac_rejected_without_executing(han, site, command) -> None:
         link = await connect(han, site.hub_id)
         return await send_and_receive(link, bytes(raw))
 
-    assert default_response_status(run(scenario())) == STATUS_NOT_AUTHORISED
+    assert default_response_status(run(scenario())) == STATUS_NOT_AUTHORIZED
     assert han.device_log() == []
     assert [r["reason"] for r in han.rejections()] == ["not-authorised"]
 
@@ -103,7 +104,7 @@ def test_wan_first_then_hht_is_rejected(han, site, command) -> None:
         link = await connect(han, site.hub_id)
         return await send_and_receive(link, raw)
 
-    assert default_response_status(run(scenario())) == STATUS_DUPLICATE
+    assert default_response_status(run(scenario())) == STATUS_DUPLICATE_EXISTS
     (entry,) = han.device_log()
     assert entry["route"] == "wan" and entry["executions"] == 1
     assert han.wan_responses() == [by_wan]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from cryptography import x509
 
 from tests.sim.conftest import connect, default_response_status, run, send_and_receive
-from webapp.gbcs.gbz import CMD_DEFAULT_RESPONSE, CMD_READ_ATTRIBUTES_RESPONSE, parse_gbz
+from webapp.gbcs.gbz import parse_gbz
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import parse_message, verify_mac
 from webapp.gbcs.signing import CertificateStore, SignatureState, verify_message
+from webapp.gbcs.zcl_ids import CLUSTER_METERING, CMD_DEFAULT_RESPONSE, CMD_READ_ATTRIBUTES_RESPONSE
+from webapp.gbcs.zcl_status import STATUS_DUPLICATE_EXISTS
 from webapp.sim.dcc import cluster_command_payload, read_attributes_payload
-from webapp.sim.han.payloads import CLUSTER_METERING, STATUS_DUPLICATE
 
 
 def test_response_is_signed_and_correlated(han, site, command, supplier) -> None:
@@ -96,7 +97,7 @@ def test_outcomes_as_the_hht_reads_them(han, site, command) -> None:
 
     raws = run(scenario())
     join, tampered, clock, clock_again, _ = (response_outcome(parse_message(r)) for r in raws)
-    assert default_response_status(raws[-1]) == STATUS_DUPLICATE  # whatever the use case
+    assert default_response_status(raws[-1]) == STATUS_DUPLICATE_EXISTS  # whatever the use case
     assert join.status == SUCCESS
     assert tampered.status == FAILURE
     assert clock.status == SUCCESS

@@ -40,9 +40,6 @@ class SimClock:
         elapsed = self._monotonic() - self._real_base
         return self._sim_base + elapsed * self.time_scale + self._offset
 
-    def now_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=UTC)
-
     def advance(self, seconds: float) -> None:
         """Move sim time forward (tests: let a window close, a wake interval pass)."""
         if seconds < 0:

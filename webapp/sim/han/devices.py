@@ -7,9 +7,9 @@ confirmed.
 
 A rejected command is never executed.  The device answers it with a signed GBCS Response
 (same counter and message code as the command) whose GBZ payload is one ZCL Default
-Response with a failure status: ``STATUS_DUPLICATE`` (0x8A, DUPLICATE_EXISTS) for a counter
-not above the last accepted one from that originator (a repeat or a stale command), and
-``STATUS_NOT_AUTHORISED`` (0x7E) for a missing or wrong MAC.
+Response with a failure status: DUPLICATE_EXISTS (0x8A) for a counter not above the last
+accepted one from that originator (a repeat or a stale command), and NOT_AUTHORIZED (0x7E)
+for a missing or wrong MAC.
 
 An accepted command is executed: the device log entry, the new counter and the queued
 response are written in one transaction together with removing the command from the queue.
@@ -36,15 +36,10 @@ from webapp.gbcs.message import (
     verify_mac,
     wrap_general_ciphering,
 )
+from webapp.gbcs.zcl_status import STATUS_DUPLICATE_EXISTS, STATUS_NOT_AUTHORIZED
 
 from .keys import load_private_key
-from .payloads import (
-    STATUS_DUPLICATE,
-    STATUS_NOT_AUTHORISED,
-    ReadContext,
-    rejection_payload,
-    success_payload,
-)
+from .payloads import ReadContext, rejection_payload, success_payload
 from .state import HanStore, counter_text, counter_value
 
 log = logging.getLogger(__name__)
@@ -77,8 +72,8 @@ class Outcome(StrEnum):
 
 
 REJECTION_STATUS: dict[Outcome, int] = {
-    Outcome.DUPLICATE: STATUS_DUPLICATE,
-    Outcome.NOT_AUTHORISED: STATUS_NOT_AUTHORISED,
+    Outcome.DUPLICATE: STATUS_DUPLICATE_EXISTS,
+    Outcome.NOT_AUTHORISED: STATUS_NOT_AUTHORIZED,
 }
 
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from webapp.sim.pki import key_usage
+from webapp.x509_certs import key_usage, private_pem
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,6 @@ def derive_signing_key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
 
 def derive_mac_key(seed: int, eui: str) -> bytes:
     return _digest("hht-sim-mac", seed, eui)[:MAC_KEY_LENGTH]
-
-
-def private_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def load_private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
@@ -113,7 +105,7 @@ class DeviceCredentials:
 def device_credentials(ca: DeviceCa, seed: int, eui: str) -> DeviceCredentials:
     key = derive_signing_key(seed, eui)
     return DeviceCredentials(
-        signing_key_pem=private_key_pem(key),
+        signing_key_pem=private_pem(key),
         certificate_pem=ca.issue(seed, eui, key.public_key()),
         mac_key=derive_mac_key(seed, eui),
     )

@@ -10,11 +10,10 @@ message code (a read for the read use cases below, else a Default Response).
 Use cases whose responses are ASN.1 (``webapp.gbcs.payload.ASN1_MESSAGE_CODES``: joins,
 credentials, GCS28 ...) are answered with the bare result INTEGER, 0 for success.
 
-Rejections (see :mod:`webapp.sim.han.devices`) say why with a status: ``STATUS_DUPLICATE`` (ZCL
-DUPLICATE_EXISTS) for a counter not above the last accepted one, always as one GBZ ZCL
-Default Response whatever the use case, so the HHT recognises it in one way;
-``STATUS_NOT_AUTHORISED`` (ZCL NOT_AUTHORIZED) for a missing or wrong MAC, as a Default
-Response, or as the result INTEGER for ASN.1 use cases.
+Rejections (see :mod:`webapp.sim.han.devices`) say why with a ZCL status: DUPLICATE_EXISTS
+for a counter not above the last accepted one, always as one GBZ ZCL Default Response
+whatever the use case, so the HHT recognises it in one way; NOT_AUTHORIZED for a missing
+or wrong MAC, as a Default Response, or as the result INTEGER for ASN.1 use cases.
 """
 
 from __future__ import annotations
@@ -28,10 +27,6 @@ from datetime import UTC, datetime
 from webapp.gbcs.datetimes import ZCL_EPOCH
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.gbz import (
-    CMD_READ_ATTRIBUTES,
-    FRAME_CLUSTER_SPECIFIC,
-    FRAME_SERVER_TO_CLIENT,
-    STATUS_SUCCESS,
     AttributeRecord,
     GbzComponent,
     ZclFrame,
@@ -42,35 +37,37 @@ from webapp.gbcs.gbz import (
     read_attributes_response,
 )
 from webapp.gbcs.payload import ASN1_MESSAGE_CODES
+from webapp.gbcs.zcl_ids import (
+    CLUSTER_BASIC,
+    CLUSTER_METERING,
+    CLUSTER_OTA,
+    CLUSTER_PREPAYMENT,
+    CLUSTER_PRICE,
+    CLUSTER_TIME,
+    CMD_READ_ATTRIBUTES,
+    CMD_WRITE_ATTRIBUTES,
+    CMD_WRITE_ATTRIBUTES_RESPONSE,
+    FRAME_CLUSTER_SPECIFIC,
+    FRAME_SERVER_TO_CLIENT,
+    TYPE_CHAR_STRING,
+    TYPE_ENUM8,
+    TYPE_INT24,
+    TYPE_UINT8,
+    TYPE_UINT24,
+    TYPE_UINT32,
+    TYPE_UINT48,
+    TYPE_UTC_TIME,
+)
+from webapp.gbcs.zcl_status import (
+    STATUS_DUPLICATE_EXISTS,
+    STATUS_SUCCESS,
+    STATUS_UNSUPPORTED_ATTRIBUTE,
+)
 
 log = logging.getLogger(__name__)
 
 MESSAGE_CODE_GCS28 = 0x007F
-STATUS_NOT_AUTHORISED = 0x7E
-STATUS_DUPLICATE = 0x8A
-STATUS_UNSUPPORTED_ATTRIBUTE = 0x86
-CMD_WRITE_ATTRIBUTES = 0x02
-CMD_WRITE_ATTRIBUTES_RESPONSE = 0x04
-
 GBZ_PREFIX = b"\x01\x09"
-
-CLUSTER_BASIC = 0x0000
-CLUSTER_TIME = 0x000A
-CLUSTER_OTA = 0x0019
-CLUSTER_PRICE = 0x0700
-CLUSTER_METERING = 0x0702
-CLUSTER_PREPAYMENT = 0x0705
-
-ZCL_UINT8 = 0x20
-ZCL_UINT24 = 0x22
-ZCL_UINT32 = 0x23
-ZCL_UINT48 = 0x25
-ZCL_INT24 = 0x2A
-ZCL_ENUM8 = 0x30
-ZCL_CHAR_STRING = 0x42
-ZCL_UTC_TIME = 0xE2
-
-ELECTRICITY_KINDS = frozenset({"esme", "chf"})
 
 
 @dataclass(frozen=True)
@@ -109,33 +106,33 @@ def _metering(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
     gas = ctx.kind == "gsme"
     if attribute == 0x0000:  # CurrentSummationDelivered (Wh, or litres of gas)
         value = ctx.register("import", 90.0 if gas else 400.0)
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT48, _uint(6)(value))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT48, _uint(6)(value))
     if attribute == 0x0001:  # CurrentSummationReceived
         value = 0 if gas else ctx.register("export", 20.0)
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT48, _uint(6)(value))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT48, _uint(6)(value))
     if 0x0100 <= attribute <= 0x01FF and attribute % 2 == 0:  # CurrentTierNSummationDelivered
         value = ctx.register(f"tier{attribute:04X}", 60.0 if gas else 150.0)
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT48, _uint(6)(value))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT48, _uint(6)(value))
     if attribute == 0x0300:  # UnitOfMeasure: kWh / m3
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_ENUM8, bytes([1 if gas else 0]))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_ENUM8, bytes([1 if gas else 0]))
     if attribute == 0x0301:  # Multiplier
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT24, _uint(3)(1))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT24, _uint(3)(1))
     if attribute == 0x0302:  # Divisor
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT24, _uint(3)(1000))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT24, _uint(3)(1000))
     if attribute == 0x0400:  # InstantaneousDemand (W)
         demand = 0 if gas else 150 + int(ctx._fraction(f"demand{int(ctx.now) // 60}") * 2850)
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_INT24, _int24(demand))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_INT24, _int24(demand))
     return None
 
 
 def _basic(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
     mains = ctx.kind != "gsme"
     numbers = {
-        0x0000: (ZCL_UINT8, 0x03),  # ZCLVersion
-        0x0001: (ZCL_UINT8, 0x02),  # ApplicationVersion
-        0x0002: (ZCL_UINT8, 0x05),  # StackVersion
-        0x0003: (ZCL_UINT8, 0x01),  # HWVersion
-        0x0007: (ZCL_ENUM8, 0x01 if mains else 0x03),  # PowerSource: mains / battery
+        0x0000: (TYPE_UINT8, 0x03),  # ZCLVersion
+        0x0001: (TYPE_UINT8, 0x02),  # ApplicationVersion
+        0x0002: (TYPE_UINT8, 0x05),  # StackVersion
+        0x0003: (TYPE_UINT8, 0x01),  # HWVersion
+        0x0007: (TYPE_ENUM8, 0x01 if mains else 0x03),  # PowerSource: mains / battery
     }
     texts = {
         0x0004: "HHT-SIM",  # ManufacturerName
@@ -147,21 +144,21 @@ def _basic(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
         data_type, value = numbers[attribute]
         return AttributeRecord(attribute, STATUS_SUCCESS, data_type, bytes([value]))
     if attribute in texts:
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_CHAR_STRING, _text(texts[attribute]))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_CHAR_STRING, _text(texts[attribute]))
     return None
 
 
 def _ota(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
     if attribute == 0x0002:  # CurrentFileVersion
         version = 0x02010000 + int(ctx._fraction("firmware") * 0x20)
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UINT32, _uint(4)(version))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT32, _uint(4)(version))
     return None
 
 
 def _time(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
     if attribute == 0x0000:
         seconds = max(0, int(ctx.now - ZCL_EPOCH.timestamp()))
-        return AttributeRecord(attribute, STATUS_SUCCESS, ZCL_UTC_TIME, _uint(4)(seconds))
+        return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UTC_TIME, _uint(4)(seconds))
     return None
 
 
@@ -268,7 +265,7 @@ def success_payload(message_code: int, command_payload: bytes, ctx: ReadContext)
 
 
 def rejection_payload(message_code: int, command_payload: bytes, status: int) -> bytes:
-    if message_code in ASN1_MESSAGE_CODES and status != STATUS_DUPLICATE:
+    if message_code in ASN1_MESSAGE_CODES and status != STATUS_DUPLICATE_EXISTS:
         return der_integer(status)
     components = command_components(command_payload) or [_synthetic_command(message_code)]
     return build_gbz([default_response(components[0], status)])

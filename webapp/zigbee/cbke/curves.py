@@ -344,11 +344,6 @@ class KoblitzCurve:
             z ^= 1
         return (x, f.mul(x, z))
 
-    def validate_public_key(self, p: Point) -> None:
-        """Partial public-key validation (SEC 1 3.2.3): on the curve, not infinity."""
-        if p is None or not self.is_on_curve(p):
-            raise PointError("invalid public key")
-
 
 SECT283K1 = KoblitzCurve(
     name="sect283k1",

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from webapp.gbcs.eui import eui_text
+
 BAND_2_4_GHZ = "2.4GHz"
 BAND_868_MHZ = "868MHz"
 
@@ -92,8 +94,8 @@ class RadioError(Exception):
 
 def normalise_hub_id(hub_id: str) -> str:
     """A hub id as 16 upper-case hex digits (separators dropped); RadioError if it is not one."""
-    text = "".join(ch for ch in hub_id if ch not in "-: ").upper()
-    if len(text) != 16 or any(ch not in "0123456789ABCDEF" for ch in text):
+    text = eui_text(hub_id)
+    if text is None:
         raise RadioError(ErrorCode.NOT_FOUND, f"{hub_id!r} is not a hub id (16 hex digits)")
     return text
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from webapp.gbcs.zcl_ids import CLUSTER_KEY_ESTABLISHMENT
 from webapp.zigbee.frames.zcl import Direction, ZclFrame, ZclFrameType, ZclHeader
 from webapp.zigbee.types import FrameError, Reader, u8, u16
 
-CLUSTER_ID = 0x0800
+CLUSTER_ID = CLUSTER_KEY_ESTABLISHMENT
 SMART_ENERGY_PROFILE = 0x0109
 
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from webapp.gbcs.zcl_ids import (
+    CLUSTER_TIME,
+    CMD_READ_ATTRIBUTES,
+    CMD_READ_ATTRIBUTES_RESPONSE,
+    TYPE_BITMAP8,
+    TYPE_UTC_TIME,
+)
+from webapp.gbcs.zcl_status import STATUS_SUCCESS
 from webapp.zigbee.frames.zcl import Direction, ZclFrame, ZclFrameType, ZclHeader
 from webapp.zigbee.types import FrameError, Reader, u8, u16, u32
 
-CLUSTER_ID = 0x000A
+CLUSTER_ID = CLUSTER_TIME
 ATTR_TIME = 0x0000
 ATTR_TIME_STATUS = 0x0001
-READ_ATTRIBUTES = 0x00
-READ_ATTRIBUTES_RESPONSE = 0x01
-TYPE_UTC_TIME = 0xE2
-TYPE_BITMAP8 = 0x18
-STATUS_SUCCESS = 0x00
 TIME_STATUS_SYNCHRONIZED = 0x02
 ZIGBEE_EPOCH = 946_684_800  # 2000-01-01T00:00:00Z in Unix seconds
 
@@ -30,20 +33,20 @@ class HubTime:
 
 
 def encode_read_time(tsn: int) -> bytes:
-    header = ZclHeader(READ_ATTRIBUTES, tsn & 0xFF, ZclFrameType.GLOBAL)
+    header = ZclHeader(CMD_READ_ATTRIBUTES, tsn & 0xFF, ZclFrameType.GLOBAL)
     return header.to_bytes() + u16(ATTR_TIME) + u16(ATTR_TIME_STATUS)
 
 
 def decode_read_time(frame: bytes) -> ZclHeader:
     zcl = ZclFrame.from_bytes(frame)
-    if zcl.header.frame_type != ZclFrameType.GLOBAL or zcl.header.command_id != READ_ATTRIBUTES:
+    if zcl.header.frame_type != ZclFrameType.GLOBAL or zcl.header.command_id != CMD_READ_ATTRIBUTES:
         raise FrameError("not a Read Attributes command")
     return zcl.header
 
 
 def encode_time_response(time: HubTime, tsn: int) -> bytes:
     header = ZclHeader(
-        READ_ATTRIBUTES_RESPONSE,
+        CMD_READ_ATTRIBUTES_RESPONSE,
         tsn & 0xFF,
         ZclFrameType.GLOBAL,
         Direction.SERVER_TO_CLIENT,
@@ -68,7 +71,7 @@ def decode_time_response(frame: bytes) -> HubTime:
     zcl = ZclFrame.from_bytes(frame)
     if (
         zcl.header.frame_type != ZclFrameType.GLOBAL
-        or zcl.header.command_id != READ_ATTRIBUTES_RESPONSE
+        or zcl.header.command_id != CMD_READ_ATTRIBUTES_RESPONSE
     ):
         raise FrameError("not a Read Attributes response")
     r = Reader(zcl.payload, "Read Attributes response")

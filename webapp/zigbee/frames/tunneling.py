@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from webapp.gbcs.zcl_ids import CLUSTER_TUNNELING
 from webapp.zigbee.frames.zcl import Direction, ZclFrame, ZclFrameType, ZclHeader
 from webapp.zigbee.types import FrameError, Reader, u8, u16
 
-CLUSTER_ID = 0x0704
+CLUSTER_ID = CLUSTER_TUNNELING
 
 GB_HRGP_PROTOCOL_ID = 6
 GB_HRGP_MANUFACTURER_CODE = 0xFFFF
