@@ -88,6 +88,14 @@ def running_server(demo_dir: Path, scheme: str = "http") -> Iterator[str]:
         log.close()
 
 
+def log_in(page, url: str, role: str, who: tuple) -> None:  # type: ignore[no-untyped-def]
+    """Log in on the login page as ``who`` (username, name, secret) in ``role``."""
+    page.goto(f"{url}/login?role={role}")
+    page.fill("#username", who[0])
+    page.fill("#secret", who[2])
+    page.click("button[type=submit]")
+
+
 @pytest.fixture
 def server(demo_dir: Path) -> Iterator[str]:
     with running_server(demo_dir) as url:

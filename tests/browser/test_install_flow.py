@@ -7,18 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import log_in
 from webapp.sim.demo import DEMO_INSTALLER, DEMO_SUPERVISOR
 
 pytestmark = pytest.mark.browser
 
 JOB_SECONDS = 120
-
-
-def log_in(page, url: str, role: str, who: tuple) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/login?role={role}")
-    page.fill("#username", who[0])
-    page.fill("#secret", who[2])
-    page.click("button[type=submit]")
 
 
 def test_installer_runs_a_job_and_supervisor_sees_it(server, phone, shots, demo_jobs):

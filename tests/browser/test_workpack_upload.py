@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_install_flow import log_in
+from tests.browser.conftest import log_in
 from tests.workpack.conftest import job_spec, pack_spec, unpack
 from webapp.sim.demo import DEMO_SUPERVISOR
 from webapp.sim.packs import build_pack

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import login
+from tests.web.conftest import SETTINGS, dump, json_values
 from webapp.web.context import station
-
-SETTINGS = settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-# tables a refused request may legitimately touch: failed logins are counted on purpose
-COUNTED = {"auth_failures", "users"}
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=10,
-)
-
-
-def dump(app) -> dict:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        db = station().store.reader()
-        return {
-            table: db.execute(f"SELECT * FROM [{table}] ORDER BY rowid").fetchall()
-            for table in db.table_names()
-            if table not in COUNTED
-        }
 
 
 def _bad_hub_id(value: object) -> bool:

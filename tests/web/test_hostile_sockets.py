@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import login
-from tests.web.test_hostile_input import SETTINGS, dump, json_values
+from tests.web.conftest import SETTINGS, dump, json_values
 
 EVENTS = ("join", "clock_pong", "no_such_event")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 import time
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from webapp.bench.reference import reference_figures
+from webapp.bench.rtds import KEYSTORE, rtds_hex_texts
 from webapp.gbcs.describe import describe
 from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
@@ -17,7 +18,6 @@ from webapp.gbcs.signing import CertificateStore
 
 REPEATS = 3
 CORPUS_SIZE = 2000
-SHARED_RTDS = Path(__file__).resolve().parents[1].parent / "shared" / "rtds" / "RTDS-4.5.0"
 
 
 def generated_corpus(size: int = CORPUS_SIZE, seed: int = 7) -> list[bytes]:
@@ -42,9 +42,8 @@ def generated_corpus(size: int = CORPUS_SIZE, seed: int = 7) -> list[bytes]:
 
 
 def rtds_corpus() -> list[bytes]:
-    if not SHARED_RTDS.is_dir():
-        return []
-    return [bytes.fromhex(p.read_text().strip()) for p in sorted(SHARED_RTDS.rglob("*.HEX"))]
+    """The shared RTDS messages as bytes (none when ``../shared/rtds`` is absent)."""
+    return [bytes.fromhex(text) for text in rtds_hex_texts()]
 
 
 def _throughput(messages: list[bytes], parse: Any) -> dict[str, float]:
@@ -74,14 +73,11 @@ def parse_figures() -> dict[str, Any]:
             "envelope": _throughput(messages, parse_message),
             "full_describe": _throughput(messages, describe),
         }
-    keystore = SHARED_RTDS.parent / "keystore"
-    if corpora["rtds"] and keystore.is_dir():
-        store = CertificateStore.from_directory(keystore)
+    if corpora["rtds"] and KEYSTORE.is_dir():
+        store = CertificateStore.from_directory(KEYSTORE)
         figures["rtds"]["full_describe_verified"] = _throughput(
             corpora["rtds"], lambda m: describe(m, store)
         )
-    from webapp.bench.reference import reference_figures
-
     figures["typescript_reference_rtds"] = reference_figures()
     return figures
 

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from webapp.bench.parse import SHARED_RTDS
+from webapp.bench.rtds import KEYSTORE, SHARED_RTDS, rtds_hex_texts
 
 REFERENCE_ENV = "HHT_REFERENCE_PARSER"
 NODE_TIMEOUT_SECONDS = 300
@@ -108,8 +108,7 @@ def reference_figures() -> dict[str, Any]:
         return {"skipped": "node is not installed"}
     if not SHARED_RTDS.is_dir():
         return {"skipped": "../shared/rtds is not here"}
-    messages = [p.read_text().strip() for p in sorted(SHARED_RTDS.rglob("*.HEX"))]
-    keystore = SHARED_RTDS.parent / "keystore"
+    messages = rtds_hex_texts()
     with tempfile.TemporaryDirectory() as tmp:
         driver = Path(tmp) / "driver.js"
         driver.write_text(DRIVER)
@@ -117,7 +116,7 @@ def reference_figures() -> dict[str, Any]:
         listing.write_text(json.dumps(messages))
         try:
             result = subprocess.run(
-                [node, str(driver), parser_dir, str(listing), str(keystore)],
+                [node, str(driver), parser_dir, str(listing), str(KEYSTORE)],
                 capture_output=True,
                 text=True,
                 timeout=NODE_TIMEOUT_SECONDS,

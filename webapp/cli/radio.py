@@ -11,14 +11,10 @@ from pathlib import Path
 import click
 
 from webapp import config
+from webapp.cli.common import data_dir_option, json_option, resolve
 from webapp.zigbee.drivers.base import STAGE_LABELS, ConnectStage, RadioDriver, RadioError
 
 log = logging.getLogger(__name__)
-
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 radio_option = click.option(
@@ -70,7 +66,7 @@ def _expected_hubs(data_dir: Path) -> dict[str, str]:
 @json_option
 def scan_command(data_dir: Path | None, radio: str, as_json: bool) -> None:
     """List the hubs and networks the radio hears, strongest first."""
-    directory = config.resolve_data_dir(data_dir)
+    directory = resolve(data_dir)
     expected = _expected_hubs(directory)
     radio_name = radio
 
@@ -104,7 +100,7 @@ def scan_command(data_dir: Path | None, radio: str, as_json: bool) -> None:
 @json_option
 def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: bool) -> None:
     """Run the connection flow to HUB_ID and print each stage with its duration."""
-    directory = config.resolve_data_dir(data_dir)
+    directory = resolve(data_dir)
     radio_name = radio
     stages: list[dict] = []
     started = time.monotonic()
@@ -175,7 +171,7 @@ def provision_command(
         provisioned = parse_provisioned(certificate, private_key, ca_public_key, install_code)
     except ProvisioningError as exc:
         raise click.ClickException(str(exc)) from exc
-    path = save_credentials(config.resolve_data_dir(data_dir), provisioned)
+    path = save_credentials(resolve(data_dir), provisioned)
     facts = describe_credentials(provisioned)
     click.echo(f"Stored credentials for {facts['subject']} (issuer {facts['issuer']}) in {path}")
 
@@ -191,16 +187,9 @@ def show_command(data_dir: Path | None) -> None:
     )
 
     try:
-        provisioned = load_credentials(config.resolve_data_dir(data_dir))
+        provisioned = load_credentials(resolve(data_dir))
     except ProvisioningError as exc:
         raise click.ClickException(str(exc)) from exc
     if provisioned is None:
         raise click.ClickException("No Zigbee credentials are provisioned in this data dir.")
     click.echo(json.dumps(describe_credentials(provisioned), indent=2))
-
-
-def register(group: click.Group) -> None:
-    """Attach ``scan``, ``connect`` and ``zigbee`` to the ``hht`` command group."""
-    group.add_command(scan_command)
-    group.add_command(connect_command)
-    group.add_command(zigbee_group)

@@ -5,27 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from webapp import config
+from webapp.cli.common import data_dir_option, json_option, open_store, resolve
 from webapp.workpack.errors import WorkPackError
 
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
-
-def _refuse(title: str, exc: WorkPackError) -> None:
+def _refuse(title: str, exc: WorkPackError) -> NoReturn:
+    """Stop with ``title`` and each of the problems ``exc`` lists."""
     lines = "\n".join(f"  - {p}" for p in exc.problems)
     raise click.ClickException(f"{title}:\n{lines}")
-
-
-def _store(data_dir: Path | None):  # type: ignore[no-untyped-def]
-    from webapp.store.db import Store
-
-    return Store.open(config.resolve_data_dir(data_dir))
 
 
 @click.group()
@@ -42,7 +33,7 @@ def supplier_add(data_dir: Path | None, certificate: Path, name: str, eui: str |
     """Trust CERTIFICATE (PEM, ECDSA P-256) for a supplier's work packs."""
     from webapp.workpack.trust import add_supplier
 
-    store = _store(data_dir)
+    store = open_store(data_dir)
     try:
         with store.write() as db:
             row = add_supplier(db, certificate.read_bytes(), name, eui)
@@ -60,7 +51,7 @@ def supplier_list(data_dir: Path | None, as_json: bool) -> None:
     """Trusted suppliers and what is waiting to be unloaded for each."""
     from webapp.workpack.unload import waiting_by_supplier
 
-    store = _store(data_dir)
+    store = open_store(data_dir)
     db = store.reader()
     waiting = {w["supplier_eui"]: w for w in waiting_by_supplier(db)}
     rows = []
@@ -105,7 +96,7 @@ def workpack_build(
     from webapp.sim.packs import build_pack, read_spec
     from webapp.workpack.trust import add_supplier
 
-    directory = config.resolve_data_dir(data_dir)
+    directory = resolve(data_dir)
     try:
         description = read_spec(spec)
         built = build_pack(description, directory, raw_gbcs=raw_gbcs)
@@ -116,7 +107,7 @@ def workpack_build(
     cert_path = out.with_suffix(".supplier.pem")
     cert_path.write_bytes(pem)
     if trust:
-        store = _store(data_dir)
+        store = open_store(data_dir)
         with store.write() as db:
             add_supplier(db, pem, str(description["supplier"].get("name") or "Test supplier"))
         store.close()
@@ -140,7 +131,7 @@ def workpack_load(
     """Verify PACK completely and load its jobs, or load nothing and say why."""
     from webapp.workpack.load import OtherSupplierWaiting, load_pack
 
-    store = _store(data_dir)
+    store = open_store(data_dir)
     try:
         result = load_pack(
             store,
@@ -174,8 +165,8 @@ def workpack_unload(data_dir: Path | None, supplier_eui: str, out: Path) -> None
     from webapp.workpack.trust import normalise_eui
     from webapp.workpack.unload import make_unload
 
-    directory = config.resolve_data_dir(data_dir)
-    store = _store(data_dir)
+    directory = resolve(data_dir)
+    store = open_store(data_dir)
     try:
         made = make_unload(
             store,
@@ -203,7 +194,7 @@ def workpack_confirm(data_dir: Path | None, unload_id: int) -> None:
     """The back office has received unload UNLOAD_ID."""
     from webapp.workpack.unload import confirm_received
 
-    store = _store(data_dir)
+    store = open_store(data_dir)
     try:
         with store.write() as db:
             count = confirm_received(db, unload_id, "cli")
@@ -231,9 +222,3 @@ def survey_verify(survey_file: Path, fingerprint: str | None) -> None:
     except WorkPackError as exc:
         _refuse("Survey not valid", exc)
     click.echo(json.dumps(found, indent=1))
-
-
-def register(main: click.Group) -> None:
-    main.add_command(supplier)
-    main.add_command(workpack)
-    main.add_command(survey)

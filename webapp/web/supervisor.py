@@ -20,6 +20,7 @@ from webapp.jobs import repo
 from webapp.jobs.states import JOB_STATUS_LABELS
 from webapp.store.events import events_for, verify_chain
 from webapp.web.context import get_db, station
+from webapp.web.lan import lan_address
 from webapp.web.security import role_required
 from webapp.workpack.unload import waiting_by_supplier
 
@@ -146,11 +147,9 @@ def qr_code():  # type: ignore[no-untyped-def]
 
 def device_address() -> str:
     """This terminal's address as phones reach it (what the supervisor page shows)."""
-    from webapp.cli import _lan_address
-
     host = request.host.split(":")[0]
     if host in ("127.0.0.1", "localhost", "::1"):
-        host = _lan_address()
+        host = lan_address()
     port = request.host.split(":")[1] if ":" in request.host else ""
     return f"{request.scheme}://{host}{':' + port if port else ''}/"
 

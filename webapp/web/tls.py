@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from webapp.files import write_private
+from webapp.web.lan import LOOPBACK, lan_address
 from webapp.x509_certs import private_pem, self_signed_ca
 
 TLS_DIR = "tls"
@@ -67,18 +68,13 @@ def local_names() -> tuple[list[str], list[str]]:
     """This machine's host names and IPv4 addresses (no packet is sent)."""
     host = socket.gethostname()
     names = [host, f"{host}.local", "localhost"]
-    addresses = {"127.0.0.1"}
+    addresses = {LOOPBACK}
     try:
         for info in socket.getaddrinfo(host, None, socket.AF_INET):
             addresses.add(info[4][0])
     except OSError:
         pass
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))  # picks the outgoing interface; sends nothing
-            addresses.add(probe.getsockname()[0])
-        except OSError:
-            pass
+    addresses.add(lan_address())
     return names, sorted(addresses)
 
 

@@ -1,0 +1,35 @@
+"""Helpers for the web tests: hypothesis settings, JSON junk, and a dump of the database."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from webapp.web.context import station
+
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# tables a refused request may legitimately touch: failed logins are counted on purpose
+COUNTED = {"auth_failures", "users"}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+def dump(app) -> dict:  # type: ignore[no-untyped-def]
+    """Every table's rows, except those a refused request may touch."""
+    with app.app_context():
+        db = station().store.reader()
+        return {
+            table: db.execute(f"SELECT * FROM [{table}] ORDER BY rowid").fetchall()
+            for table in db.table_names()
+            if table not in COUNTED
+        }
