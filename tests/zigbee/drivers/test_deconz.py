@@ -30,13 +30,8 @@ from webapp.sim.radio import SimFrameRadio
 from webapp.station import load_certificates, radio_came_back
 from webapp.store.db import Store
 from webapp.zigbee.drivers.base import INSTRUCTIONS, ConnectStage, ErrorCode, RadioError
-from webapp.zigbee.drivers.deconz import (
-    DeconzRadio,
-    DeconzTimeouts,
-    ExtraCommand,
-    InterPanIndication,
-    RawFrame,
-)
+from webapp.zigbee.drivers.deconz import DeconzRadio, DeconzTimeouts
+from webapp.zigbee.drivers.deconz.frames import ExtraCommand, InterPanIndication, RawFrame
 from webapp.zigbee.frames import key_establishment
 from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.stack import ZigbeeStack

@@ -30,7 +30,8 @@ from webapp.sim.zigbee_ca import TestCa
 from webapp.station import load_certificates, radio_came_back
 from webapp.store.db import Store
 from webapp.zigbee.drivers.base import INSTRUCTIONS, ConnectStage, ErrorCode, RadioError
-from webapp.zigbee.drivers.ezsp import EzspRadio, NcpCbkeParty
+from webapp.zigbee.drivers.ezsp import EzspRadio
+from webapp.zigbee.drivers.ezsp.key_establishment import NcpCbkeParty
 from webapp.zigbee.stack import StackTimeouts, ZigbeeStack
 from webapp.zigbee.types import EUI64
 

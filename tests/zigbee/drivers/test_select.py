@@ -79,7 +79,7 @@ def test_auto_without_a_stick_falls_back_to_sim_with_a_notice(tmp_path: Path) ->
 def test_a_stick_whose_address_is_not_the_certificates_is_refused() -> None:
     from types import SimpleNamespace
 
-    from webapp.zigbee.drivers.sticks import StickError, check_stick_address
+    from webapp.zigbee.sticks import StickError, check_stick_address
     from webapp.zigbee.types import EUI64
 
     mine = EUI64.from_hex("70B3D5FFFE00A001")

@@ -4,7 +4,7 @@
 on it: SLIP framing with the deCONZ checksum, the commands zigpy-deconz sends (VERSION,
 READ/WRITE_PARAMETER, DEVICE_STATE, CHANGE_NETWORK_STATE, APS data request, confirm and
 indication, the device-state-changed notice) and the Inter-PAN and beacon commands as
-:mod:`webapp.zigbee.drivers.deconz` defines them.  Radio work goes to a
+:mod:`webapp.zigbee.drivers.deconz.frames` defines them.  Radio work goes to a
 :class:`~webapp.sim.radio.SimFrameRadio`, so the simulated hubs answer a
 driver that runs the real zigpy-deconz code:
 
@@ -37,30 +37,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zigpy_deconz.api import (
-    CommandId,
-    DeviceState,
-    DeviceStateFlags,
-    FirmwarePlatform,
-    NetworkParameter,
-    NetworkState2,
-    Status,
-)
-
 from webapp.sim.han.han import REAL_TIMEOUT_MARGIN_S, SIM_APS_ACK_TIMEOUT_S
 from webapp.sim.medium import lqi_for
 from webapp.sim.radio import SimFrameRadio
 from webapp.zigbee.aps_transport import ApsTransport
 from webapp.zigbee.drivers.base import Beacon, RadioError
-from webapp.zigbee.drivers.deconz import (
+from webapp.zigbee.drivers.deconz.frames import (
     BeaconFlags,
     BeaconIndication,
+    Command,
+    DeviceStateFlags,
     ExtraCommand,
+    FirmwarePlatform,
     InterPanConfirm,
     InterPanIndication,
     InterPanRequest,
     InterPanStart,
+    NetworkParameter,
+    NetworkState,
     RawFrame,
+    Status,
+    device_state,
 )
 from webapp.zigbee.sizes import HHT_ENDPOINT, HUB_ENDPOINT, MAX_APS_BLOCK, SMART_ENERGY_PROFILE
 from webapp.zigbee.types import EUI64, FrameError, Reader, u8, u16, u32
@@ -91,23 +88,23 @@ RELAYS_FLAG = 0x02
 ALLOW_FRAGMENTATION = 0x08
 #: Parameter lengths the stick accepts in WRITE_PARAMETER.
 PARAMETER_SIZES = {
-    NetworkParameter.mac_address: 8,
-    NetworkParameter.nwk_panid: 2,
-    NetworkParameter.nwk_address: 2,
-    NetworkParameter.nwk_extended_panid: 8,
-    NetworkParameter.aps_designed_coordinator: 1,
-    NetworkParameter.channel_mask: 4,
-    NetworkParameter.aps_extended_panid: 8,
-    NetworkParameter.trust_center_address: 8,
-    NetworkParameter.security_mode: 1,
-    NetworkParameter.use_predefined_nwk_panid: 1,
-    NetworkParameter.link_key: 24,
-    NetworkParameter.current_channel: 1,
-    NetworkParameter.permit_join: 1,
-    NetworkParameter.nwk_update_id: 1,
-    NetworkParameter.watchdog_ttl: 4,
-    NetworkParameter.nwk_frame_counter: 4,
-    NetworkParameter.app_zdp_response_handling: 2,
+    NetworkParameter.MAC_ADDRESS: 8,
+    NetworkParameter.NWK_PANID: 2,
+    NetworkParameter.NWK_ADDRESS: 2,
+    NetworkParameter.NWK_EXTENDED_PANID: 8,
+    NetworkParameter.APS_DESIGNED_COORDINATOR: 1,
+    NetworkParameter.CHANNEL_MASK: 4,
+    NetworkParameter.APS_EXTENDED_PANID: 8,
+    NetworkParameter.TRUST_CENTER_ADDRESS: 8,
+    NetworkParameter.SECURITY_MODE: 1,
+    NetworkParameter.USE_PREDEFINED_NWK_PANID: 1,
+    NetworkParameter.LINK_KEY: 24,
+    NetworkParameter.CURRENT_CHANNEL: 1,
+    NetworkParameter.PERMIT_JOIN: 1,
+    NetworkParameter.NWK_UPDATE_ID: 1,
+    NetworkParameter.WATCHDOG_TTL: 4,
+    NetworkParameter.NWK_FRAME_COUNTER: 4,
+    NetworkParameter.APP_ZDP_RESPONSE_HANDLING: 2,
 }
 
 
@@ -215,7 +212,7 @@ class DeconzEmulator:
         *,
         name: str = "ttyACM-ConBee",
         firmware_without_interpan: bool = False,
-        platform: FirmwarePlatform = FirmwarePlatform.Conbee_II,
+        platform: FirmwarePlatform = FirmwarePlatform.CONBEE_II,
         firmware_version: int = DEFAULT_FIRMWARE,
         protocol_version: int = DEFAULT_PROTOCOL,
     ) -> None:
@@ -241,14 +238,14 @@ class DeconzEmulator:
         self._aps_lock = asyncio.Lock()
         self._unplug_after: int | None = None
         self._handlers: dict[int, Handler] = {
-            CommandId.version: self._version,
-            CommandId.read_parameter: self._read_parameter,
-            CommandId.write_parameter: self._write_parameter,
-            CommandId.device_state: self._device_state,
-            CommandId.change_network_state: self._change_network_state,
-            CommandId.aps_data_request: self._aps_data_request,
-            CommandId.aps_data_confirm: self._aps_data_confirm,
-            CommandId.aps_data_indication: self._aps_data_indication,
+            Command.VERSION: self._version,
+            Command.READ_PARAMETER: self._read_parameter,
+            Command.WRITE_PARAMETER: self._write_parameter,
+            Command.DEVICE_STATE: self._device_state,
+            Command.CHANGE_NETWORK_STATE: self._change_network_state,
+            Command.APS_DATA_REQUEST: self._aps_data_request,
+            Command.APS_DATA_CONFIRM: self._aps_data_confirm,
+            Command.APS_DATA_INDICATION: self._aps_data_indication,
             ExtraCommand.START_INTERPAN: self._start_interpan,
             ExtraCommand.SEND_INTERPAN: self._send_interpan,
         }
@@ -316,7 +313,7 @@ class DeconzEmulator:
     def _power_on(self) -> None:
         self._in.clear()
         self._out.clear()
-        self._network = NetworkState2.OFFLINE
+        self._network = NetworkState.OFFLINE
         self._interpan_channel: int | None = None
         self._channel = 11
         self._pan_id = 0xFFFF
@@ -328,17 +325,17 @@ class DeconzEmulator:
         self._link_keys: dict[bytes, bytes] = {}
         self._mac_seq = 0
         self._parameters: dict[int, bytes] = {
-            NetworkParameter.aps_designed_coordinator: u8(1),
-            NetworkParameter.channel_mask: u32(0x07FFF800),
-            NetworkParameter.aps_extended_panid: bytes(8),
-            NetworkParameter.trust_center_address: bytes(8),
-            NetworkParameter.security_mode: u8(3),
-            NetworkParameter.use_predefined_nwk_panid: u8(0),
-            NetworkParameter.permit_join: u8(0),
-            NetworkParameter.nwk_update_id: u8(0),
-            NetworkParameter.watchdog_ttl: u32(0),
-            NetworkParameter.nwk_frame_counter: u32(0),
-            NetworkParameter.app_zdp_response_handling: u16(0),
+            NetworkParameter.APS_DESIGNED_COORDINATOR: u8(1),
+            NetworkParameter.CHANNEL_MASK: u32(0x07FFF800),
+            NetworkParameter.APS_EXTENDED_PANID: bytes(8),
+            NetworkParameter.TRUST_CENTER_ADDRESS: bytes(8),
+            NetworkParameter.SECURITY_MODE: u8(3),
+            NetworkParameter.USE_PREDEFINED_NWK_PANID: u8(0),
+            NetworkParameter.PERMIT_JOIN: u8(0),
+            NetworkParameter.NWK_UPDATE_ID: u8(0),
+            NetworkParameter.WATCHDOG_TTL: u32(0),
+            NetworkParameter.NWK_FRAME_COUNTER: u32(0),
+            NetworkParameter.APP_ZDP_RESPONSE_HANDLING: u16(0),
         }
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -438,11 +435,11 @@ class DeconzEmulator:
             flags |= DeviceStateFlags.APSDE_DATA_CONFIRM
         if self._indications:
             flags |= DeviceStateFlags.APSDE_DATA_INDICATION
-        return DeviceState(network_state=self._network, device_state=flags).serialize()
+        return device_state(self._network, flags)
 
     def _push_state(self) -> None:
         body = self._state() + u8(0)
-        frame = RawFrame(CommandId.device_state_changed, UNSOLICITED_SEQ, Status.SUCCESS, body)
+        frame = RawFrame(Command.DEVICE_STATE_CHANGED, UNSOLICITED_SEQ, Status.SUCCESS, body)
         self._send(frame, payload_length=False)
 
     def _version(self, request: bytes) -> None:
@@ -456,16 +453,16 @@ class DeconzEmulator:
     # ------------------------------------------------------------ parameters
     def _parameter(self, parameter: int, argument: bytes) -> bytes | None:
         dynamic = {
-            NetworkParameter.mac_address: self.sim.eui.le,
-            NetworkParameter.nwk_panid: u16(self._pan_id),
-            NetworkParameter.nwk_address: u16(self._nwk),
-            NetworkParameter.nwk_extended_panid: self._extended_pan_id,
-            NetworkParameter.current_channel: u8(self._channel),
-            NetworkParameter.protocol_version: u16(self.protocol_version),
+            NetworkParameter.MAC_ADDRESS: self.sim.eui.le,
+            NetworkParameter.NWK_PANID: u16(self._pan_id),
+            NetworkParameter.NWK_ADDRESS: u16(self._nwk),
+            NetworkParameter.NWK_EXTENDED_PANID: self._extended_pan_id,
+            NetworkParameter.CURRENT_CHANNEL: u8(self._channel),
+            NetworkParameter.PROTOCOL_VERSION: u16(self.protocol_version),
         }
         if parameter in dynamic:
             return dynamic[parameter]
-        if parameter == NetworkParameter.link_key:
+        if parameter == NetworkParameter.LINK_KEY:
             key = self._link_keys.get(argument)
             return None if key is None else argument + key
         return self._parameters.get(parameter)
@@ -490,9 +487,9 @@ class DeconzEmulator:
         if len(value) != size:
             self._answer(request, Status.INVALID_VALUE, u8(parameter))
             return
-        if parameter == NetworkParameter.link_key:
+        if parameter == NetworkParameter.LINK_KEY:
             self._link_keys[value[:8]] = value[8:]
-        elif parameter == NetworkParameter.mac_address:
+        elif parameter == NetworkParameter.MAC_ADDRESS:
             self._answer(request, Status.UNSUPPORTED, u8(parameter))  # the sim radio's own
             return
         else:
@@ -504,17 +501,17 @@ class DeconzEmulator:
         body = RawFrame.from_bytes(request, payload_length=False).body
         wanted = Reader(body, "CHANGE_NETWORK_STATE").u8()
         self._answer(request, Status.SUCCESS, u8(wanted), payload_length=False)
-        if wanted == NetworkState2.CONNECTED and self._network == NetworkState2.OFFLINE:
-            self._network = NetworkState2.JOINING
+        if wanted == NetworkState.CONNECTED and self._network == NetworkState.OFFLINE:
+            self._network = NetworkState.JOINING
             self._spawn(self._join())
-        elif wanted == NetworkState2.OFFLINE and self._network != NetworkState2.OFFLINE:
+        elif wanted == NetworkState.OFFLINE and self._network != NetworkState.OFFLINE:
             self._spawn(self._leave())
 
     async def _join(self) -> None:
-        hub = EUI64.from_le(self._parameters[NetworkParameter.aps_extended_panid])
-        trust_centre = self._parameters[NetworkParameter.trust_center_address]
+        hub = EUI64.from_le(self._parameters[NetworkParameter.APS_EXTENDED_PANID])
+        trust_centre = self._parameters[NetworkParameter.TRUST_CENTER_ADDRESS]
         key = self._link_keys.get(trust_centre)
-        mask = int.from_bytes(self._parameters[NetworkParameter.channel_mask], "little")
+        mask = int.from_bytes(self._parameters[NetworkParameter.CHANNEL_MASK], "little")
         row = self.sim.han.hubs.hub(str(hub))
         reason = ""
         if key is None or EUI64.from_le(trust_centre) != hub:
@@ -526,13 +523,13 @@ class DeconzEmulator:
                 await self.sim.join(str(hub), key)
             except RadioError as exc:
                 reason = str(exc)
-        if reason or self._network != NetworkState2.JOINING:
+        if reason or self._network != NetworkState.JOINING:
             log.info("emulated ConBee did not join %s: %s", hub, reason or "left meanwhile")
-            self._network = NetworkState2.OFFLINE
+            self._network = NetworkState.OFFLINE
             self._push_state()
             return
         assert row is not None
-        self._network = NetworkState2.CONNECTED
+        self._network = NetworkState.CONNECTED
         self._extended_pan_id = hub.le
         self._pan_id, self._channel, self._nwk = row["pan_id"], row["channel"], HHT_NWK
         self._interpan_channel = None
@@ -546,7 +543,7 @@ class DeconzEmulator:
 
     def _network_lost(self) -> None:
         self._transport = None
-        self._network = NetworkState2.OFFLINE
+        self._network = NetworkState.OFFLINE
         self._indications.clear()
         self._push_state()
 
@@ -573,7 +570,7 @@ class DeconzEmulator:
     # ------------------------------------------------------------ APS data
     def _aps_data_request(self, request: bytes) -> None:
         data = _DataRequest.parse(RawFrame.from_bytes(request).body)
-        if self._network != NetworkState2.CONNECTED:
+        if self._network != NetworkState.CONNECTED:
             self._answer(request, Status.NO_NETWORK, self._state() + u8(data.request_id))
             return
         if self._unplug_after is not None:
@@ -676,7 +673,7 @@ class DeconzEmulator:
             self._answer(request, Status.INVALID_VALUE, u8(start.channel))
             return
         self._interpan_channel = start.channel
-        if self._network == NetworkState2.OFFLINE:
+        if self._network == NetworkState.OFFLINE:
             self._channel = start.channel
         if start.scan:
             self._spawn(self._scan(request, start.channel))
@@ -748,7 +745,7 @@ class DeconzEmulator:
             if received is None:
                 continue
             listening = self._interpan_channel
-            if listening is None and self._network != NetworkState2.CONNECTED:
+            if listening is None and self._network != NetworkState.CONNECTED:
                 continue
             channel = self._channel if listening is None else listening
             indication = InterPanIndication.for_frame(

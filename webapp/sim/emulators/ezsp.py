@@ -1,7 +1,7 @@
 """A Silicon Labs EZSP stick on a pseudo-terminal, bridged to the simulated hubs.
 
 :class:`EzspEmulator` plays the NCP (network co-processor) end of a serial line: the host
-(bellows, under :class:`webapp.zigbee.drivers.ezsp.EzspRadio`) opens the slave side of a
+(bellows, under :class:`webapp.zigbee.drivers.ezsp.radio.EzspRadio`) opens the slave side of a
 pty as it would ``/dev/ttyUSB0``; the emulator answers on the master side, in the same
 event loop, byte for byte as a stick would:
 

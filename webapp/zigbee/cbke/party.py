@@ -59,7 +59,10 @@ class CbkeState(StrEnum):
     TERMINATED = "terminated"
 
 
-class _Abort(Exception):
+class KeyEstablishmentAbort(Exception):
+    """A check on the peer's frame failed: the party answers with a Terminate Key
+    Establishment carrying ``status`` and ends."""
+
     def __init__(self, status: TerminateStatus, reason: str) -> None:
         super().__init__(reason)
         self.status = status
@@ -163,7 +166,7 @@ class CbkeParty:
             self._tsn = header.tsn
         try:
             reply = self._dispatch(header, command)
-        except _Abort as abort:
+        except KeyEstablishmentAbort as abort:
             return self._abort(abort.status, abort.reason)
         return self._send(reply) if reply is not None else None
 
@@ -202,16 +205,18 @@ class CbkeParty:
             if self.role == Role.RESPONDER:
                 expected = mac_u(self._mac_key, *self._macs_inputs())
                 if not hmac.compare_digest(expected, command.mac):
-                    raise _Abort(TerminateStatus.BAD_KEY_CONFIRM, "MACU does not match")
+                    raise KeyEstablishmentAbort(
+                        TerminateStatus.BAD_KEY_CONFIRM, "MACU does not match"
+                    )
                 reply = ConfirmKeyData(mac_v(self._mac_key, *self._macs_inputs()))
                 self._finish()
                 return reply
             expected = mac_v(self._mac_key, *self._macs_inputs())
             if not hmac.compare_digest(expected, command.mac):
-                raise _Abort(TerminateStatus.BAD_KEY_CONFIRM, "MACV does not match")
+                raise KeyEstablishmentAbort(TerminateStatus.BAD_KEY_CONFIRM, "MACV does not match")
             self._finish()
             return None
-        raise _Abort(
+        raise KeyEstablishmentAbort(
             TerminateStatus.BAD_MESSAGE,
             f"unexpected {type(command).__name__} in state {state.value}",
         )
@@ -226,9 +231,11 @@ class CbkeParty:
 
     def _accept_initiate(self, command: InitiateKeyEstablishment) -> None:
         if command.suite != int(self.suite.id):
-            raise _Abort(TerminateStatus.UNSUPPORTED_SUITE, f"suite {command.suite:#06x} offered")
+            raise KeyEstablishmentAbort(
+                TerminateStatus.UNSUPPORTED_SUITE, f"suite {command.suite:#06x} offered"
+            )
         if len(command.identity) != self.suite.certificate_length:
-            raise _Abort(
+            raise KeyEstablishmentAbort(
                 TerminateStatus.BAD_MESSAGE,
                 f"identity of {len(command.identity)} octets for suite {int(self.suite.id)}",
             )
@@ -237,29 +244,37 @@ class CbkeParty:
         try:
             cert = parse_certificate(command.identity, self.suite)
         except CertificateError as exc:
-            raise _Abort(TerminateStatus.INVALID_CERTIFICATE, str(exc)) from exc
+            raise KeyEstablishmentAbort(TerminateStatus.INVALID_CERTIFICATE, str(exc)) from exc
         if cert.issuer != self.credentials.issuer:
-            raise _Abort(TerminateStatus.UNKNOWN_ISSUER, f"issuer {cert.issuer.hex().upper()}")
+            raise KeyEstablishmentAbort(
+                TerminateStatus.UNKNOWN_ISSUER, f"issuer {cert.issuer.hex().upper()}"
+            )
         if self.peer_ieee is not None and cert.subject != self.peer_ieee:
-            raise _Abort(
+            raise KeyEstablishmentAbort(
                 TerminateStatus.INVALID_CERTIFICATE,
                 f"certificate subject {cert.subject} is not the sender {self.peer_ieee}",
             )
         if not cert.valid_at(self._now()):
-            raise _Abort(TerminateStatus.INVALID_CERTIFICATE, "certificate not valid now")
+            raise KeyEstablishmentAbort(
+                TerminateStatus.INVALID_CERTIFICATE, "certificate not valid now"
+            )
         try:
             self._peer_static = cert.public_key(self.credentials.ca_point)
         except CertificateError as exc:
-            raise _Abort(TerminateStatus.INVALID_CERTIFICATE, str(exc)) from exc
+            raise KeyEstablishmentAbort(TerminateStatus.INVALID_CERTIFICATE, str(exc)) from exc
         self.peer_certificate = cert
 
     def _peer_ephemeral(self, data: bytes) -> tuple[int, int]:
         if len(data) != self.suite.point_length or data[0] not in (2, 3):
-            raise _Abort(TerminateStatus.BAD_MESSAGE, "ephemeral key is not a compressed point")
+            raise KeyEstablishmentAbort(
+                TerminateStatus.BAD_MESSAGE, "ephemeral key is not a compressed point"
+            )
         try:
             return self.suite.curve.decode_point(data)
         except PointError as exc:
-            raise _Abort(TerminateStatus.BAD_MESSAGE, f"ephemeral key: {exc}") from exc
+            raise KeyEstablishmentAbort(
+                TerminateStatus.BAD_MESSAGE, f"ephemeral key: {exc}"
+            ) from exc
 
     def _new_ephemeral(self) -> None:
         curve = self.suite.curve
@@ -288,7 +303,9 @@ class CbkeParty:
                 peer_eph,
             )
         except PointError as exc:
-            raise _Abort(TerminateStatus.BAD_MESSAGE, f"key agreement failed: {exc}") from exc
+            raise KeyEstablishmentAbort(
+                TerminateStatus.BAD_MESSAGE, f"key agreement failed: {exc}"
+            ) from exc
         self._mac_key, self._key_data = derive_keys(z)
 
     def _macs_inputs(self) -> tuple[EUI64, EUI64, bytes, bytes]:

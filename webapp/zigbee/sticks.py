@@ -1,5 +1,9 @@
 """Opening a real stick: the driver for its kind, the terminal's provisioned credentials,
-and the HHT's Zigbee stack over them."""
+and the HHT's Zigbee stack over them.
+
+The driver modules (and so bellows, zigpy-deconz and zigpy) are imported only when a stick
+of their kind is opened.
+"""
 
 from __future__ import annotations
 

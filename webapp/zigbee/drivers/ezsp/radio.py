@@ -29,10 +29,7 @@ Key establishment: the driver checks whether the NCP firmware carries the CBKE 2
 library (``getCertificate283k1`` answered, or refused as an unknown command) and whether a
 certificate is installed, and shows it as "NCP CBKE: yes / yes (no certificate installed) /
 no".  With both, the key establishment with the hub once joined (over APS) runs on the
-stick, through :class:`NcpCbkeParty`: ``getCertificate283k1`` for our certificate,
-``generateCbkeKeys283k1`` (callback ``generateCbkeKeysHandler283k1``) for our ephemeral key,
-``calculateSmacs283k1`` (callback ``calculateSmacsHandler283k1``) for MACU and MACV, and
-``clearTemporaryDataMaybeStoreLinkKey283k1`` to keep the key in the stick (or drop it).
+stick, through :class:`~webapp.zigbee.drivers.ezsp.key_establishment.NcpCbkeParty`.
 Otherwise the host runs it (:mod:`webapp.zigbee.cbke`).  The Inter-PAN key establishment
 always runs on the host: the host must hold that key to seal the install-code registration.
 
@@ -46,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hmac
 import itertools
 import logging
 import os
@@ -60,9 +56,6 @@ import zigpy.config
 from bellows.exception import InvalidCommandError
 from bellows.ezsp import EZSP
 
-from webapp.zigbee.cbke.certificate import CertificateError, parse_certificate
-from webapp.zigbee.cbke.party import CbkeState
-from webapp.zigbee.cbke.suites import SUITE_2
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, ErrorCode, RadioError, RadioInfo
 from webapp.zigbee.drivers.frames_base import FrameRadio, ReceivedAps, ReceivedInterPan
 from webapp.zigbee.frames.aps import (
@@ -74,17 +67,10 @@ from webapp.zigbee.frames.aps import (
 )
 from webapp.zigbee.frames.fragmentation import ack_header
 from webapp.zigbee.frames.interpan import InterPanFrame
-from webapp.zigbee.frames.key_establishment import (
-    ConfirmKeyData,
-    EphemeralData,
-    InitiateKeyEstablishment,
-    TerminateKeyEstablishment,
-    TerminateStatus,
-    decode_ke,
-    encode_ke,
-)
-from webapp.zigbee.frames.zcl import Direction
 from webapp.zigbee.types import EUI64, FrameError
+
+from .key_establishment import CBKE_CALLBACKS, NcpCbkeError, NcpCbkeParty
+from .status import succeeded
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +93,8 @@ HUB_NODE_ID = 0x0000  # the hub (CHF) forms the HAN: coordinator and trust centr
 MAX_RAW_FRAME = 125  # 127 octets less the FCS the NCP adds
 TAG_MODULUS = 256
 BLOCK_WINDOW_BITS = 8
-CERTIFICATE_283K1_OCTETS = 74
 #: Real seconds the NCP may take for one CBKE step (generating keys, computing the SMACs).
 CBKE_STEP_TIMEOUT_S = 30.0
-#: What the HHT tells the hub about its CBKE timing, as the host party does (seconds).
-KE_GENERATE_TIME_S = 10
-KE_WAIT_TIME_S = 10
-_CBKE_CALLBACKS = ("generateCbkeKeysHandler283k1", "calculateSmacsHandler283k1")
 UNPLUGGED = "unplugged"
 
 _JOIN_FAILURES: dict[t.sl_Status, ErrorCode] = {
@@ -125,11 +106,6 @@ _NO_INTERPAN = (
     "Smart Energy Inter-PAN passthrough), so it cannot reach a hub. Use a stick whose "
     "EmberZNet firmware has Inter-PAN support."
 )
-
-
-def _ok(status: Any) -> bool:
-    """EmberStatus, EzspStatus and sl_Status all say success with 0."""
-    return int(status) == 0
 
 
 def _stack_status(status: Any) -> t.sl_Status:
@@ -369,7 +345,7 @@ class EzspRadio(FrameRadio):
         log.info("EZSP stick on %s: %s; %s", self.path, self.info.firmware, self.cbke_label)
 
     async def _read_identity(self, ezsp: EZSP) -> None:
-        (eui,) = await self._call("getEui64")
+        (eui,) = await self.ncp_call("getEui64")
         self.eui = EUI64.from_hex(_epid_hex(eui))
         board = version = None
         try:
@@ -390,12 +366,12 @@ class EzspRadio(FrameRadio):
 
     async def _probe_cbke(self) -> None:
         try:
-            status, certificate = await self._call("getCertificate283k1")
+            status, certificate = await self.ncp_call("getCertificate283k1")
         except (InvalidCommandError, AttributeError) as exc:
             log.info("NCP firmware has no CBKE 283k1 library: %s", exc)
             self.ncp_cbke = False
             return
-        self.ncp_cbke = _ok(status)
+        self.ncp_cbke = succeeded(status)
         raw = bytes(certificate)
         self.ncp_certificate_installed = self.ncp_cbke and raw != b"\xff" * len(raw)
 
@@ -409,25 +385,25 @@ class EzspRadio(FrameRadio):
             return None
         return NcpCbkeParty(self, peer)
 
-    async def _cbke_step(self, command: str, callback: str, *args: Any) -> dict[str, Any]:
+    async def cbke_step(self, command: str, callback: str, *args: Any) -> dict[str, Any]:
         """Run one CBKE command on the NCP and wait for the callback with its result.
-        _NcpCbkeError when the NCP refuses or reports a failure."""
+        NcpCbkeError when the NCP refuses or reports a failure."""
         self._check()
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._cbke_waiters[callback] = waiter
         try:
             try:
-                (status,) = await self._call(command, *args)
+                (status,) = await self.ncp_call(command, *args)
             except InvalidCommandError as exc:
-                raise _NcpCbkeError(f"{command} refused: {exc}") from exc
-            if not _ok(status):
-                raise _NcpCbkeError(f"{command} refused (status {status})")
+                raise NcpCbkeError(f"{command} refused: {exc}") from exc
+            if not succeeded(status):
+                raise NcpCbkeError(f"{command} refused (status {status})")
             fields = await self._guarded(waiter, command, CBKE_STEP_TIMEOUT_S)
         finally:
             if self._cbke_waiters.get(callback) is waiter:
                 del self._cbke_waiters[callback]
-        if not _ok(fields["status"]):
-            raise _NcpCbkeError(f"{callback} reported status {fields['status']}")
+        if not succeeded(fields["status"]):
+            raise NcpCbkeError(f"{callback} reported status {fields['status']}")
         return fields
 
     def _on_cbke(self, name: str, fields: dict[str, Any]) -> None:
@@ -440,12 +416,12 @@ class EzspRadio(FrameRadio):
     async def _enable_interpan(self) -> None:
         flags = bytes([t.EmberMacPassthroughType.MAC_PASSTHROUGH_SE_INTERPAN])
         try:
-            (status,) = await self._call(
+            (status,) = await self.ncp_call(
                 "setValue", t.EzspValueId.VALUE_MAC_PASSTHROUGH_FLAGS, flags
             )
         except InvalidCommandError:
             status = 1
-        self.interpan_supported = _ok(status)
+        self.interpan_supported = succeeded(status)
         if not self.interpan_supported:
             log.warning("stick on %s refused the SE Inter-PAN passthrough", self.path)
 
@@ -529,7 +505,8 @@ class EzspRadio(FrameRadio):
             return self._gone_error()
         return RadioError(ErrorCode.RADIO_FAULT, detail)
 
-    async def _call(self, name: str, *args: Any) -> Any:
+    async def ncp_call(self, name: str, *args: Any) -> Any:
+        """EZSP command ``name``, guarded: RadioError when the stick goes away or is slow."""
         ezsp = self._check()
         return await self._guarded(getattr(ezsp, name)(*args), name)
 
@@ -543,7 +520,7 @@ class EzspRadio(FrameRadio):
             "incomingMessageHandler": self._on_incoming,
             "messageSentHandler": self._on_sent,
             "stackStatusHandler": self._on_stack_status,
-            **{cb: functools.partial(self._on_cbke, cb) for cb in _CBKE_CALLBACKS},
+            **{cb: functools.partial(self._on_cbke, cb) for cb in CBKE_CALLBACKS},
         }.get(name)
         if handler is None:
             return
@@ -589,7 +566,7 @@ class EzspRadio(FrameRadio):
         status = fields["status"]
         entry = self._tags.pop(tag, None)
         if entry is None:
-            if not _ok(status):
+            if not succeeded(status):
                 log.info("the hub did not take an APS frame (status %s)", status)
             return
         counter, block = entry
@@ -597,7 +574,7 @@ class EzspRadio(FrameRadio):
         if transfer is None:
             return
         transfer.outstanding.discard(block)
-        if _ok(status):
+        if succeeded(status):
             transfer.confirmed.add(block)
         if not transfer.outstanding:
             self._acknowledge_blocks(counter, transfer, block)
@@ -676,17 +653,17 @@ class EzspRadio(FrameRadio):
         if len(raw) > MAX_RAW_FRAME:
             raise ValueError(f"Inter-PAN frame of {len(raw)} octets does not fit one frame")
         if self._channel != channel:
-            (status,) = await self._call("setRadioChannel", channel)
-            if not _ok(status):
+            (status,) = await self.ncp_call("setRadioChannel", channel)
+            if not succeeded(status):
                 raise RadioError(ErrorCode.RADIO_FAULT, f"the stick would not tune to {channel}")
             self._channel = channel
         if isinstance(frame.dst, EUI64):
             self._reached[str(frame.dst)] = (channel, frame.dst_pan)
         if self._has("sendRawMessageExtended"):
-            (status,) = await self._call("sendRawMessageExtended", raw, 0, True)
+            (status,) = await self.ncp_call("sendRawMessageExtended", raw, 0, True)
         else:
-            (status,) = await self._call("sendRawMessage", raw)
-        if not _ok(status):
+            (status,) = await self.ncp_call("sendRawMessage", raw)
+        if not succeeded(status):
             self.interpan_supported = False
             raise RadioError(ErrorCode.RADIO_FAULT, f"{_NO_INTERPAN} (status {status})")
 
@@ -724,10 +701,10 @@ class EzspRadio(FrameRadio):
         waiter: asyncio.Future[t.sl_Status] = asyncio.get_running_loop().create_future()
         self._status_waiters.append(waiter)
         try:
-            (status,) = await self._call(
+            (status,) = await self.ncp_call(
                 "joinNetwork", t.EmberNodeType.ROUTER, _parameters(hub, target)
             )
-            if not _ok(status):
+            if not succeeded(status):
                 raise RadioError(ErrorCode.NOT_FOUND, f"the stick would not join {hub} ({status})")
             result = await self._guarded(waiter, f"joining {hub}", JOIN_TIMEOUT_S)
         finally:
@@ -752,8 +729,8 @@ class EzspRadio(FrameRadio):
             networkKeySequenceNumber=0,
             preconfiguredTrustCenterEui64=t.EUI64(EUI64.from_hex(hub).le),
         )
-        (status,) = await self._call("setInitialSecurityState", state)
-        if not _ok(status):
+        (status,) = await self.ncp_call("setInitialSecurityState", state)
+        if not succeeded(status):
             raise RadioError(ErrorCode.RADIO_FAULT, f"the stick refused the link key ({status})")
 
     async def send_aps(self, destination: str, frame: ApsFrame) -> None:
@@ -787,7 +764,7 @@ class EzspRadio(FrameRadio):
             self._tags[tag] = (header.counter, block)
         aps = _ezsp_aps(header, options, group, sequence)
         try:
-            status, ncp_sequence = await self._call(
+            status, ncp_sequence = await self.ncp_call(
                 "sendUnicast",
                 t.EmberOutgoingMessageType.OUTGOING_DIRECT,
                 HUB_NODE_ID,
@@ -798,7 +775,7 @@ class EzspRadio(FrameRadio):
         except RadioError:
             self._tags.pop(tag, None)
             raise
-        if not _ok(status):
+        if not succeeded(status):
             self._tags.pop(tag, None)
             if transfer is not None:
                 transfer.outstanding.discard(block)
@@ -830,8 +807,8 @@ class EzspRadio(FrameRadio):
             return  # the NCP acknowledges unfragmented frames itself
         group = (header.ack_bitfield or 0) << 8 | header.block_number
         aps = _ezsp_aps(header, t.EmberApsOption.APS_OPTION_FRAGMENT, group, header.counter)
-        (status,) = await self._call("sendReply", HUB_NODE_ID, aps, b"")
-        if not _ok(status):
+        (status,) = await self.ncp_call("sendReply", HUB_NODE_ID, aps, b"")
+        if not succeeded(status):
             raise self._send_failed(status)
 
     async def receive_aps(self, timeout: float) -> ReceivedAps | None:
@@ -854,201 +831,6 @@ class EzspRadio(FrameRadio):
             await self._guarded(self._ezsp.leaveNetwork(timeout=LEAVE_TIMEOUT_S), "leaving")
         except (RadioError, InvalidCommandError) as exc:
             log.info("leaving hub %s: %s", hub, exc)
-
-
-# ---------------------------------------------------------------- CBKE on the NCP
-class _NcpCbkeError(Exception):
-    """The NCP refused a CBKE command or reported a failed step."""
-
-
-class _Abort(Exception):
-    def __init__(self, status: TerminateStatus, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-class NcpCbkeParty:
-    """The initiator (the HHT) of a key establishment over the joined network, run by the
-    stick's CBKE 283k1 library: the same exchange as :class:`webapp.zigbee.cbke.party.
-    CbkeParty` (Initiate, Ephemeral Data, Confirm Key), with our certificate, ephemeral key
-    and MACs from the NCP.  The link key stays in the stick (:attr:`link_key` is None)."""
-
-    def __init__(self, radio: EzspRadio, peer: EUI64) -> None:
-        self.radio = radio
-        self.peer_ieee = peer
-        self.suite = SUITE_2
-        self.state = CbkeState.IDLE
-        self.failure = ""
-        self.link_key: bytes | None = None
-        self.terminate_status: TerminateStatus | int | None = None
-        self._tsn = 0
-        self._issuer = b""
-        self._peer_certificate = b""
-        self._responder_smac = b""
-        self._ncp_busy = False  # the NCP holds temporary CBKE data
-
-    @property
-    def done(self) -> bool:
-        return self.state == CbkeState.DONE
-
-    @property
-    def failed(self) -> bool:
-        return self.state == CbkeState.TERMINATED
-
-    async def start(self) -> bytes:
-        """The Initiate Key Establishment request, with the certificate in the stick."""
-        if self.state != CbkeState.IDLE:
-            raise RuntimeError("only an idle initiator can start key establishment")
-        status, raw = await self.radio._call("getCertificate283k1")
-        certificate = bytes(raw)
-        try:
-            if not _ok(status):
-                raise CertificateError(f"the stick would not give it (status {status})")
-            parsed = parse_certificate(certificate, self.suite)
-        except CertificateError as exc:
-            raise RadioError(
-                ErrorCode.RADIO_FAULT, f"the stick's CBKE certificate is unusable: {exc}"
-            ) from exc
-        if self.radio.eui is not None and parsed.subject != self.radio.eui:
-            log.warning(
-                "the stick's certificate is for %s, the stick is %s", parsed.subject, self.radio.eui
-            )
-        self._issuer = parsed.issuer
-        self.state = CbkeState.AWAIT_INITIATE
-        log.info("key establishment with %s runs on the stick's CBKE engine", self.peer_ieee)
-        return self._send(
-            InitiateKeyEstablishment(
-                suite=int(self.suite.id),
-                ephemeral_data_generate_time=KE_GENERATE_TIME_S,
-                confirm_key_generate_time=KE_GENERATE_TIME_S,
-                identity=certificate,
-            ),
-            next_tsn=True,
-        )
-
-    async def receive(self, frame: bytes) -> bytes | None:
-        """Consume one Key Establishment frame from the hub; the frame to send back, if any."""
-        if self.state in (CbkeState.TERMINATED, CbkeState.DONE):
-            return None
-        try:
-            header, command = decode_ke(frame)
-        except FrameError as exc:
-            return await self._abort(TerminateStatus.BAD_MESSAGE, f"undecodable frame: {exc}")
-        if isinstance(command, TerminateKeyEstablishment):
-            await self._forget(store=False)
-            self.state = CbkeState.TERMINATED
-            try:
-                self.terminate_status = TerminateStatus(command.status)
-                name = self.terminate_status.name
-            except ValueError:
-                self.terminate_status, name = command.status, f"status {command.status:#04x}"
-            self.failure = f"peer terminated: {name}"
-            log.info("key establishment terminated by the hub (%s)", self.failure)
-            return None
-        try:
-            if header.direction != Direction.SERVER_TO_CLIENT:
-                raise _Abort(TerminateStatus.BAD_MESSAGE, "frame sent in the wrong direction")
-            if self.state == CbkeState.AWAIT_INITIATE and isinstance(
-                command, InitiateKeyEstablishment
-            ):
-                return await self._on_initiate(command)
-            if self.state == CbkeState.AWAIT_EPHEMERAL and isinstance(command, EphemeralData):
-                return await self._on_ephemeral(command)
-            if self.state == CbkeState.AWAIT_CONFIRM and isinstance(command, ConfirmKeyData):
-                return await self._on_confirm(command)
-            raise _Abort(
-                TerminateStatus.BAD_MESSAGE,
-                f"unexpected {type(command).__name__} in state {self.state.value}",
-            )
-        except _Abort as abort:
-            return await self._abort(abort.status, abort.reason)
-
-    async def _on_initiate(self, command: InitiateKeyEstablishment) -> bytes:
-        if command.suite != int(self.suite.id):
-            raise _Abort(TerminateStatus.UNSUPPORTED_SUITE, f"suite {command.suite:#06x} offered")
-        if len(command.identity) != self.suite.certificate_length:
-            raise _Abort(TerminateStatus.BAD_MESSAGE, "identity of the wrong length")
-        try:
-            cert = parse_certificate(command.identity, self.suite)
-        except CertificateError as exc:
-            raise _Abort(TerminateStatus.INVALID_CERTIFICATE, str(exc)) from exc
-        if cert.issuer != self._issuer:
-            raise _Abort(TerminateStatus.UNKNOWN_ISSUER, f"issuer {cert.issuer.hex().upper()}")
-        if cert.subject != self.peer_ieee:
-            raise _Abort(
-                TerminateStatus.INVALID_CERTIFICATE,
-                f"certificate subject {cert.subject} is not the sender {self.peer_ieee}",
-            )
-        self._peer_certificate = command.identity
-        self._ncp_busy = True
-        fields = await self._ncp(
-            TerminateStatus.NO_RESOURCES, "generateCbkeKeys283k1", "generateCbkeKeysHandler283k1"
-        )
-        self.state = CbkeState.AWAIT_EPHEMERAL
-        return self._send(EphemeralData(bytes(fields["ephemeralPublicKey"])), next_tsn=True)
-
-    async def _on_ephemeral(self, command: EphemeralData) -> bytes:
-        qev = command.data
-        if len(qev) != self.suite.point_length or qev[0] not in (2, 3):
-            raise _Abort(TerminateStatus.BAD_MESSAGE, "ephemeral key is not a compressed point")
-        fields = await self._ncp(
-            TerminateStatus.BAD_MESSAGE,
-            "calculateSmacs283k1",
-            "calculateSmacsHandler283k1",
-            t.Bool.true,
-            t.EmberCertificate283k1Data(self._peer_certificate),
-            t.EmberPublicKey283k1Data(qev),
-        )
-        self._responder_smac = bytes(fields["responderSmac"])
-        self.state = CbkeState.AWAIT_CONFIRM
-        return self._send(ConfirmKeyData(bytes(fields["initiatorSmac"])), next_tsn=True)
-
-    async def _on_confirm(self, command: ConfirmKeyData) -> None:
-        if not hmac.compare_digest(self._responder_smac, command.mac):
-            raise _Abort(TerminateStatus.BAD_KEY_CONFIRM, "MACV does not match")
-        if not await self._forget(store=True):
-            raise _Abort(TerminateStatus.NO_RESOURCES, "the stick would not keep the link key")
-        self.state = CbkeState.DONE
-        log.info("key established with %s; the link key stays in the stick", self.peer_ieee)
-        return None
-
-    async def _ncp(
-        self, status: TerminateStatus, command: str, callback: str, *args: Any
-    ) -> dict[str, Any]:
-        try:
-            return await self.radio._cbke_step(command, callback, *args)
-        except _NcpCbkeError as exc:
-            raise _Abort(status, f"the stick's CBKE failed: {exc}") from exc
-
-    async def _forget(self, *, store: bool) -> bool:
-        """End the NCP's part: keep the link key (``store``) or drop it; True when done."""
-        if not self._ncp_busy:
-            return not store
-        self._ncp_busy = False
-        try:
-            (status,) = await self.radio._call(
-                "clearTemporaryDataMaybeStoreLinkKey283k1", t.Bool(store)
-            )
-        except InvalidCommandError as exc:
-            log.info("the stick would not clear its CBKE data: %s", exc)
-            return False
-        return _ok(status)
-
-    def _send(self, command: Any, *, next_tsn: bool = False) -> bytes:
-        if next_tsn:
-            self._tsn = (self._tsn + 1) & 0xFF
-        return encode_ke(command, Direction.CLIENT_TO_SERVER, self._tsn)
-
-    async def _abort(self, status: TerminateStatus, reason: str) -> bytes:
-        self.state = CbkeState.TERMINATED
-        self.terminate_status = status
-        self.failure = f"{status.name}: {reason}"
-        log.info("terminating key establishment on the stick (%s)", self.failure)
-        await self._forget(store=False)
-        return self._send(
-            TerminateKeyEstablishment(int(status), KE_WAIT_TIME_S, int(self.suite.id))
-        )
 
 
 # ---------------------------------------------------------------- APS frame mapping

@@ -1,15 +1,10 @@
 """The ``deconz`` radio: a ConBee (I, II or III) at frame level, through zigpy-deconz.
 
-zigpy-deconz gives the serial framing (SLIP with a 16-bit checksum), the command table
-for the standard deCONZ commands (VERSION, READ/WRITE_PARAMETER, DEVICE_STATE,
-CHANGE_NETWORK_STATE, APS data request/confirm/indication) and the poller that reads an
-APS indication or confirm when the device-state flags say one waits.  It lacks what the HHT
-needs before it belongs to a network: Inter-PAN (deCONZ commands 0x13 to 0x16, used by
-deCONZ for touchlink) and the beacons of a scan (0x1F).  :class:`DeconzApi` adds them by
-subclassing zigpy-deconz's ``Deconz``; their frame layouts are defined once, below
-("Inter-PAN and beacon frames").  They are this project's reading of the deCONZ serial
-protocol and are UNTESTED ON REAL CONBEE FIRMWARE: only :mod:`webapp.sim.emulators.deconz`
-speaks them so far.
+:class:`DeconzRadio` runs :class:`~webapp.zigbee.drivers.deconz.api.DeconzApi` (zigpy-deconz
+with Inter-PAN and beacons added) command by command; zigpy's ControllerApplication is not
+involved.  The added commands are this project's reading of the deCONZ serial protocol and
+are UNTESTED ON REAL CONBEE FIRMWARE: only :mod:`webapp.sim.emulators.deconz` speaks them so
+far.
 
 What the HHT asks of the stick, and how:
 
@@ -44,16 +39,12 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, TypeVar
 
 import zigpy.config
-import zigpy.serial
 import zigpy.types as zt
 import zigpy_deconz.types as dt
-import zigpy_deconz.uart
 from zigpy_deconz.api import (
-    Deconz,
     DeviceState,
     FirmwarePlatform,
     LinkKey,
@@ -65,17 +56,27 @@ from zigpy_deconz.api import (
 )
 from zigpy_deconz.exception import CommandError
 
+from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, ErrorCode, RadioError, RadioInfo
+from webapp.zigbee.drivers.frames_base import FrameRadio, ReceivedAps, ReceivedInterPan
 from webapp.zigbee.frames import key_establishment
-from webapp.zigbee.frames.aps import ApsFrame, ApsFrameType, ApsHeader, DeliveryMode, Fragmentation
+from webapp.zigbee.frames.aps import ApsFrame, ApsFrameType, ApsHeader, Fragmentation
 from webapp.zigbee.frames.fragmentation import Reassembler, ack_header, block_index
 from webapp.zigbee.frames.interpan import SMART_ENERGY_PROFILE, InterPanFrame
 from webapp.zigbee.frames.key_establishment import InitiateKeyEstablishment
 from webapp.zigbee.frames.zcl import Direction, ZclHeader
 from webapp.zigbee.sizes import APS_WINDOW, MAX_APS_BLOCK
-from webapp.zigbee.types import EUI64, FrameError, Reader, u8, u16
+from webapp.zigbee.types import EUI64, FrameError, Reader
 
-from .base import BAND_2_4_GHZ, Beacon, ErrorCode, RadioError, RadioInfo
-from .frames_base import FrameRadio, ReceivedAps, ReceivedInterPan
+from .api import DeconzApi, StickGone
+from .frames import (
+    BeaconIndication,
+    ExtraCommand,
+    InterPanConfirm,
+    InterPanIndication,
+    InterPanRequest,
+    InterPanStart,
+    RawFrame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,455 +116,6 @@ class DeconzTimeouts:
     join_poll: float = 0.05
     state_refresh: float = 0.5  # re-read the device state while waiting for frames
     probe_grace: float = 3.0  # late probe answers are dropped this long
-
-
-# ------------------------------------------------------------ Inter-PAN and beacon frames
-#
-# This project's reading of the deCONZ commands zigpy-deconz lacks.  UNTESTED ON REAL
-# CONBEE FIRMWARE.  Every deCONZ frame starts: command id u8, sequence u8, status u8, frame
-# length u16 (the whole frame without its checksum); the five commands below then carry a
-# payload length u16 and these fields.  Integers are little-endian, EUI-64s LSB first.
-#
-# 0x13 START_INTERPAN  host: channel u8, options u8 (bit 0: send one beacon request on
-#                      the channel and report each beacon heard as 0x1F before answering)
-#                      stick: channel u8; status UNSUPPORTED when it has no Inter-PAN
-# 0x14 SEND_INTERPAN   host: request id u8, channel u8, destination PAN u16, address mode u8
-#                      (0x01 group, 0x02 short: 0xFFFF broadcast, 0x03 EUI-64), destination
-#                      (2 or 8 octets), source PAN u16, profile u16, cluster u16,
-#                      ASDU length u16, ASDU (the ZCL frame); the source address is the
-#                      stick's own.  stick: request id u8
-# 0x15 INTERPAN_INDICATION  stick, unsolicited: channel u8, source PAN u16, source EUI-64,
-#                      destination PAN u16, address mode u8, destination, profile u16,
-#                      cluster u16, ASDU length u16, ASDU, LQI u8, RSSI i8
-# 0x16 INTERPAN_CONFIRM     stick, unsolicited: request id u8, confirm status u8 (0: sent)
-# 0x1F BEACON_INDICATION    stick, unsolicited: source short address u16, PAN u16,
-#                      channel u8, flags u8 (BeaconFlags), update id u8, LQI u8, RSSI i8
-
-
-class ExtraCommand(IntEnum):
-    START_INTERPAN = 0x13
-    SEND_INTERPAN = 0x14
-    INTERPAN_INDICATION = 0x15
-    INTERPAN_CONFIRM = 0x16
-    BEACON_INDICATION = 0x1F
-
-
-EXTRA_COMMANDS = frozenset(int(c) for c in ExtraCommand)
-SCAN_OPTION = 0x01
-FRAME_HEADER = 5  # command id, sequence, status, frame length
-
-
-class AddressMode(IntEnum):
-    GROUP = 0x01
-    SHORT = 0x02
-    IEEE = 0x03
-
-
-class BeaconFlags(IntEnum):
-    ASSOCIATION_PERMIT = 0x01
-    PAN_COORDINATOR = 0x02
-    ROUTER_CAPACITY = 0x04
-    END_DEVICE_CAPACITY = 0x08
-
-
-@dataclass(frozen=True)
-class RawFrame:
-    """One deCONZ frame with the fields every command shares."""
-
-    command_id: int
-    seq: int
-    status: int
-    body: bytes  # after the payload length when the command has one
-
-    def to_bytes(self, *, payload_length: bool = True) -> bytes:
-        inner = u16(len(self.body)) + self.body if payload_length else self.body
-        header = u8(self.command_id) + u8(self.seq) + u8(self.status)
-        return header + u16(FRAME_HEADER + len(inner)) + inner
-
-    @classmethod
-    def from_bytes(cls, data: bytes, *, payload_length: bool = True) -> RawFrame:
-        r = Reader(data, "deCONZ frame")
-        command_id, seq, status, length = r.u8(), r.u8(), r.u8(), r.u16()
-        if length != len(data):
-            raise FrameError(f"deCONZ frame says {length} octets, has {len(data)}")
-        if payload_length:
-            declared = r.u16()
-            if declared != r.remaining:
-                raise FrameError(f"deCONZ payload says {declared} octets, has {r.remaining}")
-        return cls(command_id, seq, status, r.rest())
-
-
-def _write_address(mode: AddressMode, address: EUI64 | int) -> bytes:
-    if mode == AddressMode.IEEE:
-        if not isinstance(address, EUI64):
-            raise ValueError("an EUI-64 destination needs an EUI64")
-        return u8(mode) + address.le
-    if isinstance(address, EUI64):
-        raise ValueError(f"address mode {mode.name} needs a 16-bit address")
-    return u8(mode) + u16(address)
-
-
-def _read_address(r: Reader) -> tuple[AddressMode, EUI64 | int]:
-    raw = r.u8()
-    try:
-        mode = AddressMode(raw)
-    except ValueError as exc:
-        raise FrameError(f"unknown address mode {raw:#04x}") from exc
-    return mode, (r.eui64() if mode == AddressMode.IEEE else r.u16())
-
-
-def _signed(value: int) -> int:
-    return value - 256 if value > 127 else value
-
-
-@dataclass(frozen=True)
-class InterPanStart:
-    channel: int
-    scan: bool = False
-
-    def to_bytes(self) -> bytes:
-        return u8(self.channel) + u8(SCAN_OPTION if self.scan else 0)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> InterPanStart:
-        r = Reader(data, "START_INTERPAN")
-        channel, options = r.u8(), r.u8()
-        return cls(channel, bool(options & SCAN_OPTION))
-
-
-@dataclass(frozen=True)
-class InterPanRequest:
-    request_id: int
-    channel: int
-    dst_pan: int
-    dst_mode: AddressMode
-    dst: EUI64 | int  # EUI-64, short address (0xFFFF broadcast) or group
-    src_pan: int
-    profile_id: int
-    cluster_id: int
-    asdu: bytes
-
-    def to_bytes(self) -> bytes:
-        return (
-            u8(self.request_id)
-            + u8(self.channel)
-            + u16(self.dst_pan)
-            + _write_address(self.dst_mode, self.dst)
-            + u16(self.src_pan)
-            + u16(self.profile_id)
-            + u16(self.cluster_id)
-            + u16(len(self.asdu))
-            + self.asdu
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> InterPanRequest:
-        r = Reader(data, "SEND_INTERPAN")
-        request_id, channel, dst_pan = r.u8(), r.u8(), r.u16()
-        mode, dst = _read_address(r)
-        src_pan, profile, cluster = r.u16(), r.u16(), r.u16()
-        asdu = r.take(r.u16())
-        return cls(request_id, channel, dst_pan, mode, dst, src_pan, profile, cluster, asdu)
-
-    @classmethod
-    def for_frame(cls, request_id: int, channel: int, frame: InterPanFrame) -> InterPanRequest:
-        if frame.delivery_mode == DeliveryMode.GROUP:
-            mode, dst = AddressMode.GROUP, frame.group if frame.group is not None else 0xFFFF
-        elif isinstance(frame.dst, EUI64):
-            mode, dst = AddressMode.IEEE, frame.dst
-        else:
-            mode, dst = AddressMode.SHORT, frame.dst
-        return cls(
-            request_id,
-            channel,
-            frame.dst_pan,
-            mode,
-            dst,
-            frame.src_pan,
-            frame.profile_id,
-            frame.cluster_id,
-            frame.payload,
-        )
-
-    def to_frame(self, seq: int, src: EUI64) -> InterPanFrame:
-        """The frame on air, from the stick at ``src``."""
-        return _interpan_frame(
-            seq,
-            self.dst_pan,
-            self.dst_mode,
-            self.dst,
-            self.src_pan,
-            src,
-            self.profile_id,
-            self.cluster_id,
-            self.asdu,
-        )
-
-
-@dataclass(frozen=True)
-class InterPanIndication:
-    channel: int
-    src_pan: int
-    src: EUI64
-    dst_pan: int
-    dst_mode: AddressMode
-    dst: EUI64 | int
-    profile_id: int
-    cluster_id: int
-    asdu: bytes
-    lqi: int
-    rssi: int
-
-    def to_bytes(self) -> bytes:
-        return (
-            u8(self.channel)
-            + u16(self.src_pan)
-            + self.src.le
-            + u16(self.dst_pan)
-            + _write_address(self.dst_mode, self.dst)
-            + u16(self.profile_id)
-            + u16(self.cluster_id)
-            + u16(len(self.asdu))
-            + self.asdu
-            + u8(self.lqi)
-            + u8(self.rssi & 0xFF)
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> InterPanIndication:
-        r = Reader(data, "INTERPAN_INDICATION")
-        channel, src_pan, src, dst_pan = r.u8(), r.u16(), r.eui64(), r.u16()
-        mode, dst = _read_address(r)
-        profile, cluster = r.u16(), r.u16()
-        asdu = r.take(r.u16())
-        lqi, rssi = r.u8(), _signed(r.u8())
-        return cls(channel, src_pan, src, dst_pan, mode, dst, profile, cluster, asdu, lqi, rssi)
-
-    @classmethod
-    def for_frame(
-        cls, channel: int, frame: InterPanFrame, lqi: int, rssi: int
-    ) -> InterPanIndication:
-        request = InterPanRequest.for_frame(0, channel, frame)
-        return cls(
-            channel,
-            frame.src_pan,
-            frame.src,
-            frame.dst_pan,
-            request.dst_mode,
-            request.dst,
-            frame.profile_id,
-            frame.cluster_id,
-            frame.payload,
-            lqi,
-            rssi,
-        )
-
-    def to_frame(self) -> InterPanFrame:
-        return _interpan_frame(
-            0,
-            self.dst_pan,
-            self.dst_mode,
-            self.dst,
-            self.src_pan,
-            self.src,
-            self.profile_id,
-            self.cluster_id,
-            self.asdu,
-        )
-
-
-def _interpan_frame(
-    seq: int,
-    dst_pan: int,
-    mode: AddressMode,
-    dst: EUI64 | int,
-    src_pan: int,
-    src: EUI64,
-    profile: int,
-    cluster: int,
-    payload: bytes,
-) -> InterPanFrame:
-    if mode == AddressMode.GROUP:
-        assert isinstance(dst, int)
-        return InterPanFrame(
-            seq, dst_pan, 0xFFFF, src_pan, src, cluster, payload, profile, DeliveryMode.GROUP, dst
-        )
-    delivery = DeliveryMode.UNICAST if mode == AddressMode.IEEE else DeliveryMode.BROADCAST
-    return InterPanFrame(seq, dst_pan, dst, src_pan, src, cluster, payload, profile, delivery)
-
-
-@dataclass(frozen=True)
-class InterPanConfirm:
-    request_id: int
-    status: int
-
-    def to_bytes(self) -> bytes:
-        return u8(self.request_id) + u8(self.status)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> InterPanConfirm:
-        r = Reader(data, "INTERPAN_CONFIRM")
-        return cls(r.u8(), r.u8())
-
-
-@dataclass(frozen=True)
-class BeaconIndication:
-    src_short: int
-    pan_id: int
-    channel: int
-    flags: int
-    update_id: int
-    lqi: int
-    rssi: int
-
-    @property
-    def permit_join(self) -> bool:
-        return bool(self.flags & BeaconFlags.ASSOCIATION_PERMIT)
-
-    def to_bytes(self) -> bytes:
-        return (
-            u16(self.src_short)
-            + u16(self.pan_id)
-            + u8(self.channel)
-            + u8(self.flags)
-            + u8(self.update_id)
-            + u8(self.lqi)
-            + u8(self.rssi & 0xFF)
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> BeaconIndication:
-        r = Reader(data, "BEACON_INDICATION")
-        src, pan, channel, flags, update = r.u16(), r.u16(), r.u8(), r.u8(), r.u8()
-        lqi, rssi = r.u8(), _signed(r.u8())
-        return cls(src, pan, channel, flags, update, lqi, rssi)
-
-
-# ------------------------------------------------------------ zigpy-deconz, extended
-class TolerantGateway(zigpy_deconz.uart.Gateway):
-    """zigpy-deconz's framing, surviving a frame cut short after an escape octet."""
-
-    def _unescape(self, data: bytes) -> bytes:
-        unescaped = super()._unescape(data)
-        return b"" if unescaped is None else unescaped  # dropped as too short
-
-
-class StickGone(ConnectionError):
-    """The serial port closed under a command."""
-
-
-class DeconzApi(Deconz):
-    """zigpy-deconz's ``Deconz`` with the Inter-PAN and beacon commands added.
-
-    Answers to START_INTERPAN and SEND_INTERPAN resolve :meth:`extra_command`; the
-    unsolicited ones (indications, confirms, beacons) go to ``on_unsolicited``.  Every other
-    frame is zigpy-deconz's; ``on_frame`` hears about each one after it is handled.
-    """
-
-    def __init__(
-        self,
-        app: Any,
-        device_config: dict[str, Any],
-        *,
-        on_unsolicited: Callable[[RawFrame], None],
-        on_frame: Callable[[], None],
-    ) -> None:
-        super().__init__(app, device_config)
-        self._on_unsolicited = on_unsolicited
-        self._on_frame = on_frame
-        self._extra: dict[tuple[int, int], asyncio.Future[RawFrame]] = {}
-        self.dropped_frames = 0
-
-    async def connect(self) -> None:
-        assert self._uart is None
-        gateway = TolerantGateway(self)
-        config = self._config
-        await zigpy.serial.create_serial_connection(
-            loop=asyncio.get_running_loop(),
-            protocol_factory=lambda: gateway,
-            url=config[zigpy.config.CONF_DEVICE_PATH],
-            baudrate=config[zigpy.config.CONF_DEVICE_BAUDRATE],
-            flow_control=config.get(zigpy.config.CONF_DEVICE_FLOW_CONTROL),
-        )
-        await gateway.wait_until_connected()
-        self._uart = gateway
-        try:
-            await self.version()
-            state = await self.get_device_state()
-        except BaseException:
-            await self.disconnect()
-            raise
-        self._device_state = state
-        self._data_poller_task = asyncio.create_task(self._data_poller())
-
-    @property
-    def device_state(self) -> DeviceState:
-        return self._device_state
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        gone = StickGone(f"serial port closed: {exc}" if exc else "serial port closed")
-        for fut in self._extra.values():
-            if not fut.done():
-                fut.set_exception(gone)
-        for by_command in self._awaiting.values():
-            for futures in by_command.values():
-                for fut in futures:
-                    if not fut.done():
-                        fut.set_exception(gone)
-        self._uart = None
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if len(data) >= 2 and data[0] in EXTRA_COMMANDS:
-            self._extra_received(data)
-        else:
-            try:
-                super().data_received(data)
-            except Exception as exc:  # noqa: BLE001 - a bad frame must not stop the port
-                self.dropped_frames += 1
-                log.info("dropping a deCONZ frame zigpy-deconz could not take: %r", exc)
-        asyncio.get_running_loop().call_soon(self._on_frame)
-
-    def _extra_received(self, data: bytes) -> None:
-        try:
-            frame = RawFrame.from_bytes(data)
-        except FrameError as exc:
-            self.dropped_frames += 1
-            log.info("dropping a malformed deCONZ frame %s: %s", data[:8].hex(), exc)
-            return
-        fut = self._extra.get((frame.command_id, frame.seq))
-        if fut is not None:
-            if not fut.done():
-                fut.set_result(frame)
-            return
-        if frame.command_id in (ExtraCommand.START_INTERPAN, ExtraCommand.SEND_INTERPAN):
-            self.dropped_frames += 1
-            log.info("dropping an answer nobody asked for: %s", frame)
-            return
-        self._on_unsolicited(frame)
-
-    async def extra_command(self, command: ExtraCommand, body: bytes, timeout: float) -> RawFrame:
-        """Send one of the added commands and wait for its answer (any status)."""
-        async with self._command_lock(priority=0):
-            if self._uart is None:
-                raise StickGone("serial port closed")
-            seq = self._seq
-            self._seq = self._seq % 255 + 1
-            key = (int(command), seq)
-            fut: asyncio.Future[RawFrame] = asyncio.get_running_loop().create_future()
-            self._extra[key] = fut
-            try:
-                self._uart.send(RawFrame(int(command), seq, 0, body).to_bytes())
-                async with asyncio.timeout(timeout):
-                    return await fut
-            finally:
-                self._extra.pop(key, None)
-
-    async def refresh_device_state(self) -> DeviceState:
-        """Read the device state and let zigpy-deconz's poller act on its flags."""
-        state = await self.get_device_state()
-        self._handle_device_state_changed(status=Status.SUCCESS, device_state=state)
-        return state
 
 
 class _StickEvents:

@@ -1,0 +1,36 @@
+"""The ``ezsp`` radio: a Silicon Labs stick with EmberZNet NCP firmware, through bellows.
+
+* :mod:`.radio`: :class:`EzspRadio`, the :class:`~webapp.zigbee.drivers.frames_base.
+  FrameRadio` on the stick;
+* :mod:`.key_establishment`: :class:`NcpCbkeParty`, key establishment run by the stick's
+  CBKE library;
+* :mod:`.status`: reading EZSP status values.
+
+The radio's names are loaded on first use, so importing this package never loads bellows.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .key_establishment import NcpCbkeParty
+    from .radio import EzspRadio
+
+#: Exported names and the submodule that defines each; loaded on first use.
+_LAZY = {
+    "EzspRadio": ".radio",
+    "NcpCbkeParty": ".key_establishment",
+}
+
+__all__ = ["EzspRadio", "NcpCbkeParty"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
