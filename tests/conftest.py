@@ -50,9 +50,10 @@ def demo_jobs(demo_dir: Path) -> list[dict]:
 
 @pytest.fixture
 def app(demo_dir: Path) -> Iterator:
-    from webapp.web import create_app, shutdown
+    from webapp.station import open_app
+    from webapp.web import shutdown
 
-    application = create_app(demo_dir, time_scale=FAST, test_config={"TESTING": True})
+    application = open_app(demo_dir, time_scale=FAST, test_config={"TESTING": True})
     yield application
     shutdown(application)
 

@@ -1,7 +1,10 @@
 """The whole terminal: its database, its radio, its runner (and the simulated HAN).
 
-Both the web server and the headless ``hht run-job`` build one of these; the
-radio and runner live on an asyncio loop.
+This module is the composition root.  The web server (``open_app``/``serve_app``),
+the headless ``hht run-job``, ``hht scan``/``hht connect`` (``open_radio``), the
+benchmarks, the soak and the tests all open the terminal here; the radio and the
+runner live on an asyncio loop.  It is the only production module that reaches the
+stand-ins in ``webapp.sim``, and only when the simulated radio is chosen.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from webapp import config
 from webapp.gbcs.signing import CertificateStore
@@ -17,13 +21,24 @@ from webapp.jobs import repo
 from webapp.jobs.runner import Publisher, Runner
 from webapp.sdnotify import notify, watchdog_interval
 from webapp.store.db import Store
+from webapp.workpack import load as pack_loading
+from webapp.workpack import trust
 from webapp.zigbee.drivers.base import RadioDriver, RadioError
 from webapp.zigbee.drivers.select import RadioChoiceError, choose_radio
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from webapp.clock import Clock
+    from webapp.sim.han.han import SimHan
+    from webapp.web.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
 #: How often the station looks for an unplugged stick coming back.
 RADIO_WATCH_SECONDS = 2.0
+#: How long closing the station may take when the web server stops.
+CLOSE_TIMEOUT_SECONDS = 10.0
 
 
 class StationError(RuntimeError):
@@ -49,14 +64,63 @@ def load_certificates(store: Store) -> CertificateStore:
     return certs
 
 
+# ---------------------------------------------------------------- the radio
+@dataclass
+class OpenedRadio:
+    """A radio ready to use, the simulated HAN behind it (sim only), and any notice
+    to show (e.g. ``auto`` found no stick and runs the simulator)."""
+
+    driver: RadioDriver
+    han: SimHan | None = None
+    notice: str | None = None
+
+    async def close(self) -> None:
+        await self.driver.close()
+        if self.han is not None:
+            self.han.close()
+
+
+async def open_radio(data_dir: Path, radio: str = "sim", *, time_scale: float = 1.0) -> OpenedRadio:
+    """Open the radio ``radio`` names: ``sim``, ``ezsp:PORT``, ``deconz:PORT`` or ``auto``.
+
+    The simulated HAN in ``data_dir`` runs at ``time_scale``; a stick uses the terminal's
+    provisioned credentials.  Raises StationError with the reason when it cannot open.
+    """
+    try:
+        choice = choose_radio(radio)
+    except RadioChoiceError as exc:
+        raise StationError(str(exc)) from exc
+    if choice.kind == "sim":
+        from webapp.sim.han.han import SimHan
+
+        missing = f"No simulated HAN in {data_dir}. Run 'hht init --demo --data-dir {data_dir}'."
+        sim_dir = data_dir / config.SIM_DIR
+        if not sim_dir.exists():
+            raise StationError(missing)
+        try:
+            han = SimHan.open(sim_dir, time_scale=time_scale)
+        except FileNotFoundError as exc:
+            raise StationError(missing) from exc
+        return OpenedRadio(han.driver(), han, choice.notice)
+    from webapp.zigbee.sticks import StickError, open_stick
+
+    try:
+        driver = await open_stick(choice, data_dir)
+    except StickError as exc:
+        raise StationError(str(exc)) from exc
+    return OpenedRadio(driver, None, choice.notice)
+
+
+# ---------------------------------------------------------------- the station
 @dataclass
 class Station:
     data_dir: Path
     store: Store
     driver: RadioDriver
     runner: Runner
-    han: object | None = None
+    han: SimHan | None = None
     radio_notice: str | None = None  # a banner: e.g. auto found no stick and runs the sim
+    time_scale: float = 1.0
     tasks: list[asyncio.Task] = field(default_factory=list)
 
     @classmethod
@@ -65,46 +129,39 @@ class Station:
         data_dir: Path,
         *,
         radio: str = "sim",
+        driver: RadioDriver | None = None,
+        han: SimHan | None = None,
         time_scale: float = 1.0,
         publish: Publisher | None = None,
+        clock: Clock | None = None,
     ) -> Station:
-        """Open the database and the radio (call on the loop that will own them)."""
+        """Open the database, the radio and the runner (on the loop that will own them).
+
+        With ``driver`` (tests, the soak, benchmarks) the station wires that radio instead
+        of opening the one ``radio`` names, and ``han`` is the simulated HAN behind it,
+        if any; the station then closes both but does not watch the radio (no background
+        tasks).  ``clock`` is the terminal's time estimate for the runner.
+        """
         store = Store.open(data_dir)
         with store.write() as db:
             interrupted = repo.pause_interrupted_jobs(db)
         if interrupted:
             log.warning("jobs interrupted by a restart, now paused: %s", ", ".join(interrupted))
-        try:
-            choice = choose_radio(radio)
-        except RadioChoiceError as exc:
-            store.close()
-            raise StationError(str(exc)) from exc
-        han = None
-        if choice.kind == "sim":
-            from webapp.sim.han.han import SimHan
-
-            sim_dir = data_dir / config.SIM_DIR
-            if not sim_dir.exists():
-                store.close()
-                raise StationError(
-                    f"No simulated HAN in {data_dir}. Run 'hht init --demo --data-dir {data_dir}'."
-                )
-            han = SimHan.open(sim_dir, time_scale=time_scale)
-            driver: RadioDriver = han.driver()
-        else:
-            from webapp.zigbee.drivers.sticks import StickError, open_stick
-
+        opened: OpenedRadio | None = None
+        if driver is None:
             try:
-                driver = await open_stick(choice, data_dir)
-            except StickError as exc:
+                opened = await open_radio(data_dir, radio, time_scale=time_scale)
+            except StationError:
                 store.close()
-                raise StationError(str(exc)) from exc
+                raise
+            driver, han = opened.driver, opened.han
         runner = Runner(
             store,
             driver,
             publish,
             time_scale=time_scale,
             certificates=load_certificates(store),
+            clock=clock,
         )
         station = cls(
             data_dir=data_dir,
@@ -112,13 +169,56 @@ class Station:
             driver=driver,
             runner=runner,
             han=han,
-            radio_notice=choice.notice,
+            radio_notice=opened.notice if opened else None,
+            time_scale=time_scale,
         )
+        if opened is not None:
+            station._start_watching()
+        return station
+
+    def _start_watching(self) -> None:
+        """The systemd watchdog (when configured) and the unplugged-stick watcher."""
         interval = watchdog_interval()
         if interval:
-            station.tasks.append(asyncio.create_task(_watchdog(interval)))
-        station.tasks.append(asyncio.create_task(_watch_radio(station)))
-        return station
+            self.tasks.append(asyncio.create_task(_watchdog(interval)))
+        self.tasks.append(asyncio.create_task(_watch_radio(self)))
+
+    # ------------------------------------------------------------ trust and work
+    def refresh_certificates(self) -> None:
+        """Give the runner the certificates now in the database (supplier and device)."""
+        self.runner.certificates = load_certificates(self.store)
+
+    def add_supplier(self, pem: bytes, name: str, eui: str | None = None) -> dict[str, Any]:
+        """Trust the supplier certificate ``pem``; the runner checks with it at once.
+
+        Raises WorkPackError with the problems when the certificate is refused."""
+        with self.store.write() as db:
+            row = trust.add_supplier(db, pem, name, eui)
+        self.refresh_certificates()
+        return row
+
+    def load_pack(
+        self,
+        data: bytes,
+        *,
+        source: str,
+        actor: str,
+        accept_other_supplier: bool = False,
+        default_assignee: str | None = None,
+    ) -> pack_loading.LoadResult:
+        """Verify and load a work pack; the runner then trusts the device certificates it
+        brought.  Raises WorkPackError (or OtherSupplierWaiting) and loads nothing when
+        the pack is refused."""
+        result = pack_loading.load_pack(
+            self.store,
+            data,
+            source=source,
+            actor=actor,
+            accept_other_supplier=accept_other_supplier,
+            default_assignee=default_assignee,
+        )
+        self.refresh_certificates()
+        return result
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -163,3 +263,73 @@ async def _watchdog(interval: float) -> None:
     while True:
         notify("WATCHDOG=1")
         await asyncio.sleep(interval)
+
+
+# ---------------------------------------------------------------- the web server
+def open_app(
+    data_dir: Path | str | None = None,
+    *,
+    radio: str = "sim",
+    time_scale: float = 1.0,
+    secure_cookies: bool = False,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    """The web app over a station opened on its own loop thread.
+
+    Runner updates reach the browsers through the app's Socket.IO.  Raises StationError
+    (and leaves no thread behind) when the radio cannot open.
+    """
+    from webapp.web import JobChannel, create_app
+    from webapp.web.bridge import LoopThread
+
+    directory = config.resolve_data_dir(data_dir)
+    loop = LoopThread().start()
+    channel = JobChannel()
+    try:
+        station = loop.call(
+            Station.open(directory, radio=radio, time_scale=time_scale, publish=channel)
+        )
+    except BaseException:
+        loop.stop()
+        raise
+    try:
+        return create_app(
+            station=station,
+            loop=loop,
+            channel=channel,
+            secure_cookies=secure_cookies,
+            test_config=test_config,
+        )
+    except BaseException:
+        loop.call(station.close(), timeout=CLOSE_TIMEOUT_SECONDS)
+        loop.stop()
+        raise
+
+
+def serve_app(
+    data_dir: Path,
+    host: str,
+    port: int,
+    *,
+    radio: str = "sim",
+    time_scale: float = 1.0,
+    threads: int = 8,
+    tls: TlsFiles | None = None,
+    dev: bool = False,
+) -> None:
+    """Serve the web app: gunicorn (one worker, threads), or Flask's server with ``dev``.
+
+    The app, and with it the station, is made in the serving process (after gunicorn's
+    fork), so the radio and database belong to the worker that serves them.
+    """
+    from webapp.web.server import serve_dev, serve_gunicorn
+
+    def make_app() -> Flask:
+        return open_app(
+            data_dir, radio=radio, time_scale=time_scale, secure_cookies=tls is not None
+        )
+
+    if dev:
+        serve_dev(make_app, host, port, tls)
+    else:
+        serve_gunicorn(make_app, host, port, threads, tls)

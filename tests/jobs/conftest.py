@@ -1,4 +1,4 @@
-"""A runner on the simulated HAN, built piece by piece so tests can hold the clock."""
+"""A station on the simulated HAN whose clock the tests hold (the jobs tests' rig)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from webapp import config
 from webapp.jobs.runner import Runner
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
-from webapp.station import load_certificates
+from webapp.station import Station
 from webapp.store.db import Store
+
+RIG_RADIO_SEED = 7
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Rig:
     runner: Runner
     clock: SimClock
     published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    station: Station | None = None
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.store.reader()["jobs"].get(job_id)
@@ -38,18 +41,21 @@ class Rig:
 
 
 def make_rig(data_dir: Path, time_scale: float, frame_loss: float = 0.0) -> Rig:
-    store = Store.open(data_dir)
+    """A station over the simulated HAN in ``data_dir``, its clock held by the test, and
+    every job update it publishes kept in ``published``."""
     clock = SimClock(time_scale)
     han = SimHan.open(data_dir / config.SIM_DIR, time_scale=time_scale, clock=clock)
-    published: list = []
-    runner = Runner(
-        store,
-        han.driver(frame_loss=frame_loss, seed=7),
-        lambda job_id, msg: published.append((job_id, msg)),
-        time_scale=time_scale,
-        certificates=load_certificates(store),
+    published: list[tuple[str, dict[str, Any]]] = []
+    station = asyncio.run(
+        Station.open(
+            data_dir,
+            driver=han.driver(frame_loss=frame_loss, seed=RIG_RADIO_SEED),
+            han=han,
+            time_scale=time_scale,
+            publish=lambda job_id, msg: published.append((job_id, msg)),
+        )
     )
-    return Rig(store, han, runner, clock, published)
+    return Rig(station.store, han, station.runner, clock, published, station)
 
 
 @pytest.fixture
@@ -63,9 +69,8 @@ def rig_factory(demo_dir: Path):  # type: ignore[no-untyped-def]
 
     yield build
     for rig in rigs:
-        asyncio.run(rig.runner.disconnect())
-        rig.han.close()
-        rig.store.close()
+        assert rig.station is not None
+        asyncio.run(rig.station.close())
 
 
 async def connect(rig: Rig, job_id: str) -> None:

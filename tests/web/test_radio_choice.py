@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FAST, login
-from webapp.station import StationError
-from webapp.web import create_app, shutdown
+from webapp.station import StationError, open_app
+from webapp.web import shutdown
 from webapp.zigbee.drivers import select
 
 
 def test_auto_without_a_stick_shows_the_fallback_banner(demo_dir: Path, tmp_path, monkeypatch):
     monkeypatch.setattr(select, "BY_ID_DIR", tmp_path / "no-by-id")
     monkeypatch.setattr(select, "SYS_TTY_DIR", tmp_path / "no-tty")
-    app = create_app(demo_dir, radio="auto", time_scale=FAST, test_config={"TESTING": True})
+    app = open_app(demo_dir, radio="auto", time_scale=FAST, test_config={"TESTING": True})
     try:
         client = app.test_client()
         login(client, "supervisor")
@@ -36,4 +36,4 @@ def test_auto_without_a_stick_shows_the_fallback_banner(demo_dir: Path, tmp_path
 )
 def test_unusable_radio_stops_start_up_with_the_reason(demo_dir: Path, radio, problem):
     with pytest.raises(StationError, match=problem):
-        create_app(demo_dir, radio=radio, time_scale=FAST, test_config={"TESTING": True})
+        open_app(demo_dir, radio=radio, time_scale=FAST, test_config={"TESTING": True})

@@ -178,3 +178,32 @@ def test_hub_installation_record(app, client, demo_jobs) -> None:
         record = json.loads(station().store.reader()["jobs"].get(job["id"])["hub_install"])
     assert record["sm_wan"] is False and record["premise_type"] == "Terraced"
     assert record["aerial_install"] is True
+
+
+def test_a_pack_loaded_from_the_phone_brings_trusted_device_certificates(request, demo_dir) -> None:
+    """The device certificates of a phone-loaded pack verify its job's answers at once."""
+    spec = pack_spec(job_spec("PHONE1", "1 Phone Road", assignee=None))
+    data = build_pack(spec, demo_dir).data()  # a new simulated home, unknown to the terminal
+    app = request.getfixturevalue("app")
+    client = request.getfixturevalue("client")
+    token = login(client, "installer")
+    assert _upload(client, token, "/i/workpack", data).status_code == 302
+
+    from webapp.web.context import loop, station
+
+    with app.app_context():
+        st, radio_loop = station(), loop()
+
+    async def run() -> None:
+        job = st.store.reader()["jobs"].get("PHONE1")
+        st.han.power_cycle(job["expected_hub_id"])
+        await st.runner.connect("PHONE1", job["expected_hub_id"])
+        await st.runner.start("PHONE1")
+        await st.runner.wait("PHONE1")
+
+    radio_loop.call(run())
+    db = st.store.reader()
+    assert db["jobs"].get("PHONE1")["status"] == "completed"
+    signatures = [r["signature"] for r in db["responses"].rows_where("job_id = ?", ["PHONE1"])]
+    assert "signer-unknown" not in signatures
+    assert "valid" in signatures

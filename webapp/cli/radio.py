@@ -7,12 +7,15 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from webapp import config
 from webapp.cli.common import data_dir_option, json_option, resolve
-from webapp.zigbee.drivers.base import STAGE_LABELS, ConnectStage, RadioDriver, RadioError
+from webapp.zigbee.drivers.base import STAGE_LABELS, ConnectStage, RadioError
+
+if TYPE_CHECKING:
+    from webapp.station import OpenedRadio
 
 log = logging.getLogger(__name__)
 
@@ -25,26 +28,17 @@ radio_option = click.option(
 )
 
 
-async def _radio(data_dir: Path, radio: str) -> RadioDriver:
-    from webapp.sim.han.han import SimHan
-    from webapp.zigbee.drivers.select import RadioChoiceError, choose_radio
-    from webapp.zigbee.drivers.sticks import StickError, open_stick
+async def _radio(data_dir: Path, radio: str) -> OpenedRadio:
+    """The radio ``--radio`` names, opened as the server opens it (its notice on stderr)."""
+    from webapp.station import StationError, open_radio
 
     try:
-        choice = choose_radio(radio)
-    except RadioChoiceError as exc:
+        opened = await open_radio(data_dir, radio)
+    except StationError as exc:
         raise click.ClickException(str(exc)) from exc
-    if choice.kind != "sim":
-        try:
-            return await open_stick(choice, data_dir)
-        except StickError as exc:
-            raise click.ClickException(str(exc)) from exc
-    if choice.notice:
-        click.echo(choice.notice, err=True)
-    sim_dir = data_dir / config.SIM_DIR
-    if not sim_dir.exists():
-        raise click.ClickException(f"No radio configured in {data_dir}; run 'hht init --demo'.")
-    return SimHan.open(sim_dir).driver()
+    if opened.notice:
+        click.echo(opened.notice, err=True)
+    return opened
 
 
 def _expected_hubs(data_dir: Path) -> dict[str, str]:
@@ -71,11 +65,11 @@ def scan_command(data_dir: Path | None, radio: str, as_json: bool) -> None:
     radio_name = radio
 
     async def scan() -> list[dict]:
-        radio = await _radio(directory, radio_name)
+        opened = await _radio(directory, radio_name)
         try:
-            beacons = await radio.active_scan()
+            beacons = await opened.driver.active_scan()
         finally:
-            await radio.close()
+            await opened.close()
         return [
             {**b.to_dict(), "expected_by_job": expected.get(b.extended_pan_id)} for b in beacons
         ]
@@ -115,15 +109,15 @@ def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: boo
         mark[0] = now
 
     async def connect() -> dict:
-        radio = await _radio(directory, radio_name)
+        opened = await _radio(directory, radio_name)
         try:
-            link = await radio.connect(hub_id, on_stage)
+            link = await opened.driver.connect(hub_id, on_stage)
             await link.close()
             error = None
         except RadioError as exc:
             error = {"code": exc.code.value, "instruction": exc.instruction}
         finally:
-            await radio.close()
+            await opened.close()
         if stages:
             stages[-1].setdefault("seconds", round(time.monotonic() - mark[0], 3))
             stages[-1].setdefault("result", "failed" if error else "ok")

@@ -54,7 +54,7 @@ async def run_job_headless(data_dir: Path, job_id: str, time_scale: float) -> di
             try:
                 await station.runner.connect(job_id, hub, actor="cli")
             except RadioError as exc:
-                if exc.code is ErrorCode.WINDOW_CLOSED:
+                if exc.code is ErrorCode.WINDOW_CLOSED and station.han is not None:
                     raise RadioError(
                         exc.code,
                         f"{exc.instruction} On the simulated HAN: "

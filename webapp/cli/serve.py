@@ -59,8 +59,8 @@ def serve(
     dev: bool,
 ) -> None:
     """Serve the web app (what make run and the systemd unit start)."""
+    from webapp.station import serve_app
     from webapp.web.lan import lan_address
-    from webapp.web.server import serve_dev, serve_gunicorn
     from webapp.web.tls import tls_files
 
     directory = resolve(data_dir)
@@ -72,10 +72,9 @@ def serve(
     print_url(device_url(directory, port, shown))
     if tls is None:
         click.echo("Serving plain HTTP ('hht tls init' enables HTTPS for camera and offline use).")
-    if dev:
-        serve_dev(directory, host, port, radio, time_scale, tls)
-    else:
-        serve_gunicorn(directory, host, port, radio, time_scale, threads, tls)
+    serve_app(
+        directory, host, port, radio=radio, time_scale=time_scale, threads=threads, tls=tls, dev=dev
+    )
 
 
 @click.command()

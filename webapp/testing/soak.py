@@ -1,7 +1,7 @@
 """A long fast-mode day: many jobs with faults, and what the terminal looks like after.
 
 ``python -m webapp.testing.soak --jobs 1000`` builds a street of simulated homes, runs
-every job through one runner (as the server does) with frame loss and dropped links,
+every job through one station (as the server does) with frame loss and dropped links,
 resuming each stop as an installer would, then reports memory, open files and threads
 at the start and the end, and the count of commands executed twice and answers lost
 (both must be zero).
@@ -25,12 +25,11 @@ from typing import Any
 from webapp import config
 from webapp.auth.users import INSTALLER, add_user
 from webapp.jobs.loading import JobSpec, add_jobs
-from webapp.jobs.runner import Runner
 from webapp.sim.catalogue import CCS01_ESME, ECS17B, ECS70, device_set_of, service_requests_for
 from webapp.sim.demo import DEMO_SUPPLIER_EUI
 from webapp.sim.han.han import SimHan
 from webapp.sim.pki import TestPki
-from webapp.station import load_certificates
+from webapp.station import Station
 from webapp.store.db import Store
 
 JOBS_PER_SITE = 20
@@ -108,15 +107,14 @@ def build_day(data_dir: Path, jobs: int, seed: int) -> list[str]:
 
 async def run_day(data_dir: Path, job_ids: list[str], seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
-    store = Store.open(data_dir)
     han = SimHan.open(data_dir / config.SIM_DIR, time_scale=TIME_SCALE)
-    runner = Runner(
-        store,
-        han.driver(frame_loss=FRAME_LOSS, seed=seed),
-        None,
+    station = await Station.open(
+        data_dir,
+        driver=han.driver(frame_loss=FRAME_LOSS, seed=seed),
+        han=han,
         time_scale=TIME_SCALE,
-        certificates=load_certificates(store),
     )
+    store, runner = station.store, station.runner
     stops = 0
     before = _vitals()
     started = time.monotonic()
@@ -150,8 +148,7 @@ async def run_day(data_dir: Path, job_ids: list[str], seed: int) -> dict[str, An
             r[0]: r[1] for r in db.execute("SELECT status, count(*) FROM jobs GROUP BY status")
         }
     finally:
-        han.close()
-        store.close()
+        await station.close()
     return {
         "jobs": len(job_ids),
         "commands": len(commands),

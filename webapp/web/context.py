@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import current_app, g
 from sqlite_utils import Database
 
 if TYPE_CHECKING:
     from webapp.station import Station
+    from webapp.web import HhtContext
     from webapp.web.bridge import LoopThread
 
 
-def hht() -> Any:
+def hht() -> HhtContext:
+    """The app's context: the station, its loop, Socket.IO and the radio kind."""
     return current_app.extensions["hht"]
 
 

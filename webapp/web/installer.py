@@ -179,7 +179,6 @@ def workpack():  # type: ignore[no-untyped-def]
 
     from webapp.workpack.archive import MAX_ARCHIVE_BYTES
     from webapp.workpack.errors import WorkPackError
-    from webapp.workpack.load import load_pack
 
     problems: list[str] = []
     if request.method == "POST":
@@ -189,8 +188,7 @@ def workpack():  # type: ignore[no-untyped-def]
         else:
             user = current_user()
             try:
-                result = load_pack(
-                    hht().station.store,
+                result = hht().station.load_pack(
                     upload.read(MAX_ARCHIVE_BYTES + 1),
                     source=f"phone:{upload.filename[:150]}",
                     actor=f"installer:{user.username}",

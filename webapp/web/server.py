@@ -1,10 +1,16 @@
-"""Serving the app: gunicorn (one worker, threads) in production, Flask's server for dev."""
+"""Serving an app: gunicorn (one worker, threads) in production, Flask's server for dev.
+
+Both take a factory that makes the app (``webapp.station.serve_app`` passes one that
+opens the station), so under gunicorn the app is made in the worker that serves it.
+"""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
+
+from flask import Flask
 
 from webapp.sdnotify import notify
 from webapp.web.tls import TlsFiles
@@ -13,13 +19,12 @@ log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 10
 
+AppFactory = Callable[[], Flask]
 
-def serve_dev(
-    data_dir: Path, host: str, port: int, radio: str, time_scale: float, tls: TlsFiles | None
-) -> None:
-    from webapp.web import create_app
 
-    app = create_app(data_dir, radio=radio, time_scale=time_scale, secure_cookies=tls is not None)
+def serve_dev(make_app: AppFactory, host: str, port: int, tls: TlsFiles | None) -> None:
+    """Flask's development server (with Socket.IO), HTTPS when ``tls`` is given."""
+    app = make_app()
     socketio = app.extensions["hht"].socketio
     notify("READY=1")
     extra: dict[str, Any] = {}
@@ -29,14 +34,9 @@ def serve_dev(
 
 
 def serve_gunicorn(
-    data_dir: Path,
-    host: str,
-    port: int,
-    radio: str,
-    time_scale: float,
-    threads: int,
-    tls: TlsFiles | None,
+    make_app: AppFactory, host: str, port: int, threads: int, tls: TlsFiles | None
 ) -> None:
+    """Gunicorn with one worker (it owns the radio and the database writer) and threads."""
     from gunicorn.app.base import BaseApplication
 
     class HhtServer(BaseApplication):
@@ -56,12 +56,8 @@ def serve_gunicorn(
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
-        def load(self):  # type: ignore[no-untyped-def]
-            from webapp.web import create_app
-
-            app = create_app(
-                data_dir, radio=radio, time_scale=time_scale, secure_cookies=tls is not None
-            )
+        def load(self) -> Flask:
+            app = make_app()
             notify("READY=1")
             return app
 

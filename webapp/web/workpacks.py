@@ -20,8 +20,8 @@ from webapp.web.security import current_user, role_required
 from webapp.workpack import unload
 from webapp.workpack.archive import MAX_ARCHIVE_BYTES
 from webapp.workpack.errors import WorkPackError
-from webapp.workpack.load import OtherSupplierWaiting, load_pack
-from webapp.workpack.trust import add_supplier, normalise_eui
+from webapp.workpack.load import OtherSupplierWaiting
+from webapp.workpack.trust import normalise_eui
 
 bp = Blueprint("workpacks", __name__, url_prefix="/s")
 
@@ -51,28 +51,19 @@ def suppliers():  # type: ignore[no-untyped-def]
             problems = ["Choose the supplier's certificate (PEM file)."]
         else:
             try:
-                with station().store.write() as db:
-                    row = add_supplier(
-                        db,
-                        upload.read(MAX_CERT_UPLOAD + 1),
-                        request.form.get("name", ""),
-                        request.form.get("eui", "").strip() or None,
-                    )
+                row = station().add_supplier(
+                    upload.read(MAX_CERT_UPLOAD + 1),
+                    request.form.get("name", ""),
+                    request.form.get("eui", "").strip() or None,
+                )
             except WorkPackError as exc:
                 problems = exc.problems
             else:
-                station().runner.certificates = _reload_certificates()
                 flash(f"Work packs signed by {row['name']} ({row['eui']}) are now accepted.")
                 return redirect(url_for("workpacks.suppliers"))
     return render_template("workpacks/suppliers.html", suppliers=_suppliers(), problems=problems), (
         400 if problems else 200
     )
-
-
-def _reload_certificates():  # type: ignore[no-untyped-def]
-    from webapp.station import load_certificates
-
-    return load_certificates(station().store)
 
 
 @bp.route("/workpacks", methods=["GET", "POST"])
@@ -87,8 +78,7 @@ def workpacks():  # type: ignore[no-untyped-def]
         else:
             data = upload.read(MAX_ARCHIVE_BYTES + 1)
             try:
-                result = load_pack(
-                    station().store,
+                result = station().load_pack(
                     data,
                     source=upload.filename[:200],
                     actor=_actor(),
@@ -99,7 +89,6 @@ def workpacks():  # type: ignore[no-untyped-def]
             except WorkPackError as exc:
                 problems = exc.problems
             else:
-                station().runner.certificates = _reload_certificates()
                 flash(
                     f"Loaded work pack {result.pack_id}: {len(result.job_ids)} jobs, "
                     f"{result.commands} commands."
