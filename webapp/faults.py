@@ -13,14 +13,16 @@ import signal
 
 KILL_ENV = "HHT_KILL_AT"
 
-#: Every checkpoint the runner passes, in life-cycle order.
+#: Every checkpoint the runner passes, in life-cycle order.  Each send of a command
+#: passes the first three once, and each message from the hub the last three once
+#: (``response-acked`` while the link is up), whatever the order they race in.
 POINTS = (
     "intent-committed",  # attempt n recorded, bytes not yet handed to the radio
     "sent",  # the radio took the bytes, "delivered" not yet recorded
-    "delivered-committed",
+    "delivered-committed",  # "delivered" recorded (or the answer, if it came first)
     "response-received",  # bytes from the hub in memory, nothing stored yet
     "response-committed",  # stored, not yet acknowledged to the hub
-    "response-acked",
+    "response-acked",  # acknowledged: the hub no longer holds it
 )
 
 

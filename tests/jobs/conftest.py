@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,59 @@ async def connect(rig: Rig, job_id: str) -> None:
     hub = rig.job(job_id)["expected_hub_id"]
     rig.han.power_cycle(hub)
     await rig.runner.connect(job_id, hub)
+
+
+# ------------------------------------------------------------ shared helpers
+MAX_RESUMES = 6
+#: A guard against a hung test, never a timing assertion: waits end on events.
+WAIT_LIMIT_SECONDS = 60.0
+
+
+async def run_until_done(rig: Rig, job_id: str) -> list[str]:
+    """Run, and on every resumable stop reconnect and resume, as an installer would;
+    the pause messages met on the way."""
+    stops = []
+    for _ in range(MAX_RESUMES):
+        await connect(rig, job_id)
+        await rig.runner.start(job_id)
+        await rig.runner.wait(job_id)
+        job = rig.job(job_id)
+        if job["status"] != "paused":
+            break
+        stops.append(job["status_message"])
+    return stops
+
+
+def assert_exactly_once(rig: Any, job_id: str, *, already_done_ok: bool = False) -> None:
+    """Every command of the job settled (answered, or with ``already_done_ok`` refused
+    by its device as already done), executed exactly once on its device, and one
+    original answer stored for each."""
+    settled = {"answered", "rejected"} if already_done_ok else {"answered"}
+    executions = rig.executions()
+    commands = rig.commands(job_id)
+    for c in commands:
+        assert c["state"] in settled, c
+        assert executions[(c["recipient"], c["counter"])] == 1, c
+    responses = rig.store.reader()["responses"]
+    originals = responses.count_where("job_id = ? AND duplicate_of IS NULL", [job_id])
+    assert originals == len(commands)
+
+
+async def until(runner: Runner, condition: Callable[[], bool]) -> None:
+    """Wait until ``condition()`` holds, looking again after each update the runner
+    publishes (it publishes every command and live change)."""
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+    stop = runner.board.watch(lambda job_id, msg: loop.call_soon_threadsafe(changed.set))
+    try:
+        async with asyncio.timeout(WAIT_LIMIT_SECONDS):
+            while not condition():
+                await changed.wait()
+                changed.clear()
+    finally:
+        stop()
+
+
+def any_answered(rig: Rig, job_id: str) -> Callable[[], bool]:
+    """A condition: some command of the job is answered."""
+    return lambda: any(c["state"] == "answered" for c in rig.commands(job_id))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.jobs.conftest import connect, make_rig
+from tests.jobs.conftest import any_answered, assert_exactly_once, connect, make_rig, until
 from webapp import config
 from webapp.jobs.runner import STORAGE_FULL_MESSAGE
 from webapp.store.db import Store
@@ -60,8 +60,7 @@ def test_a_full_disk_pauses_the_job_and_space_lets_it_finish(
         async def scenario() -> None:
             await connect(rig, job_id)
             await rig.runner.start(job_id)
-            while not any(c["state"] == "answered" for c in rig.commands(job_id)):
-                await asyncio.sleep(0.002)
+            await until(rig.runner, any_answered(rig, job_id))
             filler = _fill(small_disk)  # mid-job, between two commands' writes
             await rig.runner.wait(job_id)
             assert rig.runner.live(job_id).instruction == STORAGE_FULL_MESSAGE
@@ -77,14 +76,7 @@ def test_a_full_disk_pauses_the_job_and_space_lets_it_finish(
 
         asyncio.run(scenario())
         assert rig.job(job_id)["status"] == "completed"
-        executions = rig.executions()
-        for c in rig.commands(job_id):
-            assert c["state"] in ("answered", "rejected")
-            assert executions[(c["recipient"], c["counter"])] == 1
-        answered = rig.store.reader()["responses"].count_where(
-            "job_id = ? AND duplicate_of IS NULL", [job_id]
-        )
-        assert answered == len(rig.commands(job_id))
+        assert_exactly_once(rig, job_id, already_done_ok=True)
     finally:
         asyncio.run(rig.runner.disconnect())
         rig.han.close()

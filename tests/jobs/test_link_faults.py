@@ -8,37 +8,17 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.jobs.conftest import Rig, connect
+from tests.jobs.conftest import (
+    Rig,
+    any_answered,
+    assert_exactly_once,
+    connect,
+    run_until_done,
+    until,
+)
 from webapp.gbcs.gbz import build_gbz, default_response, parse_gbz
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
 from webapp.gbcs.message import build_general_signing, parse_message
-
-MAX_RESUMES = 6
-
-
-async def run_until_done(rig: Rig, job_id: str) -> list[str]:
-    """Run, and on every resumable stop reconnect and resume, as an installer would."""
-    stops = []
-    for _ in range(MAX_RESUMES):
-        await connect(rig, job_id)
-        await rig.runner.start(job_id)
-        await rig.runner.wait(job_id)
-        job = rig.job(job_id)
-        if job["status"] != "paused":
-            break
-        stops.append(job["status_message"])
-    return stops
-
-
-def assert_exactly_once(rig: Rig, job_id: str) -> None:
-    executions = rig.executions()
-    for c in rig.commands(job_id):
-        assert c["state"] == "answered", c
-        assert executions[(c["recipient"], c["counter"])] == 1
-    responses = rig.store.reader()["responses"]
-    assert responses.count_where("job_id = ? AND duplicate_of IS NULL", [job_id]) == len(
-        rig.commands(job_id)
-    )
 
 
 @pytest.mark.parametrize("loss", [0.05, 0.15, 0.30])
@@ -58,10 +38,7 @@ def test_hub_reboot_mid_job_pauses_then_resumes(rig_factory, demo_jobs):
     async def scenario() -> str:
         await connect(rig, job["id"])
         await rig.runner.start(job["id"])
-        for _ in range(200):
-            if any(c["state"] == "answered" for c in rig.commands(job["id"])):
-                break
-            await asyncio.sleep(0.02)
+        await until(rig.runner, any_answered(rig, job["id"]))
         rig.han.power_cycle(job["expected_hub_id"])  # the hub reboots under us
         await rig.runner.wait(job["id"])
         return rig.job(job["id"])["status_message"]
@@ -104,7 +81,7 @@ def test_a_neighbours_answer_settles_nothing(rig_factory, demo_jobs):
 
     async def scenario() -> None:
         await connect(rig, job_id)
-        await rig.runner._accept(raw, job_id)
+        await rig.runner.receiver.accept(raw, job_id)
 
     asyncio.run(scenario())
     assert {c["state"] for c in rig.commands(job_id)} == {"queued"}
@@ -125,7 +102,7 @@ def test_junk_from_the_radio_is_recorded_and_ignored(rig_factory, demo_jobs):
     async def scenario() -> None:
         await connect(rig, job_id)
         for raw in junk:
-            await rig.runner._accept(raw, job_id)
+            await rig.runner.receiver.accept(raw, job_id)
 
     asyncio.run(scenario())
     assert rig.store.reader()["responses"].count == 0

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from tests.jobs.conftest import connect
-from tests.jobs.test_link_faults import assert_exactly_once
+from tests.jobs.conftest import any_answered, assert_exactly_once, connect, until
+from webapp.jobs.states import PauseReason
 from webapp.station import radio_came_back
 from webapp.zigbee.drivers.base import INSTRUCTIONS, ErrorCode
 
@@ -21,13 +21,11 @@ def test_unplugged_mid_job_pauses_then_resumes_when_back(rig_factory, demo_jobs)
     async def scenario() -> tuple[str, bool, bool]:
         await connect(rig, job["id"])
         await rig.runner.start(job["id"])
-        for _ in range(400):
-            if any(c["state"] == "answered" for c in rig.commands(job["id"])):
-                break
-            await asyncio.sleep(0.01)
+        await until(rig.runner, any_answered(rig, job["id"]))
         radio.unplug()
         await rig.runner.wait(job["id"])
         paused = rig.job(job["id"])["status_message"]
+        assert rig.job(job["id"])["pause_reason"] == PauseReason.STICK_UNPLUGGED
         still_gone = await radio_came_back(station)  # nothing to do while it is out
         radio.replug()
         back = await radio_came_back(station)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 
-from tests.jobs.conftest import connect
+from tests.jobs.conftest import assert_exactly_once, connect
 from webapp.jobs.runner import STORAGE_FULL_MESSAGE
 
 
@@ -43,7 +43,5 @@ def test_disk_full_mid_job_pauses_and_resumes_without_loss(rig_factory, demo_job
 
     asyncio.run(scenario())
     assert rig.job(job_id)["status"] == "completed"
-    executions = rig.executions()
-    for c in rig.commands(job_id):
-        assert c["state"] == "answered"  # every answer kept, none replaced by a rejection
-        assert executions[(c["recipient"], c["counter"])] == 1
+    # every answer kept, none replaced by a rejection
+    assert_exactly_once(rig, job_id)

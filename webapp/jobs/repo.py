@@ -10,12 +10,16 @@ from sqlite_utils import Database
 
 from webapp.jobs.states import (
     COMMAND_STATE_LABELS,
+    IN_FLIGHT_STATES,
     JOB_STATUS_LABELS,
+    OPEN_JOB_STATUSES,
     CommandState,
     JobStatus,
+    PauseReason,
+    sql_in,
 )
 from webapp.store.clock import utc_now
-from webapp.store.events import append_event, events_for
+from webapp.store.events import TimeQuality, append_event, events_for
 from webapp.store.sql import get_row, update_row
 
 HISTORY_PAGE_SIZE = 25
@@ -54,12 +58,26 @@ def set_job_status(
     status: JobStatus,
     message: str = "",
     actor: str = "hht",
+    *,
+    reason: PauseReason | None = None,
+    time_quality: TimeQuality | None = None,
     **fields: Any,
 ) -> None:
-    update = {"status": status.value, "status_message": message, **fields}
+    """Set the job's status (in the caller's transaction) and log it.
+
+    ``reason`` says why a paused job stopped; any other status clears it."""
+    code = reason.value if reason is not None and status is JobStatus.PAUSED else None
+    update = {"status": status.value, "status_message": message, "pause_reason": code, **fields}
     update_row(db, "jobs", job_id, update)
+    data = {"status": status.value, **({"reason": code} if code else {})}
     append_event(
-        db, job_id, "status", message or f"Job {status.value}", {"status": status.value}, actor
+        db,
+        job_id,
+        "status",
+        message or f"Job {status.value}",
+        data,
+        actor,
+        time_quality=time_quality,
     )
 
 
@@ -71,10 +89,24 @@ INTERRUPTED_MESSAGE = (
 
 def pause_interrupted_jobs(db: Database) -> list[str]:
     """Jobs left running by a restart (power cut, crash) become paused, resumable."""
-    ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'running'").fetchall()]
+    rows = db.execute("SELECT id FROM jobs WHERE status = ?", [JobStatus.RUNNING.value])
+    ids = [r[0] for r in rows.fetchall()]
     for job_id in ids:
-        set_job_status(db, job_id, JobStatus.PAUSED, INTERRUPTED_MESSAGE)
+        set_job_status(
+            db, job_id, JobStatus.PAUSED, INTERRUPTED_MESSAGE, reason=PauseReason.RESTARTED
+        )
     return ids
+
+
+def paused_for(db: Database, reason: PauseReason) -> list[dict[str, Any]]:
+    """Jobs paused for ``reason``, oldest first."""
+    return list(
+        db["jobs"].rows_where(
+            "status = ? AND pause_reason = ?",
+            [JobStatus.PAUSED.value, reason.value],
+            order_by="id",
+        )
+    )
 
 
 def service_requests(db: Database, job_id: str) -> list[dict[str, Any]]:
@@ -110,7 +142,14 @@ def commands(db: Database, job_id: str) -> list[dict[str, Any]]:
     )
 
 
-def choose_device_set(db: Database, job_id: str, device_set: dict[str, Any], actor: str) -> None:
+def choose_device_set(
+    db: Database,
+    job_id: str,
+    device_set: dict[str, Any],
+    actor: str,
+    *,
+    time_quality: TimeQuality | None = None,
+) -> None:
     """Fix the job to ``device_set`` (in the caller's transaction): from now on only its
     commands can be sent."""
     update_row(
@@ -130,6 +169,7 @@ def choose_device_set(db: Database, job_id: str, device_set: dict[str, Any], act
         f"Device set {device_set['label']} chosen: hub {device_set['hub_id']}",
         {"device_set_id": device_set["id"]},
         actor,
+        time_quality=time_quality,
     )
 
 
@@ -224,11 +264,12 @@ def job_history(db: Database, flt: HistoryFilter) -> tuple[list[dict[str, Any]],
 
 def jobs_for_installer(db: Database, user_id: int, day: str) -> list[dict[str, Any]]:
     """Jobs assigned to an installer for a day, plus unfinished ones from earlier."""
+    open_in, open_statuses = sql_in(OPEN_JOB_STATUSES)
     rows = db.query(
-        """SELECT * FROM jobs WHERE assignee_id = ? AND
-           (appointment = ? OR (appointment < ? AND status IN ('ready','running','paused')))
+        f"""SELECT * FROM jobs WHERE assignee_id = ? AND
+           (appointment = ? OR (appointment < ? AND status IN {open_in}))
            ORDER BY appointment, id""",
-        [user_id, day, day],
+        [user_id, day, day, *open_statuses],
     )
     out = []
     for row in rows:
@@ -251,7 +292,7 @@ def job_snapshot(db: Database, job_id: str, live: dict[str, Any] | None = None) 
     done = sum(
         1
         for c in cmds
-        if c["state"] != CommandState.QUEUED.value and c["state"] not in ("sending", "delivered")
+        if c["state"] != CommandState.QUEUED.value and c["state"] not in IN_FLIGHT_STATES
     )
     return {
         "job": {

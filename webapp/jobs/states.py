@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -15,6 +16,20 @@ class JobStatus(StrEnum):
 
 
 FINISHED_JOB_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.ABORTED})
+#: Jobs that may still send commands: loaded, running or paused.
+OPEN_JOB_STATUSES = frozenset({JobStatus.READY, JobStatus.RUNNING, JobStatus.PAUSED})
+
+
+class PauseReason(StrEnum):
+    """Why a job is paused, as a code (the message beside it is for people)."""
+
+    INSTALLER = "installer"  # the installer pressed pause
+    LINK_LOST = "link-lost"  # the radio link to the hub dropped
+    STICK_UNPLUGGED = "stick-unplugged"  # the radio stick was pulled out
+    NO_ANSWER = "no-answer"  # a device did not answer after the last try
+    STORAGE_FULL = "storage-full"  # the terminal's disk is full
+    RESTARTED = "restarted"  # the terminal restarted while the job ran
+    INTERNAL_ERROR = "internal-error"  # an unexpected error; see the log
 
 
 class CommandState(StrEnum):
@@ -63,3 +78,9 @@ ABORT_REASONS = {
     "refused": "Customer refused",
     "other": "Other",
 }
+
+
+def sql_in(values: Iterable[StrEnum]) -> tuple[str, list[str]]:
+    """``(?, ?, ...)`` and its parameters, for a SQL ``IN`` over a set of states."""
+    ordered = sorted(v.value for v in values)
+    return "(" + ", ".join("?" * len(ordered)) + ")", ordered

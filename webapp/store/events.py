@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -18,9 +18,14 @@ from webapp.store.sql import insert_row
 
 GENESIS_HASH = "0" * 64
 
-#: Gives (source, uncertainty in s, offset in s) of the clock that stamps events; the
-#: station installs the terminal's clock here. None: the system clock, unjudged.
-time_quality: Callable[[], tuple[str, float | None, float]] | None = None
+
+@dataclass(frozen=True)
+class TimeQuality:
+    """Which clock stamped an event and how good it was when it did."""
+
+    source: str  # e.g. "system", "hub", "phone"
+    uncertainty_s: float | None  # None: unknown (unbounded)
+    offset_s: float  # the estimate's correction to the system clock
 
 
 def _digest(prev_hash: str, job_id: str, at: str, kind: str, message: str, data: str) -> str:
@@ -35,8 +40,13 @@ def append_event(
     message: str,
     data: dict[str, Any] | None = None,
     actor: str = "hht",
+    *,
+    time_quality: TimeQuality | None = None,
 ) -> dict[str, Any]:
-    """Append one event for ``job_id`` (call inside the writer's transaction)."""
+    """Append one event for ``job_id`` (call inside the writer's transaction).
+
+    ``time_quality`` is the terminal clock's quality at the time; None leaves the
+    event's time unjudged (the system clock)."""
     row = db.execute(
         "SELECT hash FROM job_events WHERE job_id = ? ORDER BY id DESC LIMIT 1", [job_id]
     ).fetchone()
@@ -54,8 +64,11 @@ def append_event(
         "hash": _digest(prev_hash, job_id, at, kind, message, data_json),
     }
     if time_quality is not None:
-        source, uncertainty, offset = time_quality()
-        event.update(time_source=source, time_uncertainty_s=uncertainty, time_offset_s=offset)
+        event.update(
+            time_source=time_quality.source,
+            time_uncertainty_s=time_quality.uncertainty_s,
+            time_offset_s=time_quality.offset_s,
+        )
     event["id"] = insert_row(db, "job_events", event)
     return event
 

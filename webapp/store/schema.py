@@ -274,3 +274,9 @@ def m004_work_packs(db: Database) -> None:
     db["responses"].add_column("received_unload_id", int)  # set when the back office confirms
     db["jobs"].add_column("hub_status_unload_id", int)
     db["jobs"].add_column("hub_install", str)  # JSON: what the installer recorded for 8.14.x
+
+
+@MIGRATIONS()
+def m005_pause_reason(db: Database) -> None:
+    """Why a paused job stopped, as a code (jobs.states.PauseReason); NULL when not paused."""
+    db["jobs"].add_column("pause_reason", str)

@@ -9,6 +9,9 @@ simulated devices' own logs, which outlive the HHT as real meters would:
 * every response stored exactly once (one non-duplicate response per command);
 * the job completed, and its event log's hash chain verifies.
 
+A requested kill point that the run never reached is a failure: the report
+lists it under ``unreached`` and the command exits non-zero saying so.
+
 ``python -m webapp.testing.crash --points 60`` runs a longer campaign and prints
 a JSON report.
 """
@@ -174,6 +177,7 @@ def campaign(points: int, seed: int = 1, workdir: Path | None = None) -> dict:
     return {
         "kill_points_tried": len(trials),
         "killed": sum(t.killed for t in trials),
+        "unreached": [f"{t.point}:{t.nth}" for t in trials if not t.killed],
         "commands_executed_twice": sum(t.executed_twice for t in trials),
         "responses_lost": sum(t.responses_lost for t in trials),
         "responses_doubled": sum(t.responses_doubled for t in trials),
@@ -194,7 +198,24 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))
-    sys.exit(0 if not report["failed_trials"] else 1)
+    problems = failures(report)
+    for problem in problems:
+        print(f"crash harness FAILED: {problem}", file=sys.stderr)
+    sys.exit(1 if problems else 0)
+
+
+def failures(report: dict) -> list[str]:
+    """What makes a campaign fail, in plain words (empty when it passed)."""
+    problems = []
+    if report["unreached"]:
+        problems.append(
+            f"{len(report['unreached'])} requested kill points were never reached (the run "
+            f"ended without passing them): {', '.join(report['unreached'])}"
+        )
+    for trial in report["failed_trials"]:
+        if trial["killed"]:
+            problems.append(f"{trial['point']}:{trial['nth']}: {'; '.join(trial['problems'])}")
+    return problems
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ from types import SimpleNamespace
 import pytest
 from bellows import ash as bellows_ash
 
-from tests.jobs.conftest import Rig, connect
-from tests.jobs.test_link_faults import assert_exactly_once
+from tests.jobs.conftest import Rig, any_answered, assert_exactly_once, connect, until
 from tests.sim.conftest import big_response, hold_for_hht, send_and_receive
 from webapp import config
 from webapp.gbcs.message import parse_message
@@ -410,10 +409,7 @@ def test_stick_pulled_mid_job_pauses_and_the_job_completes_when_back(
             station = SimpleNamespace(driver=rig.runner.driver, runner=rig.runner)
             await connect(rig, job_id)
             await rig.runner.start(job_id)
-            for _ in range(500):
-                if any(c["state"] == "answered" for c in rig.commands(job_id)):
-                    break
-                await asyncio.sleep(0.005)
+            await until(rig.runner, any_answered(rig, job_id))
             emulator.unplug()
             await rig.runner.wait(job_id)
             job = rig.job(job_id)
