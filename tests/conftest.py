@@ -51,7 +51,7 @@ def demo_jobs(demo_dir: Path) -> list[dict]:
 @pytest.fixture
 def app(demo_dir: Path) -> Iterator:
     from webapp.station import open_app
-    from webapp.web import shutdown
+    from webapp.web.app import shutdown
 
     application = open_app(demo_dir, time_scale=FAST, test_config={"TESTING": True})
     yield application

@@ -1,9 +1,9 @@
 """The whole terminal: its database, its radio, its runner (and the simulated HAN).
 
-This module is the composition root.  The web server (``open_app``/``serve_app``),
-the headless ``hht run-job``, ``hht scan``/``hht connect`` (``open_radio``), the
-benchmarks, the soak and the tests all open the terminal here; the radio and the
-runner live on an asyncio loop.  It is the only production module that reaches the
+This module is the composition root.  The web server (``open_app``, which ``hht serve``
+calls in its worker), the headless ``hht run-job``, ``hht scan``/``hht connect``
+(``open_radio``), the benchmarks, the soak and the tests all open the terminal here; the
+radio and the runner live on an asyncio loop.  It is the only production module that reaches the
 stand-ins in ``webapp.sim``, and only when the simulated radio is chosen.
 """
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
     from webapp.clock import Clock
     from webapp.sim.han.han import SimHan
-    from webapp.web.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +278,7 @@ def open_app(
     Runner updates reach the browsers through the app's Socket.IO.  Raises StationError
     (and leaves no thread behind) when the radio cannot open.
     """
-    from webapp.web import JobChannel, create_app
+    from webapp.web.app import JobChannel, create_app
     from webapp.web.bridge import LoopThread
 
     directory = config.resolve_data_dir(data_dir)
@@ -304,32 +303,3 @@ def open_app(
         loop.call(station.close(), timeout=CLOSE_TIMEOUT_SECONDS)
         loop.stop()
         raise
-
-
-def serve_app(
-    data_dir: Path,
-    host: str,
-    port: int,
-    *,
-    radio: str = "sim",
-    time_scale: float = 1.0,
-    threads: int = 8,
-    tls: TlsFiles | None = None,
-    dev: bool = False,
-) -> None:
-    """Serve the web app: gunicorn (one worker, threads), or Flask's server with ``dev``.
-
-    The app, and with it the station, is made in the serving process (after gunicorn's
-    fork), so the radio and database belong to the worker that serves them.
-    """
-    from webapp.web.server import serve_dev, serve_gunicorn
-
-    def make_app() -> Flask:
-        return open_app(
-            data_dir, radio=radio, time_scale=time_scale, secure_cookies=tls is not None
-        )
-
-    if dev:
-        serve_dev(make_app, host, port, tls)
-    else:
-        serve_gunicorn(make_app, host, port, threads, tls)

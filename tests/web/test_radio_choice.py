@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import FAST, login
 from webapp.station import StationError, open_app
-from webapp.web import shutdown
+from webapp.web.app import shutdown
 from webapp.zigbee.drivers import select
 
 

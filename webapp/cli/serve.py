@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from webapp.cli.common import data_dir_option, fail, resolve
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 DEFAULT_PORT = 8080
 DEFAULT_THREADS = 16
@@ -59,8 +63,8 @@ def serve(
     dev: bool,
 ) -> None:
     """Serve the web app (what make run and the systemd unit start)."""
-    from webapp.station import serve_app
     from webapp.web.lan import lan_address
+    from webapp.web.server import serve_dev, serve_gunicorn
     from webapp.web.tls import tls_files
 
     directory = resolve(data_dir)
@@ -72,9 +76,20 @@ def serve(
     print_url(device_url(directory, port, shown))
     if tls is None:
         click.echo("Serving plain HTTP ('hht tls init' enables HTTPS for camera and offline use).")
-    serve_app(
-        directory, host, port, radio=radio, time_scale=time_scale, threads=threads, tls=tls, dev=dev
-    )
+
+    def make_app() -> Flask:
+        # In the serving process: under gunicorn the worker, after the fork, so the radio
+        # and the database belong to the process that serves them.
+        from webapp.station import open_app
+
+        return open_app(
+            directory, radio=radio, time_scale=time_scale, secure_cookies=tls is not None
+        )
+
+    if dev:
+        serve_dev(make_app, host, port, tls)
+    else:
+        serve_gunicorn(make_app, host, port, threads, tls)
 
 
 @click.command()

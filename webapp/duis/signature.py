@@ -10,6 +10,7 @@ import base64
 import binascii
 import copy
 import hashlib
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -19,9 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from lxml import etree
 
 from webapp.duis.errors import DuisError
+
+if TYPE_CHECKING:
+    from lxml import etree
 from webapp.duis.xml import DS_NS, q, safe_parse
 
 C14N_EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -32,6 +35,8 @@ SCALAR_OCTETS = 32
 
 
 def _c14n(element: etree._Element) -> bytes:
+    from lxml import etree
+
     return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
 
 
@@ -43,6 +48,8 @@ def _digest_without_signature(root: etree._Element) -> bytes:
 
 
 def _ds(parent: etree._Element, name: str, text: str | None = None, **attrs: str):  # type: ignore[no-untyped-def]
+    from lxml import etree
+
     element = etree.SubElement(parent, q(name, DS_NS), **attrs)
     if text is not None:
         element.text = text
@@ -53,6 +60,8 @@ def sign_enveloped(
     xml: bytes, private_key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
 ) -> bytes:
     """``xml`` with an enveloped ds:Signature appended to its root."""
+    from lxml import etree
+
     root = safe_parse(xml)
     if root.find(q("Signature", DS_NS)) is not None:
         raise DuisError("DUIS XML is signed already")

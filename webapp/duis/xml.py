@@ -6,9 +6,12 @@ network, a size limit, and syntax errors reported with their line.
 
 from __future__ import annotations
 
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from webapp.duis.errors import DuisError
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -18,6 +21,8 @@ SCHEMA_VERSION = "5.4"
 
 
 def _parser() -> etree.XMLParser:
+    from lxml import etree
+
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -30,6 +35,8 @@ def _parser() -> etree.XMLParser:
 
 def safe_parse(data: bytes) -> etree._Element:
     """The root element of ``data``, or DuisError saying why it is not acceptable XML."""
+    from lxml import etree
+
     if not isinstance(data, bytes | bytearray):
         raise DuisError("DUIS XML: expected bytes")
     if len(data) > MAX_XML_BYTES:
@@ -74,12 +81,16 @@ def child_text(parent: etree._Element, name: str, path: str, required: bool = Tr
 
 
 def new_root(kind: str) -> etree._Element:
+    from lxml import etree
+
     root = etree.Element(q(kind), nsmap=NSMAP)
     root.set("schemaVersion", SCHEMA_VERSION)
     return root
 
 
 def add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    from lxml import etree
+
     element = etree.SubElement(parent, q(name))
     if text is not None:
         element.text = text
@@ -87,4 +98,6 @@ def add(parent: etree._Element, name: str, text: str | None = None) -> etree._El
 
 
 def serialise(root: etree._Element) -> bytes:
+    from lxml import etree
+
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

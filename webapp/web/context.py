@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 if TYPE_CHECKING:
     from webapp.station import Station
-    from webapp.web import HhtContext
+    from webapp.web.app import HhtContext
     from webapp.web.bridge import LoopThread
 
 

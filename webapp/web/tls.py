@@ -14,15 +14,14 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typing import TYPE_CHECKING
 
 from webapp.files import write_private
 from webapp.web.lan import LOOPBACK, lan_address
-from webapp.x509_certs import private_pem, self_signed_ca
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 TLS_DIR = "tls"
 CA_CERT = "ca.pem"
@@ -81,6 +80,13 @@ def local_names() -> tuple[list[str], list[str]]:
 def _load_or_create_ca(
     files: TlsFiles, label: str
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from webapp.x509_certs import private_pem, self_signed_ca
+
     if files.ca_cert.is_file() and files.ca_key.is_file():
         key = serialization.load_pem_private_key(files.ca_key.read_bytes(), None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -101,6 +107,13 @@ def _load_or_create_ca(
 
 def init_tls(data_dir: Path, names: list[str], addresses: list[str]) -> TlsFiles:
     """Create (or keep) the CA and issue a fresh server certificate for ``names``/``addresses``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from webapp.x509_certs import private_pem
+
     files = tls_files(data_dir)
     files.directory.mkdir(parents=True, exist_ok=True)
     os.chmod(files.directory, 0o700)

@@ -32,6 +32,7 @@ def _loaded_after(module: str) -> list[str]:
     [
         "webapp.station",
         "webapp.web",
+        "webapp.web.app",
         "webapp.zigbee.drivers.select",
         "webapp.zigbee.sticks",
         "webapp.zigbee.drivers.deconz",
