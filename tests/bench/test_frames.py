@@ -7,7 +7,6 @@ def test_cbke_figures_shape() -> None:
     figures = cbke_figures(runs=1, codec_runs=5)
     assert figures["cbke_suite"] == 2
     assert 0 < figures["cbke_initiator_ms"] < figures["cbke_handshake_ms"]
-    assert figures["cbke_handshake_ms"] < 2000
     for name in (
         "beacon",
         "interpan_ke",

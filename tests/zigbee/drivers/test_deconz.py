@@ -22,13 +22,11 @@ from tests.sim.conftest import big_response, hold_for_hht, send_and_receive
 from webapp import config
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import parse_message
-from webapp.jobs.runner import Runner
 from webapp.sim.emulators.deconz import INCLUDE_BOTH_NWK_AND_IEEE, DeconzEmulator, wire
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
 from webapp.sim.radio import SimFrameRadio
-from webapp.station import load_certificates, radio_came_back
-from webapp.store.db import Store
+from webapp.station import Station, radio_came_back
 from webapp.zigbee.drivers.base import INSTRUCTIONS, ConnectStage, ErrorCode, RadioError
 from webapp.zigbee.drivers.deconz import DeconzRadio, DeconzTimeouts
 from webapp.zigbee.drivers.deconz.frames import ExtraCommand, InterPanIndication, RawFrame
@@ -157,26 +155,31 @@ class JobRig(Rig):
 
 @contextlib.asynccontextmanager
 async def job_rig(data_dir: Path, job: dict[str, Any]) -> AsyncIterator[JobRig]:
-    store = Store.open(data_dir)
     han = SimHan.open(data_dir / config.SIM_DIR, time_scale=FAST, clock=SimClock(FAST))
     site = han.air.site_of(job["expected_hub_id"])
     try:
         async with conbee(han, site, data_dir) as stick:
             published: list[tuple[str, dict[str, Any]]] = []
-            runner = Runner(
-                store,
-                stick.stack,
-                lambda job_id, msg: published.append((job_id, msg)),
+            station = await Station.open(
+                data_dir,
+                driver=stick.stack,
                 time_scale=FAST,
-                certificates=load_certificates(store),
+                publish=lambda job_id, msg: published.append((job_id, msg)),
             )
             try:
-                yield JobRig(store, han, runner, han.clock, published, stick=stick)
+                yield JobRig(
+                    station.store,
+                    han,
+                    station.runner,
+                    han.clock,
+                    published,
+                    station=station,
+                    stick=stick,
+                )
             finally:
-                await runner.disconnect()
+                await station.close()
     finally:
         han.close()
-        store.close()
 
 
 def electricity_job(jobs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from tests.jobs.conftest import Rig, any_answered, assert_exactly_once, connect,
 from tests.sim.conftest import big_response, hold_for_hht, send_and_receive
 from webapp import config
 from webapp.gbcs.message import parse_message
-from webapp.jobs.runner import Runner
 from webapp.sim.dcc import DemoSupplier, build_command
 from webapp.sim.emulators import ezsp as emu
 from webapp.sim.emulators.ezsp import EzspEmulator
@@ -26,8 +25,7 @@ from webapp.sim.han.han import SimHan
 from webapp.sim.han.scenario import SiteInfo
 from webapp.sim.radio import SIM_HHT_EUI, SimFrameRadio
 from webapp.sim.zigbee_ca import TestCa
-from webapp.station import load_certificates, radio_came_back
-from webapp.store.db import Store
+from webapp.station import Station, radio_came_back
 from webapp.zigbee.drivers.base import INSTRUCTIONS, ConnectStage, ErrorCode, RadioError
 from webapp.zigbee.drivers.ezsp import EzspRadio
 from webapp.zigbee.drivers.ezsp.key_establishment import NcpCbkeParty
@@ -360,28 +358,27 @@ def test_a_lost_network_is_link_lost_and_the_stick_rejoins(
 # ---------------------------------------------------------------- jobs through the runner
 @contextlib.asynccontextmanager
 async def ezsp_rig(data_dir: Path) -> AsyncIterator[tuple[Rig, EzspEmulator]]:
-    store = Store.open(data_dir)
     clock = SimClock(FAST)
     han = SimHan.open(data_dir / config.SIM_DIR, time_scale=FAST, clock=clock)
     emulator = await EzspEmulator(SimFrameRadio(han), directory=data_dir / "dev").start()
     radio = EzspRadio(str(emulator.path))
     published: list = []
+    station: Station | None = None
     try:
         await radio.reopen()
-        runner = Runner(
-            store,
-            stack_over_ezsp(han, radio),
-            lambda job_id, msg: published.append((job_id, msg)),
+        station = await Station.open(
+            data_dir,
+            driver=stack_over_ezsp(han, radio),
             time_scale=FAST,
-            certificates=load_certificates(store),
+            publish=lambda job_id, msg: published.append((job_id, msg)),
         )
-        yield Rig(store, han, runner, clock, published), emulator
-        await runner.disconnect()
+        yield Rig(station.store, han, station.runner, clock, published, station), emulator
     finally:
+        if station is not None:
+            await station.close()
         await radio.close()
         await emulator.close()
         han.close()
-        store.close()
 
 
 def test_a_demo_job_runs_to_the_end_over_ezsp(demo_dir: Path, demo_jobs: list[dict]) -> None:
