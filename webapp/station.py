@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,59 @@ def load_certificates(store: Store) -> CertificateStore:
 
                     certs.add(row["eui"], load_pem_public_key(pem))
     return certs
+
+
+#: Tables of trusted signing certificates, and what tells that one of them changed.
+TRUST_TABLES = ("suppliers", "device_certificates")
+TRUST_STAMP_SQL = (
+    "SELECT count(*), coalesce(max(rowid), 0), total(length(certificate_pem)) FROM {table}"
+)
+
+
+class TrustedCertificates:
+    """The signing certificates the terminal trusts, as the database holds them now.
+
+    The runner looks a signer up for every answer, and the message page for every message
+    it shows.  The certificates are reloaded when the trusted suppliers or device
+    certificates changed since the last look, whoever changed them: this process (a pack
+    loaded from a page) or another (``hht workpack load`` beside a running server).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._stamp: tuple[Any, ...] | None = None
+        self._certificates = CertificateStore()
+        self._lock = threading.Lock()
+
+    def _stamp_now(self) -> tuple[Any, ...]:
+        db = self._store.reader()
+        return tuple(
+            tuple(db.execute(TRUST_STAMP_SQL.format(table=table)).fetchone())
+            for table in TRUST_TABLES
+        )
+
+    def current(self) -> CertificateStore:
+        """The certificates now trusted, reloaded if the database changed."""
+        stamp = self._stamp_now()
+        with self._lock:
+            if stamp != self._stamp:
+                self._certificates = load_certificates(self._store)
+                self._stamp = stamp
+            return self._certificates
+
+    def refresh(self) -> None:
+        """Reload at the next look, changed or not."""
+        with self._lock:
+            self._stamp = None
+
+    def public_key_for(self, eui: bytes | str) -> Any:
+        return self.current().public_key_for(eui)
+
+    def __contains__(self, eui: object) -> bool:
+        return eui in self.current()
+
+    def __len__(self) -> int:
+        return len(self.current())
 
 
 # ---------------------------------------------------------------- the radio
@@ -159,7 +213,7 @@ class Station:
             driver,
             publish,
             time_scale=time_scale,
-            certificates=load_certificates(store),
+            certificates=TrustedCertificates(store),
             clock=clock,
         )
         station = cls(
@@ -185,7 +239,7 @@ class Station:
     # ------------------------------------------------------------ trust and work
     def refresh_certificates(self) -> None:
         """Give the runner the certificates now in the database (supplier and device)."""
-        self.runner.certificates = load_certificates(self.store)
+        self.runner.certificates.refresh()
 
     def add_supplier(self, pem: bytes, name: str, eui: str | None = None) -> dict[str, Any]:
         """Trust the supplier certificate ``pem``; the runner checks with it at once.

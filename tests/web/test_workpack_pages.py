@@ -207,3 +207,42 @@ def test_a_pack_loaded_from_the_phone_brings_trusted_device_certificates(request
     signatures = [r["signature"] for r in db["responses"].rows_where("job_id = ?", ["PHONE1"])]
     assert "signer-unknown" not in signatures
     assert "valid" in signatures
+
+
+def test_a_pack_loaded_by_the_command_beside_a_running_server_is_trusted_at_once(
+    request, demo_dir, tmp_path
+) -> None:
+    """``hht workpack load`` is another process: the running station still sees the
+    device certificates it brought the next time it checks an answer."""
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    spec = pack_spec(job_spec("CLI1", "2 Command Road", assignee=None))
+    pack = tmp_path / "cli.zip"
+    pack.write_bytes(build_pack(spec, demo_dir).data())
+    app = request.getfixturevalue("app")
+    from webapp.web.context import loop, station
+
+    with app.app_context():
+        st, radio_loop = station(), loop()
+    trusted_before = len(st.runner.certificates)  # the server has looked already
+    loaded = CliRunner().invoke(
+        main, ["workpack", "load", str(pack), "--data-dir", str(demo_dir)], catch_exceptions=False
+    )
+    assert loaded.exit_code == 0, loaded.output
+    assert len(st.runner.certificates) > trusted_before
+
+    async def run() -> None:
+        job = st.store.reader()["jobs"].get("CLI1")
+        st.han.power_cycle(job["expected_hub_id"])
+        await st.runner.connect("CLI1", job["expected_hub_id"])
+        await st.runner.start("CLI1")
+        await st.runner.wait("CLI1")
+
+    radio_loop.call(run())
+    db = st.store.reader()
+    assert db["jobs"].get("CLI1")["status"] == "completed"
+    signatures = [r["signature"] for r in db["responses"].rows_where("job_id = ?", ["CLI1"])]
+    assert "signer-unknown" not in signatures
+    assert "valid" in signatures

@@ -14,20 +14,21 @@ from typing import Protocol
 
 from webapp.duis.ids import format_request_id
 from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
+from webapp.gbcs.zcl_ids import (
+    CLUSTER_BASIC,
+    CLUSTER_METERING,
+    CLUSTER_PRICE,
+    CLUSTER_TIME,
+    CMD_READ_ATTRIBUTES,
+    CMD_WRITE_ATTRIBUTES,
+    FRAME_CLUSTER_SPECIFIC,
+    FRAME_GLOBAL,
+    TYPE_UTC_TIME,
+)
 from webapp.jobs.loading import CommandSpec, DeviceSetSpec, ServiceRequestSpec
 from webapp.sim.dcc import build_command
 from webapp.sim.han.scenario import SiteInfo
 from webapp.sim.pki import Identity
-
-FRAME_GLOBAL = 0x00
-FRAME_CLUSTER = 0x01
-CLUSTER_TIME = 0x000A
-CLUSTER_PRICE = 0x0700
-CLUSTER_METERING = 0x0702
-CLUSTER_BASIC = 0x0000
-CMD_WRITE_ATTRIBUTES = 0x02
-CMD_READ_ATTRIBUTES = 0x00
-ZCL_UTC_TIME = 0xE2
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _payload(step: Step, when: datetime) -> bytes:
         return _set_time_validity(when)
     if step.use_case == "ECS70":
         value = int((when - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds())
-        attr = (0x0000).to_bytes(2, "little") + bytes([ZCL_UTC_TIME]) + value.to_bytes(4, "little")
+        attr = (0x0000).to_bytes(2, "little") + bytes([TYPE_UTC_TIME]) + value.to_bytes(4, "little")
         frame = ZclFrame(FRAME_GLOBAL, 1, CMD_WRITE_ATTRIBUTES, attr)
         cluster = CLUSTER_TIME
     elif step.use_case in ("ECS17B", "ECS17b"):
@@ -106,7 +107,7 @@ def _payload(step: Step, when: datetime) -> bytes:
     elif step.use_case in ("ECS01a", "GCS01a"):
         # Publish Price-like content: provider id, rate label, tier, price (pence/kWh x 1000)
         body = (1).to_bytes(4, "little") + b"\x08STANDARD" + (24500).to_bytes(4, "little")
-        frame = ZclFrame(FRAME_CLUSTER, 1, 0x00, body)
+        frame = ZclFrame(FRAME_CLUSTER_SPECIFIC, 1, 0x00, body)
         cluster = CLUSTER_PRICE
     else:
         return b""

@@ -37,6 +37,7 @@ from typing import Any
 
 from webapp import config
 from webapp.duis import build_local_command
+from webapp.gbcs.eui import eui_text
 from webapp.sim.catalogue import PLANS, STEPS, Step, device_set_of, service_requests_for
 from webapp.sim.han.han import SimHan
 from webapp.sim.pki import Identity, TestPki
@@ -137,8 +138,8 @@ def build_pack(
     """Build and sign the pack ``spec`` describes (commands as DUIS XML, or raw GBCS hex)."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     supplier_spec = spec.get("supplier") or {}
-    supplier_eui = str(supplier_spec.get("eui", "")).upper()
-    if len(supplier_eui) != 16:
+    supplier_eui = eui_text(str(supplier_spec.get("eui", "")))
+    if supplier_eui is None:
         raise WorkPackError(["supplier.eui must be the supplier's 16-digit EUI"])
     pki = TestPki.load_or_create(config.ensure_private_dir(data_dir / config.PKI_DIR))
     supplier = pki.load_or_issue(supplier_eui, "ds")

@@ -113,12 +113,14 @@ def survey(job_id: str):  # type: ignore[no-untyped-def]
 def _eui_field(name: str, problems: list[str]) -> str | None:
     from flask import request
 
-    text = request.form.get(name, "").strip().replace("-", "").replace(" ", "").upper()
-    if not text:
+    from webapp.gbcs.eui import eui_text
+
+    given = request.form.get(name, "").strip()
+    if not given:
         return None
-    if len(text) != 16 or any(c not in "0123456789ABCDEF" for c in text):
+    text = eui_text(given)
+    if text is None:
         problems.append(f"The {name.upper()} id must be 16 digits 0-9 and A-F (from its label).")
-        return None
     return text
 
 

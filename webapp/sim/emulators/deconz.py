@@ -354,13 +354,6 @@ class DeconzEmulator:
         self._out += raw
         self._flush()
 
-    def inject_frame(
-        self, command_id: int, body: bytes, *, status: int = 0, payload_length: bool = True
-    ) -> None:
-        """A well-framed frame with a good checksum and whatever content."""
-        frame = RawFrame(command_id, UNSOLICITED_SEQ, status, body)
-        self.inject(wire(frame.to_bytes(payload_length=payload_length)))
-
     def _send(self, frame: RawFrame, *, payload_length: bool = True) -> None:
         if self._master is None:
             return

@@ -646,16 +646,18 @@ class DeconzRadio(FrameRadio):
             raise RadioError(
                 ErrorCode.RADIO_FAULT, f"{NO_INTERPAN} (no answer to START_INTERPAN)"
             ) from exc
+        self._check_interpan_answer(answer, f"the ConBee would not listen on channel {channel}")
+        self._has_interpan = True
+        self._interpan_channel = channel
+
+    def _check_interpan_answer(self, answer: Any, refused: str) -> None:
+        """Raise unless the stick accepted an Inter-PAN command; firmware without the
+        Inter-PAN commands is remembered as such."""
         if answer.status == Status.UNSUPPORTED:
             self._has_interpan = False
             raise RadioError(ErrorCode.RADIO_FAULT, NO_INTERPAN)
         if answer.status != Status.SUCCESS:
-            raise RadioError(
-                ErrorCode.RADIO_FAULT,
-                f"the ConBee would not listen on channel {channel} (status {answer.status:#04x})",
-            )
-        self._has_interpan = True
-        self._interpan_channel = channel
+            raise RadioError(ErrorCode.RADIO_FAULT, f"{refused} (status {answer.status:#04x})")
 
     async def send_interpan(
         self, channel: int, frame: InterPanFrame, band: str = BAND_2_4_GHZ
@@ -675,14 +677,7 @@ class DeconzRadio(FrameRadio):
                 "SEND_INTERPAN",
                 api.extra_command(ExtraCommand.SEND_INTERPAN, body, self.timeouts.command),
             )
-            if answer.status == Status.UNSUPPORTED:
-                self._has_interpan = False
-                raise RadioError(ErrorCode.RADIO_FAULT, NO_INTERPAN)
-            if answer.status != Status.SUCCESS:
-                raise RadioError(
-                    ErrorCode.RADIO_FAULT,
-                    f"the ConBee refused an Inter-PAN frame (status {answer.status:#04x})",
-                )
+            self._check_interpan_answer(answer, "the ConBee refused an Inter-PAN frame")
             status = await self._confirm(self._interpan_confirms, request_id)
         finally:
             self._interpan_confirms.pop(request_id, None)
