@@ -28,7 +28,34 @@ SERVER_START_TIMEOUT = 60.0
 BENCH_TIME_SCALE = 200.0
 #: The server's idle memory budget (arbiter plus worker, RSS), from the design.
 SERVER_RSS_BUDGET_MIB = 80.0
-HEADLESS_TIME_SCALE = 1000.0  # device delays shrink to milliseconds; CPU time is what counts
+HEADLESS_TIME_SCALE = 1000.0
+#: The runner's synchronous steps whose CPU time counts as the HHT's software time per
+#: command (with the database writes, and the receiving side's commit through them).
+RUNNER_STEPS = {
+    "Delivery": (
+        "_begin",
+        "_may_send",
+        "_commit_intent",
+        "_commit_delivered",
+        "_show_waiting",
+        "_no_answer",
+        "_settled",
+        "_set_command",
+        "_eta_ms",
+        "_mark_running",
+        "_finish",
+    ),
+    "Journal": ("record", "append", "set_status"),
+    "Receiver": ("_commit", "_compare_device_time"),
+    "LiveBoard": (
+        "publish",
+        "publish_live",
+        "publish_event",
+        "publish_command",
+        "snapshot",
+        "publish_snapshot",
+    ),
+}  # device delays shrink to milliseconds; CPU time is what counts
 
 
 def _rss_kib(pid: int) -> int:
@@ -115,14 +142,24 @@ class HhtCpuMeter:
 
 async def _software_time_per_command(data_dir: Path, job_ids: list[str]) -> dict[str, Any]:
     from webapp.jobs import repo
-    from webapp.jobs.runner import Runner
+    from webapp.jobs.delivery import Delivery
+    from webapp.jobs.journal import Journal
+    from webapp.jobs.live import LiveBoard
+    from webapp.jobs.receiver import Receiver
     from webapp.sim.medium import modelled_airtime
     from webapp.station import Station
     from webapp.store.db import Store
 
     meter = HhtCpuMeter()
-    for name in ("_set_command", "_event", "publish", "publish_live", "_eta_ms", "snapshot"):
-        meter.wrap(Runner, name)
+    owners = {
+        "Delivery": Delivery,
+        "Journal": Journal,
+        "LiveBoard": LiveBoard,
+        "Receiver": Receiver,
+    }
+    for owner, names in RUNNER_STEPS.items():
+        for name in names:
+            meter.wrap(owners[owner], name)
     meter.wrap_context(Store, "write")
 
     station = await Station.open(data_dir, time_scale=HEADLESS_TIME_SCALE)
