@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import resource
@@ -31,11 +32,14 @@ from webapp.sim.han.han import SimHan
 from webapp.sim.pki import TestPki
 from webapp.station import Station
 from webapp.store.db import Store
+from webapp.zigbee.drivers.base import RadioError
 
 JOBS_PER_SITE = 20
 STEPS = (CCS01_ESME, ECS70, ECS17B)
 FRAME_LOSS = 0.10
 DROP_SHARE = 0.10  # jobs whose link drops part-way
+log = logging.getLogger(__name__)
+
 MAX_RESUMES = 8
 TIME_SCALE = 1000.0
 
@@ -115,7 +119,7 @@ async def run_day(data_dir: Path, job_ids: list[str], seed: int) -> dict[str, An
         time_scale=TIME_SCALE,
     )
     store, runner = station.store, station.runner
-    stops = 0
+    stops = connects_failed = 0
     before = _vitals()
     started = time.monotonic()
     try:
@@ -123,7 +127,12 @@ async def run_day(data_dir: Path, job_ids: list[str], seed: int) -> dict[str, An
             hub = store.reader()["jobs"].get(job_id)["expected_hub_id"]
             for attempt in range(MAX_RESUMES):
                 han.power_cycle(hub)
-                await runner.connect(job_id, hub)
+                try:
+                    await runner.connect(job_id, hub)
+                except RadioError as exc:  # the installer presses Connect again
+                    log.info("connect failed for job %s: %s", job_id, exc)
+                    connects_failed += 1
+                    continue
                 if attempt == 0 and rng.random() < DROP_SHARE:
                     runner.link.drop_link(after_frames=rng.randint(1, 8))
                 await runner.start(job_id)
@@ -155,6 +164,7 @@ async def run_day(data_dir: Path, job_ids: list[str], seed: int) -> dict[str, An
         "seconds": round(elapsed, 1),
         "job_statuses": statuses,
         "resumable_stops_resumed": stops,
+        "connects_failed_and_retried": connects_failed,
         "commands_executed_twice": sum(
             1 for c in commands if executions.get((c["recipient"], c["counter"]), 0) > 1
         ),

@@ -26,3 +26,23 @@ def test_stack_figures_are_modelled_airtime_below_the_ceiling() -> None:
     assert 0 < figures["goodput_over_ceiling"] < 1  # the medium model cannot beat physics
     assert figures["reconnect_sim_s"] < figures["connect_first_sim_s"]  # no Inter-PAN again
     assert figures["goodput_frames"] > 0 and figures["hht_software_us_per_frame"] > 0
+
+
+def test_the_runner_steps_the_bench_times_exist() -> None:
+    """The runner's software-time figure wraps these methods; a renamed one would break it."""
+    from webapp.bench.suite import RUNNER_STEPS
+    from webapp.jobs.delivery import Delivery
+    from webapp.jobs.journal import Journal
+    from webapp.jobs.live import LiveBoard
+    from webapp.jobs.receiver import Receiver
+
+    owners = {
+        "Delivery": Delivery,
+        "Journal": Journal,
+        "LiveBoard": LiveBoard,
+        "Receiver": Receiver,
+    }
+    assert set(RUNNER_STEPS) == set(owners)
+    for owner, names in RUNNER_STEPS.items():
+        for name in names:
+            assert callable(getattr(owners[owner], name, None)), f"{owner}.{name}"
