@@ -65,3 +65,20 @@ def test_parse_imports_neither_the_web_app_nor_the_database() -> None:
     assert "webapp.cli.parse" in loaded
     heavy = [m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY)]
     assert heavy == []
+    assert "click" not in loaded  # the fast path: no command-line framework either
+
+
+def test_parse_is_listed_and_helps_through_the_group() -> None:
+    from click.testing import CliRunner
+
+    listed = CliRunner().invoke(main, ["--help"])
+    assert listed.exit_code == 0 and "parse" in listed.output
+    helped = subprocess.run(
+        [sys.executable, "-c", "from webapp.cli import run; run()", "parse", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert helped.returncode == 0 and "--certs" in helped.stdout and "--json" in helped.stdout
+    missing = CliRunner().invoke(main, ["parse", "--certs", "/nonexistent-dir", "00"])
+    assert missing.exit_code == 2

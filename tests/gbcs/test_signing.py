@@ -8,6 +8,7 @@ from webapp.gbcs.message import build_general_signing, parse_message
 from webapp.gbcs.signing import (
     CertificateStore,
     SignatureState,
+    certificate_public_key,
     sign,
     verify,
     verify_message,
@@ -76,3 +77,56 @@ def test_store_add_public_key(esme):
 def test_eui_bytes_refuses_bad_input(bad):
     with pytest.raises(ValueError):
         eui_bytes(bad)
+
+
+def _same_key(a, b) -> bool:
+    return a.public_numbers() == b.public_numbers()
+
+
+def test_certificate_public_key_reads_only_the_key(pki, supplier, esme) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    for identity in (supplier, esme, pki.issue(ESME, "ka")):
+        pem = identity.certificate.public_bytes(Encoding.PEM)
+        der = identity.certificate.public_bytes(Encoding.DER)
+        assert _same_key(certificate_public_key(pem), identity.certificate.public_key())
+        assert _same_key(certificate_public_key(der), identity.certificate.public_key())
+
+
+def test_certificate_public_key_of_every_rtds_certificate() -> None:
+    from cryptography import x509
+
+    from tests.gbcs.conftest import SHARED
+
+    keystore = SHARED / "rtds" / "keystore"
+    if not keystore.is_dir():
+        pytest.skip("../shared/rtds/keystore is not here")
+    certificates = sorted(keystore.glob("*.pem"))
+    assert certificates
+    read = 0
+    for path in certificates:
+        data = path.read_bytes()
+        try:
+            expected = x509.load_pem_x509_certificate(data).public_key()
+        except ValueError:  # a key file, not a certificate: refused by both
+            with pytest.raises(ValueError):
+                certificate_public_key(data)
+            continue
+        assert _same_key(certificate_public_key(data), expected), path.name
+        read += 1
+    assert read > 100
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"not a certificate",
+        b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        bytes.fromhex("3003020101"),  # a SEQUENCE holding one INTEGER
+        bytes.fromhex("30053003020101"),  # a TBSCertificate with no fields
+    ],
+)
+def test_certificate_public_key_refuses_what_is_no_certificate(data: bytes) -> None:
+    with pytest.raises(ValueError):
+        certificate_public_key(data)

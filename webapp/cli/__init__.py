@@ -1,52 +1,26 @@
-"""The ``hht`` command: the top-level group and the console script.
+"""The ``hht`` command's console script.
 
-Each subcommand lives in its own module and is imported only when it runs (or when
-``hht --help`` lists them all).
+``hht parse`` goes straight to :mod:`webapp.cli.parse`, which needs neither click nor
+anything but the GBCS codec, so a script parsing one message at a time starts fast. Every
+other command goes through the click group in :mod:`webapp.cli.group`.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-import click
-
-from webapp.cli.lazy import LazyGroup
-
-COMMANDS = {
-    "init": "webapp.cli.init:init",
-    "user": "webapp.cli.users:user",
-    "jobs": "webapp.cli.jobs:jobs",
-    "run-job": "webapp.cli.jobs:run_job",
-    "parse": "webapp.cli.parse:parse",
-    "sim": "webapp.cli.sim:sim",
-    "serve": "webapp.cli.serve:serve",
-    "url": "webapp.cli.serve:url",
-    "tls": "webapp.cli.serve:tls",
-    "backup": "webapp.cli.store:backup",
-    "restore": "webapp.cli.store:restore_command",
-    "supplier": "webapp.cli.workpack:supplier",
-    "workpack": "webapp.cli.workpack:workpack",
-    "survey": "webapp.cli.workpack:survey",
-    "scan": "webapp.cli.radio:scan_command",
-    "connect": "webapp.cli.radio:connect_command",
-    "zigbee": "webapp.cli.radio:zigbee_group",
-}
-
-
-@click.group(cls=LazyGroup, lazy_commands=COMMANDS)
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
-def main(verbose: bool) -> None:
-    """HHT: the installer's Hand Held Terminal for GB smart meters."""
-    import logging
-
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+PARSE = "parse"
 
 
 def run() -> None:
     """The console script: a corrupt database is reported plainly, never as a traceback."""
+    if sys.argv[1:2] == [PARSE]:
+        from webapp.cli.parse import main as parse_main
+
+        sys.exit(parse_main(sys.argv[2:]))
+    from webapp.cli.group import main
+
     try:
         main()
     except Exception as exc:
@@ -54,9 +28,14 @@ def run() -> None:
 
         if not isinstance(exc, CorruptDatabaseError):
             raise
-        click.echo(f"hht: {exc}", err=True)
+        print(f"hht: {exc}", file=sys.stderr)
         sys.exit(3)
 
 
-if __name__ == "__main__":
-    run()
+def __getattr__(name: str) -> Any:
+    """``main`` and ``COMMANDS`` (the click group and its command table), loaded on use."""
+    if name in ("main", "COMMANDS"):
+        from webapp.cli import group
+
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

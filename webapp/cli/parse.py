@@ -1,17 +1,19 @@
 """``hht parse``: GBCS messages from files or hex strings, as a readable tree or JSON.
 
-Only click and the GBCS codec are imported: the command starts reading at once.
+Only the standard library and the GBCS codec are imported (not even click): the command
+starts reading at once, which counts when a script parses one message per process.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
-import click
-
 SHOWN_SOURCE_LENGTH = 80
+#: Exit status when an input is malformed or unreadable, or the arguments are wrong.
+EXIT_BAD_INPUT = 2
 
 
 def _is_file(name: str) -> bool:
@@ -28,39 +30,54 @@ def _source(item: str) -> str:
     return item[: SHOWN_SOURCE_LENGTH - 3] + "..."
 
 
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per input, per line.")
-@click.option(
-    "--certs",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Directory of signers' certificates (<eui>-ds.pem) to verify signatures.",
-)
-@click.argument("inputs", nargs=-1, required=True)
-def parse(as_json: bool, certs: Path | None, inputs: tuple[str, ...]) -> None:
-    """Parse GBCS messages: INPUT is a file of hex or base64, or a hex string."""
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hht parse",
+        description="Parse GBCS messages: INPUT is a file of hex or base64, or a hex string.",
+    )
+    parser.add_argument(
+        "--json", dest="as_json", action="store_true", help="One JSON object per input, per line."
+    )
+    parser.add_argument(
+        "--certs",
+        type=Path,
+        default=None,
+        metavar="DIRECTORY",
+        help="Directory of signers' certificates (<eui>-ds.pem) to verify signatures.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Run ``hht parse`` with ``argv``; the exit status (2 when any input was bad)."""
+    args = argument_parser().parse_args(argv)  # exits 2, with usage, on bad arguments
+    if args.certs is not None and not args.certs.is_dir():
+        print(f"hht parse: --certs {args.certs}: no such directory", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
     from webapp.gbcs.describe import describe, parse_input, render_text
     from webapp.gbcs.errors import GbcsError
     from webapp.gbcs.signing import CertificateStore
 
-    store = CertificateStore.from_directory(certs) if certs else None
+    store = CertificateStore.from_directory(args.certs) if args.certs else None
     failed = 0
-    for item in inputs:
+    out = sys.stdout
+    for item in args.inputs:
         source = _source(item)
         try:
             described = describe(parse_input(item), store)
         except GbcsError as exc:
             failed += 1
-            click.echo(f"hht parse: {source}: malformed GBCS: {exc}", err=True)
+            print(f"hht parse: {source}: malformed GBCS: {exc}", file=sys.stderr)
             continue
         except OSError as exc:
             failed += 1
-            click.echo(f"hht parse: {source}: cannot read: {exc.strerror or exc}", err=True)
+            print(f"hht parse: {source}: cannot read: {exc.strerror or exc}", file=sys.stderr)
             continue
-        if as_json:
-            click.echo(json.dumps({"source": source, **described}, separators=(",", ":")))
+        if args.as_json:
+            out.write(json.dumps({"source": source, **described}, separators=(",", ":")) + "\n")
         else:
-            click.echo(f"== {source}")
-            click.echo(render_text(described))
-    if failed:
-        sys.exit(2)
+            out.write(f"== {source}\n{render_text(described)}\n")
+    out.flush()
+    return EXIT_BAD_INPUT if failed else 0

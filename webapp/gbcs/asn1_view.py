@@ -6,8 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography import x509
-
 from .asn1 import Asn1Node, decode_oid, parse_der, type_name
 from .asn1_structures import Schema, schema_for
 from .header import Cra
@@ -141,6 +139,8 @@ def _label_leaf(node: Asn1Node, schema: Schema, title: str) -> Labelled:
 
 
 def certificate_node(node: Asn1Node, title: str = "Certificate") -> Node:
+    from cryptography import x509  # only when a message carries a certificate
+
     summary = None
     try:
         raw = _reassemble(node, bytes(node.content))

@@ -8,7 +8,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -20,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from .eui import eui_bytes
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from .message import Message
 
 log = logging.getLogger(__name__)
@@ -60,45 +61,59 @@ def verify(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes)
 
 
 class CertificateStore:
-    """Digital-Signing public keys by EUI-64 of their holder."""
+    """Digital-Signing public keys by EUI-64 of their holder.
+
+    A store read from a directory loads each certificate the first time its holder is
+    looked up, so checking one message against a large keystore reads one file.
+    """
 
     def __init__(self) -> None:
         self._keys: dict[bytes, ec.EllipticCurvePublicKey] = {}
+        self._unread: dict[bytes, Path] = {}
 
     @classmethod
     def from_directory(cls, path: Path | str) -> CertificateStore:
-        """Load every ``<eui>-ds.pem`` certificate in ``path`` (EUI as 16 hex digits)."""
+        """The ``<eui>-ds.pem`` certificates in ``path`` (EUI as 16 hex digits).
+
+        A file that is no certificate is skipped, with a warning, when first needed."""
         store = cls()
-        directory = Path(path)
-        for entry in sorted(directory.iterdir()):
+        for entry in sorted(Path(path).iterdir()):
             match = _DS_FILE.match(entry.name)
-            if not match or not entry.is_file():
-                continue
-            try:
-                certificate = x509.load_pem_x509_certificate(entry.read_bytes())
-                store.add(match.group(1), certificate)
-            except ValueError as exc:
-                log.warning("skipping %s: %s", entry, exc)
+            if match and entry.is_file():
+                store._unread[eui_bytes(match.group(1))] = entry
         return store
+
+    def _read(self, eui: bytes) -> None:
+        entry = self._unread.pop(eui)
+        try:
+            self.add(eui, certificate_public_key(entry.read_bytes()))
+        except (ValueError, OSError) as exc:
+            log.warning("skipping %s: %s", entry, exc)
 
     def add(
         self,
         eui: bytes | str,
         cert_or_public_key: x509.Certificate | ec.EllipticCurvePublicKey,
     ) -> None:
-        if isinstance(cert_or_public_key, x509.Certificate):
-            key = cert_or_public_key.public_key()
-        else:
+        """Trust ``eui``'s Digital-Signing key, given as the key or its X.509 certificate."""
+        if isinstance(cert_or_public_key, ec.EllipticCurvePublicKey):
             key = cert_or_public_key
+        else:
+            key = cert_or_public_key.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise ValueError("a Digital-Signing key must be an elliptic-curve key")
-        self._keys[eui_bytes(eui)] = key
+        holder = eui_bytes(eui)
+        self._unread.pop(holder, None)
+        self._keys[holder] = key
 
     def public_key_for(self, eui: bytes | str) -> ec.EllipticCurvePublicKey | None:
         try:
-            return self._keys.get(eui_bytes(eui))
+            holder = eui_bytes(eui)
         except ValueError:
             return None
+        if holder in self._unread:
+            self._read(holder)
+        return self._keys.get(holder)
 
     def __contains__(self, eui: object) -> bool:
         if not isinstance(eui, bytes | str):
@@ -106,6 +121,8 @@ class CertificateStore:
         return self.public_key_for(eui) is not None
 
     def __len__(self) -> int:
+        for holder in list(self._unread):
+            self._read(holder)
         return len(self._keys)
 
 
@@ -119,3 +136,51 @@ def verify_message(message: Message, store: CertificateStore | None) -> Signatur
     if verify(key, message.signed_bytes, message.signature):
         return SignatureState.VALID
     return SignatureState.INVALID
+
+
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.DOTALL
+)
+#: X.509 TBSCertificate fields before subjectPublicKeyInfo (RFC 5280 4.1), after the
+#: optional [0] version: serialNumber, signature, issuer, validity, subject.
+_FIELDS_BEFORE_KEY = 5
+
+
+def certificate_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
+    """The elliptic-curve public key of an X.509 certificate, PEM or DER.
+
+    Only the certificate's subjectPublicKeyInfo is read (what verifying a signature needs),
+    so reading a signer's certificate loads no X.509 machinery.  ValueError names what is
+    wrong when ``data`` is no certificate or holds no elliptic-curve key.
+    """
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    from .asn1 import parse_der
+    from .errors import GbcsError
+
+    pem = _PEM_CERTIFICATE.search(data)
+    if pem is not None:
+        try:
+            data = base64.b64decode(b"".join(pem.group(1).split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"the PEM certificate is not valid base64: {exc}") from None
+    try:
+        certificate = parse_der(data)
+    except GbcsError as exc:
+        raise ValueError(f"not a DER certificate: {exc}") from None
+    if not certificate.is_universal(16) or not certificate.children:
+        raise ValueError("not an X.509 certificate (no outer SEQUENCE)")
+    tbs = certificate.children[0]
+    fields = tbs.children if tbs.is_universal(16) else []
+    if fields and fields[0].is_context(0):
+        fields = fields[1:]
+    if len(fields) <= _FIELDS_BEFORE_KEY or not fields[_FIELDS_BEFORE_KEY].is_universal(16):
+        raise ValueError("not an X.509 certificate (no subjectPublicKeyInfo)")
+    spki = fields[_FIELDS_BEFORE_KEY]
+    key = load_der_public_key(data[spki.offset : spki.offset + spki.length])
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("the certificate's key is not an elliptic-curve key")
+    return key
