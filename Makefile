@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml
 
 $(PARSER_STAMP): $(STAMP) $(PARSER_SOURCES)
 	$(PY) -m pip install --quiet --no-deps $(EDITABLE) .
+	$(PY) -m compileall -q webapp > /dev/null
 	touch $(PARSER_STAMP)
 
 setup: $(STAMP) $(PARSER_STAMP)
@@ -37,6 +38,7 @@ install:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(EDITABLE) .
+	$(PY) -m compileall -q webapp > /dev/null
 
 $(DATA)/hht.sqlite: | $(PARSER_STAMP)
 	$(HHT) init --demo --data-dir $(DATA)
