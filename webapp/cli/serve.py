@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from webapp.cli.common import data_dir_option, fail, resolve
-
-if TYPE_CHECKING:
-    from flask import Flask
 
 DEFAULT_PORT = 8080
 DEFAULT_THREADS = 16
@@ -63,8 +59,9 @@ def serve(
     dev: bool,
 ) -> None:
     """Serve the web app (what make run and the systemd unit start)."""
+    from webapp.cli.serving import ServeSettings, become_server
+    from webapp.cli.serving import serve as serve_here
     from webapp.web.lan import lan_address
-    from webapp.web.server import serve_dev, serve_gunicorn
     from webapp.web.tls import tls_files
 
     directory = resolve(data_dir)
@@ -76,20 +73,19 @@ def serve(
     print_url(device_url(directory, port, shown))
     if tls is None:
         click.echo("Serving plain HTTP ('hht tls init' enables HTTPS for camera and offline use).")
-
-    def make_app() -> Flask:
-        # In the serving process: under gunicorn the worker, after the fork, so the radio
-        # and the database belong to the process that serves them.
-        from webapp.station import open_app
-
-        return open_app(
-            directory, radio=radio, time_scale=time_scale, secure_cookies=tls is not None
-        )
-
+    settings = ServeSettings(
+        data_dir=str(directory.resolve()),
+        host=host,
+        port=port,
+        radio=radio,
+        threads=threads,
+        time_scale=time_scale,
+        tls_dir=str(files.directory.resolve()) if tls is not None else None,
+    )
     if dev:
-        serve_dev(make_app, host, port, tls)
+        serve_here(settings, dev=True)
     else:
-        serve_gunicorn(make_app, host, port, threads, tls)
+        become_server(settings)
 
 
 @click.command()
