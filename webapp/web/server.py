@@ -81,6 +81,9 @@ def serve_gunicorn(
             if tls is not None:
                 settings["certfile"] = str(tls.server_cert)
                 settings["keyfile"] = str(tls.server_key)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn 27's admin socket in $HOME: nothing here uses it
+                settings["control_socket_disable"] = True
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
