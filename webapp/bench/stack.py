@@ -18,7 +18,7 @@ from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
 from webapp.sim.han.hub_radio import HubEndpoint
 
-#: One-hop payload ceiling at 2.4 GHz (DOMAIN.md section 3): about 95 kbit/s.
+#: One-hop payload ceiling at 2.4 GHz : about 95 kbit/s of APS payload.
 PHYSICAL_CEILING_KBIT_S = 95.0
 GOODPUT_MESSAGE_OCTETS = 1400
 GOODPUT_MESSAGES = 20

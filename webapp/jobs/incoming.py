@@ -1,7 +1,7 @@
 """Committing a message that arrived from a device, and matching it to its command.
 
 A device's response carries the command's originator counter and message
-code, with originator and recipient swapped (DOMAIN.md section 4).  Messages
+code, with originator and recipient swapped (GBCS's request-response pairing).  Messages
 are untrusted bytes: anything that does not parse is recorded as such and
 never matched to a command.
 """

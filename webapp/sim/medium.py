@@ -1,6 +1,6 @@
 """The simulated radio medium: how long each frame takes on air, and whether it arrives.
 
-Figures from DOMAIN.md section 3.  At 2.4 GHz (250 kbit/s, 32 us per byte) a frame costs
+Figures for IEEE 802.15.4 with Zigbee PRO.  At 2.4 GHz (250 kbit/s, 32 us per byte) a frame costs
 its bytes on air plus the ACK, turnaround, mean initial backoff, CCA and long inter-frame
 space: a full 127-byte frame comes to about 6.9 ms.  At 868 MHz (100 kbit/s, 80 us per
 byte) a sender listens before it talks and may be on air at most ``DUTY_CYCLE`` of any
@@ -39,7 +39,7 @@ CHANNELS: dict[str, tuple[int, int]] = {
 }
 RSSI_FLOOR = -95  # dBm at LQI 0
 RSSI_SPAN = 60  # dB from LQI 0 to LQI 255
-# DOMAIN.md section 3: about 82 APS payload bytes per frame, and a full frame with its ACK,
+# About 82 APS payload bytes per frame, and a full frame with its ACK,
 # turnaround, backoff and inter-frame space about 6.9 ms at 2.4 GHz, about 11 ms at 868 MHz.
 APS_PAYLOAD_BYTES_PER_FRAME = 82
 FRAME_SECONDS: dict[str, float] = {BAND_2_4_GHZ: 0.0069, BAND_868_MHZ: 0.011}
@@ -63,7 +63,7 @@ def frames_for(n_bytes: int) -> int:
 
 def modelled_airtime(n_bytes: int, band: str = BAND_2_4_GHZ) -> float:
     """Seconds on air to carry ``n_bytes`` of APS payload one hop on ``band``, no losses,
-    by the DOMAIN.md figures per frame."""
+    by the per-frame figures above."""
     try:
         per_frame = FRAME_SECONDS[band]
     except KeyError:

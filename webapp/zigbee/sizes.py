@@ -3,7 +3,7 @@
 A 127-octet 802.15.4 frame carries 11 octets of MAC header and FCS (short addresses), 8 of
 NWK header and 18 of NWK security (auxiliary header and a 4-octet MIC), which leaves 90
 for the APS frame; an APS data header with the extended (fragmentation) header takes 11,
-so each block carries at most 79 octets (DOMAIN.md section 3: "about 82").
+so each block carries at most 79 octets ("about 82" is the usual figure).
 """
 
 from __future__ import annotations

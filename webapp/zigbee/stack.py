@@ -1,7 +1,7 @@
 """The HHT's own Zigbee stack: from a beacon to an open GB-HRGP tunnel, over any FrameRadio.
 
 :class:`ZigbeeStack` is the :class:`RadioDriver` the runner uses.  Its connection flow
-(DOMAIN.md section 2), each step a stage the installer sees:
+(GBCS's HHT connection sequence), each step a stage the installer sees:
 
 1. pick the beacons claiming the hub id (the window-open ones first, then the strongest);
 2. Inter-PAN key establishment (CBKE, the HHT initiates) with each in turn until one proves

@@ -78,8 +78,8 @@ REJECTION_STATUS: dict[Outcome, int] = {
 
 
 def counter_accepted(last_accepted: int | None, counter: int) -> bool:
-    """Replay protection (DOMAIN.md section 4, an unconfirmed detail): accept only a counter
-    strictly greater than the last one accepted from the same originator."""
+    """Replay protection as this project reads GBCS (the exact rule is unconfirmed): accept
+    only a counter strictly greater than the last one accepted from the same originator."""
     return last_accepted is None or counter > last_accepted
 
 
