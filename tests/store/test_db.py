@@ -89,3 +89,20 @@ def test_backup_is_a_consistent_copy(tmp_path):
     assert conn.execute("SELECT value FROM settings").fetchone() == ("v",)
     with pytest.raises(FileExistsError):
         store.backup(copy)
+
+
+def test_no_sqlite_utils_plugin_runs_on_the_terminal_s_connections(tmp_path) -> None:
+    """Whatever else is installed, no sqlite-utils plugin gets the HHT's connections."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from webapp.store.db import Store\n"
+        f"store = Store.open({str(tmp_path)!r}); store.reader()\n"
+        "with store.write() as db: pass\n"
+        "import sqlite_utils.plugins as plugins; print(plugins._plugins_loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False"

@@ -61,7 +61,8 @@ def connect(path: Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    return sqlite_utils.Database(conn)
+    # no sqlite-utils plugins: nothing installed beside the HHT runs code on its connections
+    return sqlite_utils.Database(conn, execute_plugins=False)
 
 
 def check_integrity(path: Path) -> None:

@@ -160,7 +160,7 @@ class HanStore:
             check_same_thread=False,
             timeout=BUSY_TIMEOUT_MS / 1000,
         )
-        self.db = Database(conn)
+        self.db = Database(conn, execute_plugins=False)
         self.lock = threading.RLock()
         self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self.db.enable_wal()
