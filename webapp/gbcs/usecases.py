@@ -7,16 +7,17 @@ import io
 import logging
 import re
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 _USE_CASE_ID = re.compile(r"^[A-Z]+[0-9]+[A-Za-z0-9]*$")
-_DATA_PACKAGE = "webapp.gbcs.data"
+#: The tables, installed beside the code (package data).
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files(_DATA_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    text = (DATA_DIR / name).read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
 
 
