@@ -3,7 +3,7 @@ drop at a chosen frame, and the hub's outbox for the HHT across drops and reconn
 
 from __future__ import annotations
 
-import time
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -223,13 +223,16 @@ def test_unacked_messages_redelivered_on_reconnect(han, site, command) -> None:
 
 
 def test_receive_times_out(han, site) -> None:
+    """With nothing to receive, receive waits out its timeout and returns None."""
+
     async def scenario() -> float:
         link = await connect(han, site.hub_id)
-        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         assert await link.receive(0.1) is None
-        return time.monotonic() - started
+        return loop.time() - started
 
-    assert 0.09 <= run(scenario()) < 1.0
+    assert run(scenario()) >= 0.09  # it waited: no early return (no upper bound is asserted)
 
 
 def test_lossy_link_still_delivers(tmp_path, supplier) -> None:
