@@ -180,6 +180,30 @@ def test_hub_installation_record(app, client, demo_jobs) -> None:
     assert record["aerial_install"] is True
 
 
+def _station_of(app):  # type: ignore[no-untyped-def]
+    from webapp.web.context import loop, station
+
+    with app.app_context():
+        return station(), loop()
+
+
+def _run_and_read_signatures(app, job_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run ``job_id`` to its end on the app's station; the signature state of each answer."""
+    st, radio_loop = _station_of(app)
+
+    async def run() -> None:
+        job = st.store.reader()["jobs"].get(job_id)
+        st.han.power_cycle(job["expected_hub_id"])
+        await st.runner.connect(job_id, job["expected_hub_id"])
+        await st.runner.start(job_id)
+        await st.runner.wait(job_id)
+
+    radio_loop.call(run())
+    db = st.store.reader()
+    assert db["jobs"].get(job_id)["status"] == "completed"
+    return [r["signature"] for r in db["responses"].rows_where("job_id = ?", [job_id])]
+
+
 def test_a_pack_loaded_from_the_phone_brings_trusted_device_certificates(request, demo_dir) -> None:
     """The device certificates of a phone-loaded pack verify its job's answers at once."""
     spec = pack_spec(job_spec("PHONE1", "1 Phone Road", assignee=None))
@@ -189,22 +213,7 @@ def test_a_pack_loaded_from_the_phone_brings_trusted_device_certificates(request
     token = login(client, "installer")
     assert _upload(client, token, "/i/workpack", data).status_code == 302
 
-    from webapp.web.context import loop, station
-
-    with app.app_context():
-        st, radio_loop = station(), loop()
-
-    async def run() -> None:
-        job = st.store.reader()["jobs"].get("PHONE1")
-        st.han.power_cycle(job["expected_hub_id"])
-        await st.runner.connect("PHONE1", job["expected_hub_id"])
-        await st.runner.start("PHONE1")
-        await st.runner.wait("PHONE1")
-
-    radio_loop.call(run())
-    db = st.store.reader()
-    assert db["jobs"].get("PHONE1")["status"] == "completed"
-    signatures = [r["signature"] for r in db["responses"].rows_where("job_id = ?", ["PHONE1"])]
+    signatures = _run_and_read_signatures(app, "PHONE1")
     assert "signer-unknown" not in signatures
     assert "valid" in signatures
 
@@ -222,10 +231,7 @@ def test_a_pack_loaded_by_the_command_beside_a_running_server_is_trusted_at_once
     pack = tmp_path / "cli.zip"
     pack.write_bytes(build_pack(spec, demo_dir).data())
     app = request.getfixturevalue("app")
-    from webapp.web.context import loop, station
-
-    with app.app_context():
-        st, radio_loop = station(), loop()
+    st, _ = _station_of(app)
     trusted_before = len(st.runner.certificates)  # the server has looked already
     loaded = CliRunner().invoke(
         main, ["workpack", "load", str(pack), "--data-dir", str(demo_dir)], catch_exceptions=False
@@ -233,16 +239,6 @@ def test_a_pack_loaded_by_the_command_beside_a_running_server_is_trusted_at_once
     assert loaded.exit_code == 0, loaded.output
     assert len(st.runner.certificates) > trusted_before
 
-    async def run() -> None:
-        job = st.store.reader()["jobs"].get("CLI1")
-        st.han.power_cycle(job["expected_hub_id"])
-        await st.runner.connect("CLI1", job["expected_hub_id"])
-        await st.runner.start("CLI1")
-        await st.runner.wait("CLI1")
-
-    radio_loop.call(run())
-    db = st.store.reader()
-    assert db["jobs"].get("CLI1")["status"] == "completed"
-    signatures = [r["signature"] for r in db["responses"].rows_where("job_id = ?", ["CLI1"])]
+    signatures = _run_and_read_signatures(app, "CLI1")
     assert "signer-unknown" not in signatures
     assert "valid" in signatures
