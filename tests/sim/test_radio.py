@@ -13,24 +13,20 @@ from tests.sim.conftest import RECEIVE_TIMEOUT, connect, run, send_and_receive
 from webapp.sim.dcc import build_command
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
+from webapp.sim.han.hub_radio import quiet_aps_frame
 from webapp.sim.han.scenario import SiteInfo
 from webapp.sim.medium import Medium
 from webapp.sim.radio import SimFrameRadio
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, ErrorCode, RadioError
-from webapp.zigbee.frames.aps import ApsFrame, ApsFrameType, ApsHeader
 from webapp.zigbee.sizes import (
-    HHT_ENDPOINT,
-    HUB_ENDPOINT,
     MAX_APS_BLOCK,
     MAX_APS_FRAME,
-    SMART_ENERGY_PROFILE,
     aps_psdu_length,
 )
 
 #: GB-HRGP byte, ZCL header (3) and tunnel id (2) in front of every GBCS message.
 TUNNEL_OVERHEAD_BYTES = 6
 #: A cluster the simulated hubs do not serve: they take its frames and answer nothing.
-QUIET_CLUSTER = 0xFC00
 LINK_KEY = bytes(range(16))
 FRAMES = 40
 
@@ -45,20 +41,6 @@ class RecordingClock(SimClock):
     async def sleep(self, sim_seconds: float) -> None:
         self.slept.append(sim_seconds)
         await super().sleep(sim_seconds)
-
-
-def quiet_frame(counter: int) -> ApsFrame:
-    """A full-size APS data frame the hub takes without answering."""
-    header = ApsHeader(
-        frame_type=ApsFrameType.DATA,
-        counter=counter & 0xFF,
-        dst_endpoint=HUB_ENDPOINT,
-        cluster_id=QUIET_CLUSTER,
-        profile_id=SMART_ENERGY_PROFILE,
-        src_endpoint=HHT_ENDPOINT,
-    )
-    payload_room = MAX_APS_FRAME - len(ApsFrame(header, b"").to_bytes())
-    return ApsFrame(header, bytes(payload_room))
 
 
 async def joined_radio(han: SimHan, site: SiteInfo, **options: object) -> SimFrameRadio:
@@ -84,7 +66,7 @@ def link_cost(directory: Path, frame_loss: float) -> tuple[int, list[float]]:
             clock.slept.clear()
             before = radio.frames_sent
             for counter in range(FRAMES):
-                await radio.send_aps(site.hub_id, quiet_frame(counter))
+                await radio.send_aps(site.hub_id, quiet_aps_frame(counter))
             return radio.frames_sent - before
 
         return run(scenario()), list(clock.slept)
@@ -114,13 +96,13 @@ def test_drop_at_frame(han, site) -> None:
         before = radio.frames_sent
         radio.drop_after(3)
         for counter in range(3):
-            await radio.send_aps(site.hub_id, quiet_frame(counter))
+            await radio.send_aps(site.hub_id, quiet_aps_frame(counter))
         assert not radio.link_down
         with pytest.raises(RadioError) as err:
-            await radio.send_aps(site.hub_id, quiet_frame(3))
+            await radio.send_aps(site.hub_id, quiet_aps_frame(3))
         assert err.value.code is ErrorCode.LINK_LOST
         with pytest.raises(RadioError) as again:  # nothing passes until the radio rejoins
-            await radio.send_aps(site.hub_id, quiet_frame(4))
+            await radio.send_aps(site.hub_id, quiet_aps_frame(4))
         assert again.value.code is ErrorCode.LINK_LOST
         return radio, radio.frames_sent - before
 

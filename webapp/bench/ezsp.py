@@ -24,19 +24,17 @@ from webapp.sim.emulators.ezsp import (
 )
 from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
+from webapp.sim.han.hub_radio import QUIET_CLUSTER, quiet_aps_frame
 from webapp.sim.radio import SimFrameRadio
 from webapp.zigbee.drivers.ezsp import EzspRadio
-from webapp.zigbee.frames.aps import ApsFrame, ApsFrameType, ApsHeader
 from webapp.zigbee.frames.interpan import InterPanFrame
-from webapp.zigbee.sizes import HHT_ENDPOINT, HUB_ENDPOINT, MAX_APS_FRAME, SMART_ENERGY_PROFILE
+from webapp.zigbee.sizes import HHT_ENDPOINT, HUB_ENDPOINT, SMART_ENERGY_PROFILE
 from webapp.zigbee.types import EUI64, u8, u16
 
 BENCH_FRAMES = 200
 TIME_SCALE = 1000.0
 START = 1_780_000_000.0
 #: A cluster the simulated hub ignores, so sends cost no answers.
-QUIET_CLUSTER = 0xFC00
-APS_DATA_HEADER = 8
 INTERPAN_ZCL_OCTETS = 95
 UART_BAUD = 115200
 UART_BITS_PER_OCTET = 10
@@ -106,18 +104,10 @@ async def _interpan(radio: EzspRadio, emulator: EzspEmulator, frames: int) -> di
 
 
 async def _aps(radio: EzspRadio, emulator: EzspEmulator, hub: str, frames: int) -> dict[str, Any]:
-    payload = bytes(MAX_APS_FRAME - APS_DATA_HEADER)
+    payload = quiet_aps_frame(0).payload
     started = time.perf_counter()
     for counter in range(frames):
-        header = ApsHeader(
-            frame_type=ApsFrameType.DATA,
-            counter=counter & 0xFF,
-            dst_endpoint=HUB_ENDPOINT,
-            cluster_id=QUIET_CLUSTER,
-            profile_id=SMART_ENERGY_PROFILE,
-            src_endpoint=HHT_ENDPOINT,
-        )
-        await radio.send_aps(hub, ApsFrame(header, payload))
+        await radio.send_aps(hub, quiet_aps_frame(counter))
     sent = time.perf_counter() - started
     await asyncio.sleep(0.2)  # let the stick report what it sent before counting octets
     while await radio.receive_aps(0.0) is not None:

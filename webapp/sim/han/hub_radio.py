@@ -55,6 +55,7 @@ from webapp.zigbee.sizes import (
     HHT_ENDPOINT,
     HUB_ENDPOINT,
     MAX_APS_BLOCK,
+    MAX_APS_FRAME,
     SMART_ENERGY_PROFILE,
 )
 from webapp.zigbee.tunnel_gbt import GbtCollector, tunnel_parts
@@ -68,6 +69,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Modelled sim seconds a hub takes for one ECC step of key establishment (its CPU is slow).
+#: A manufacturer-specific cluster the simulated hub takes without answering: frames to it
+#: cost airtime and acknowledgements only (link tests and benchmarks send them).
+QUIET_CLUSTER = 0xFC00
+
+
+def quiet_aps_frame(counter: int) -> ApsFrame:
+    """A full-size APS data frame from the HHT to the hub's quiet cluster."""
+    header = ApsHeader(
+        frame_type=ApsFrameType.DATA,
+        counter=counter & 0xFF,
+        dst_endpoint=HUB_ENDPOINT,
+        cluster_id=QUIET_CLUSTER,
+        profile_id=SMART_ENERGY_PROFILE,
+        src_endpoint=HHT_ENDPOINT,
+    )
+    return ApsFrame(header, bytes(MAX_APS_FRAME - len(ApsFrame(header, b"").to_bytes())))
+
+
 HUB_KE_STEP_SECONDS = 0.35
 #: Modelled sim seconds a hub takes to answer anything else.
 HUB_TURNAROUND_SECONDS = 0.002
