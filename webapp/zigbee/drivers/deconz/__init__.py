@@ -11,8 +11,9 @@ emulator does) never loads zigpy-deconz.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from webapp.zigbee.drivers.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from .api import DeconzApi
@@ -29,10 +30,4 @@ _LAZY = {
 __all__ = ["NO_INTERPAN", "DeconzApi", "DeconzRadio", "DeconzTimeouts"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _LAZY)

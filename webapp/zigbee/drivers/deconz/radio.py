@@ -268,18 +268,22 @@ class DeconzRadio(FrameRadio):
     def _on_port_lost(self, exc: Exception | None) -> None:
         log.warning("ConBee on %s: serial port lost (%s)", self.port, exc)
         self._lost = str(exc) if exc else "port closed"
-        api, self._api = self._api, None
-        if self._events is not None:
-            self._events.radio = None
-            self._events = None
-        if api is not None:
-            self._retire(api)
+        self._detach_api()
         gone = RadioError(ErrorCode.STICK_UNPLUGGED, self._unplugged(self._lost))
         for fut in [*self._tx_confirms.values(), *self._interpan_confirms.values()]:
             if not fut.done():
                 fut.set_exception(gone)
                 fut.exception()  # whoever waits sees it; nobody may be waiting yet
         self._poke()
+
+    def _detach_api(self) -> None:
+        """Let go of the zigpy-deconz API (if any): no more events, disconnect it quietly."""
+        api, self._api = self._api, None
+        if self._events is not None:
+            self._events.radio = None
+            self._events = None
+        if api is not None:
+            self._retire(api)
 
     def _retire(self, api: DeconzApi) -> None:
         self._dropped += api.dropped_frames
@@ -297,12 +301,7 @@ class DeconzRadio(FrameRadio):
             await api.disconnect()
 
     async def _drop_api(self) -> None:
-        api, self._api = self._api, None
-        if self._events is not None:
-            self._events.radio = None
-            self._events = None
-        if api is not None:
-            self._retire(api)
+        self._detach_api()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 

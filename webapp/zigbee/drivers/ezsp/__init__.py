@@ -11,8 +11,9 @@ The radio's names are loaded on first use, so importing this package never loads
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from webapp.zigbee.drivers.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from .key_establishment import NcpCbkeParty
@@ -27,10 +28,4 @@ _LAZY = {
 __all__ = ["EzspRadio", "NcpCbkeParty"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _LAZY)
