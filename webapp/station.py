@@ -64,11 +64,8 @@ def load_certificates(store: Store) -> CertificateStore:
     return certs
 
 
-#: Tables of trusted signing certificates, and what tells that one of them changed.
-TRUST_TABLES = ("suppliers", "device_certificates")
-TRUST_STAMP_SQL = (
-    "SELECT count(*), coalesce(max(rowid), 0), total(length(certificate_pem)) FROM {table}"
-)
+#: Moves whenever a trusted certificate is added, replaced or removed (schema m006).
+TRUST_VERSION_SQL = "SELECT version FROM trust_version WHERE id = 1"
 
 
 class TrustedCertificates:
@@ -76,22 +73,19 @@ class TrustedCertificates:
 
     The runner looks a signer up for every answer, and the message page for every message
     it shows.  The certificates are reloaded when the trusted suppliers or device
-    certificates changed since the last look, whoever changed them: this process (a pack
-    loaded from a page) or another (``hht workpack load`` beside a running server).
+    certificates changed since the last look (the database's trust version, kept by
+    triggers), whoever changed them: this process (a pack loaded from a page) or another
+    (``hht workpack load`` beside a running server).
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._stamp: tuple[Any, ...] | None = None
+        self._stamp: int | None = None
         self._certificates = CertificateStore()
         self._lock = threading.Lock()
 
-    def _stamp_now(self) -> tuple[Any, ...]:
-        db = self._store.reader()
-        return tuple(
-            tuple(db.execute(TRUST_STAMP_SQL.format(table=table)).fetchone())
-            for table in TRUST_TABLES
-        )
+    def _stamp_now(self) -> int:
+        return int(self._store.reader().execute(TRUST_VERSION_SQL).fetchone()[0])
 
     def current(self) -> CertificateStore:
         """The certificates now trusted, reloaded if the database changed."""
@@ -101,11 +95,6 @@ class TrustedCertificates:
                 self._certificates = load_certificates(self._store)
                 self._stamp = stamp
             return self._certificates
-
-    def refresh(self) -> None:
-        """Reload at the next look, changed or not."""
-        with self._lock:
-            self._stamp = None
 
     def public_key_for(self, eui: bytes | str) -> Any:
         return self.current().public_key_for(eui)
@@ -237,18 +226,13 @@ class Station:
         self.tasks.append(asyncio.create_task(_watch_radio(self)))
 
     # ------------------------------------------------------------ trust and work
-    def refresh_certificates(self) -> None:
-        """Give the runner the certificates now in the database (supplier and device)."""
-        self.runner.certificates.refresh()
-
     def add_supplier(self, pem: bytes, name: str, eui: str | None = None) -> dict[str, Any]:
-        """Trust the supplier certificate ``pem``; the runner checks with it at once.
+        """Trust the supplier certificate ``pem``; the runner checks with it at once (the
+        database's trust version moves, see TrustedCertificates).
 
         Raises WorkPackError with the problems when the certificate is refused."""
         with self.store.write() as db:
-            row = trust.add_supplier(db, pem, name, eui)
-        self.refresh_certificates()
-        return row
+            return trust.add_supplier(db, pem, name, eui)
 
     def load_pack(
         self,
@@ -260,9 +244,9 @@ class Station:
         default_assignee: str | None = None,
     ) -> pack_loading.LoadResult:
         """Verify and load a work pack; the runner then trusts the device certificates it
-        brought.  Raises WorkPackError (or OtherSupplierWaiting) and loads nothing when
-        the pack is refused."""
-        result = pack_loading.load_pack(
+        brought (the trust version moves).  Raises WorkPackError (or OtherSupplierWaiting)
+        and loads nothing when the pack is refused."""
+        return pack_loading.load_pack(
             self.store,
             data,
             source=source,
@@ -270,8 +254,6 @@ class Station:
             accept_other_supplier=accept_other_supplier,
             default_assignee=default_assignee,
         )
-        self.refresh_certificates()
-        return result
 
     async def close(self) -> None:
         for task in self.tasks:

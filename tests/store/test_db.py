@@ -106,3 +106,27 @@ def test_no_sqlite_utils_plugin_runs_on_the_terminal_s_connections(tmp_path) -> 
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_the_trust_version_moves_with_every_certificate_change(tmp_path) -> None:
+    store = Store.open(tmp_path)
+
+    def version() -> int:
+        return store.reader().execute("SELECT version FROM trust_version").fetchone()[0]
+
+    try:
+        seen = [version()]
+        with store.write() as db:
+            db["device_certificates"].insert({"eui": "00DB000000000001", "certificate_pem": "A"})
+        seen.append(version())
+        with store.write() as db:  # replaced in place: same row, same length
+            db["device_certificates"].upsert(
+                {"eui": "00DB000000000001", "certificate_pem": "B"}, pk="eui"
+            )
+        seen.append(version())
+        with store.write() as db:
+            db["device_certificates"].delete("00DB000000000001")
+        seen.append(version())
+        assert seen == sorted(set(seen))  # strictly increasing: every change counted
+    finally:
+        store.close()

@@ -280,3 +280,29 @@ def m004_work_packs(db: Database) -> None:
 def m005_pause_reason(db: Database) -> None:
     """Why a paused job stopped, as a code (jobs.states.PauseReason); NULL when not paused."""
     db["jobs"].add_column("pause_reason", str)
+
+
+#: Triggers that count every change to the trusted signing certificates.
+_TRUST_TRIGGERS = {
+    "suppliers_added": "AFTER INSERT ON suppliers",
+    "suppliers_changed": "AFTER UPDATE OF certificate_pem ON suppliers",
+    "suppliers_removed": "AFTER DELETE ON suppliers",
+    "device_certificates_added": "AFTER INSERT ON device_certificates",
+    "device_certificates_changed": "AFTER UPDATE OF certificate_pem ON device_certificates",
+    "device_certificates_removed": "AFTER DELETE ON device_certificates",
+}
+
+
+@MIGRATIONS()
+def m006_trust_version(db: Database) -> None:
+    """One number that changes whenever a trusted certificate does, whichever process
+    changed it: a running station reloads its certificates when it moves."""
+    db.execute(
+        "CREATE TABLE trust_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER)"
+    )
+    db.execute("INSERT INTO trust_version (id, version) VALUES (1, 0)")
+    for name, event in _TRUST_TRIGGERS.items():
+        db.execute(
+            f"CREATE TRIGGER trust_{name} {event} BEGIN "
+            "UPDATE trust_version SET version = version + 1 WHERE id = 1; END"
+        )
