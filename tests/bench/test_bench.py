@@ -46,3 +46,20 @@ def test_the_runner_steps_the_bench_times_exist() -> None:
     for owner, names in RUNNER_STEPS.items():
         for name in names:
             assert callable(getattr(owners[owner], name, None)), f"{owner}.{name}"
+
+
+def test_whole_process_timing_and_the_reference_left_out_when_not_set(monkeypatch) -> None:
+    import sys
+
+    from webapp.bench import oneshot
+
+    figures = oneshot.time_process([sys.executable, "-c", "pass"], runs=3)
+    assert figures["runs"] == 3
+    assert 0 < figures["min_ms"] <= figures["median_ms"] <= figures["max_ms"]
+    monkeypatch.delenv(oneshot.REFERENCE_ENV, raising=False)
+    one = oneshot.one_file_parse_figures(runs=1)
+    if "skipped" in one:  # ../shared/rtds is absent
+        assert "shared" in one["skipped"]
+    else:
+        assert one["hht"]["runs"] == 1 and one["hht"]["median_ms"] > 0
+        assert "skipped" in one["reference"]

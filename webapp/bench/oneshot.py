@@ -77,14 +77,14 @@ def time_process(argv: list[str], runs: int = ONE_FILE_RUNS) -> dict[str, Any]:
     }
 
 
-def one_file_parse_figures() -> dict[str, Any]:
+def one_file_parse_figures(runs: int = ONE_FILE_RUNS) -> dict[str, Any]:
     """``hht parse --certs KEYSTORE FILE`` as a whole process, beside the reference's."""
     file = _one_file()
     if file is None:
         return {"skipped": "../shared/rtds is not here"}
     hht = Path(sys.executable).with_name("hht")
     figures: dict[str, Any] = {"file": file.name}
-    figures["hht"] = time_process([str(hht), "parse", "--certs", str(KEYSTORE), str(file)])
+    figures["hht"] = time_process([str(hht), "parse", "--certs", str(KEYSTORE), str(file)], runs)
     parser_dir = os.environ.get(REFERENCE_ENV)
     node = shutil.which("node")
     if not parser_dir:
@@ -96,7 +96,7 @@ def one_file_parse_figures() -> dict[str, Any]:
             driver = Path(tmp) / "one_file.js"
             driver.write_text(ONE_FILE_DRIVER)
             figures["reference"] = time_process(
-                [node, str(driver), parser_dir, str(file), str(KEYSTORE)]
+                [node, str(driver), parser_dir, str(file), str(KEYSTORE)], runs
             )
         figures["hht_over_reference"] = (
             figures["hht"]["median_ms"] / figures["reference"]["median_ms"]
