@@ -51,6 +51,7 @@ browser:
 	@bash scripts/ensure-chromium.sh
 
 test: $(PARSER_STAMP) browser
+	@bash scripts/ensure-tshark.sh
 	$(VENV)/bin/ruff check webapp tests
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider
