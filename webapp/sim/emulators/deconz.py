@@ -13,15 +13,21 @@ driver that runs the real zigpy-deconz code:
 * SEND_INTERPAN: ``sim.send_interpan``; what the sim radio hears comes back as
   INTERPAN_INDICATION while the stick listens (Inter-PAN mode, or joined);
 * CHANGE_NETWORK_STATE connected: ``sim.join`` with the written trust-centre link key;
+* WRITE_PARAMETER link key (0x19: EUI-64, key): the stick's key for that peer, handed to
+  ``sim.install_link_key`` before the write is answered;
 * APS data requests: whole payloads, fragmented and acknowledged by an
-  :class:`~webapp.zigbee.aps_transport.ApsTransport` as a stick's firmware would; incoming
-  transfers are reassembled and offered as one APS indication.
+  :class:`~webapp.zigbee.aps_transport.ApsTransport` as a stick's firmware would, APS-secured
+  under the peer's link key when the request's transmit options have SECURITY_ENABLED
+  (and only then); incoming transfers are reassembled and offered as one APS indication
+  (which, as on a ConBee, does not say whether the frame came APS-secured).
 
 The driver opens :attr:`DeconzEmulator.path`, a stable link to the current pty (like a
 udev by-id link), so a replugged stick is found again at the same path.  Tests can
 :meth:`~DeconzEmulator.unplug` and :meth:`~DeconzEmulator.replug` it, make it unplug itself
 mid-send, write garbage before every frame (:attr:`~DeconzEmulator.noise`), inject any bytes,
-and start it as a firmware without Inter-PAN.
+and start it as a firmware without Inter-PAN, or as a faulty firmware that takes link keys
+(SUCCESS) but never uses them (``apply_link_keys=False``): it goes on securing with the
+install-code key of the join.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from webapp.zigbee.drivers.deconz.frames import (
     NetworkState,
     RawFrame,
     Status,
+    TransmitOptions,
     device_state,
 )
 from webapp.zigbee.sizes import HHT_ENDPOINT, HUB_ENDPOINT, MAX_APS_BLOCK, SMART_ENERGY_PROFILE
@@ -85,7 +92,8 @@ INCLUDE_BOTH_NWK_AND_IEEE = 0x04
 COORDINATOR_NWK = 0x0000
 HHT_NWK = 0x4A7F
 RELAYS_FLAG = 0x02
-ALLOW_FRAGMENTATION = 0x08
+ALLOW_FRAGMENTATION = TransmitOptions.ALLOW_FRAGMENTATION
+SECURITY_ENABLED = TransmitOptions.SECURITY_ENABLED
 #: Parameter lengths the stick accepts in WRITE_PARAMETER.
 PARAMETER_SIZES = {
     NetworkParameter.MAC_ADDRESS: 8,
@@ -215,10 +223,13 @@ class DeconzEmulator:
         platform: FirmwarePlatform = FirmwarePlatform.CONBEE_II,
         firmware_version: int = DEFAULT_FIRMWARE,
         protocol_version: int = DEFAULT_PROTOCOL,
+        apply_link_keys: bool = True,
     ) -> None:
         self.sim = sim
         self.path = str(Path(directory) / name)
         self.firmware_without_interpan = firmware_without_interpan
+        #: False: a faulty firmware that answers the link-key write SUCCESS, then ignores it.
+        self.apply_link_keys = apply_link_keys
         version = firmware_version & ~0xFF00 | int(platform) << 8
         self.firmware_version = version
         self.protocol_version = protocol_version
@@ -227,6 +238,10 @@ class DeconzEmulator:
         #: Called with each frame about to go to the host; what it returns goes first.
         self.noise: Callable[[bytes], bytes] | None = None
         self.commands: Counter[int] = Counter()
+        #: APS data requests taken for the air, by (cluster, transmit options).
+        self.tx_options: Counter[tuple[int, int]] = Counter()
+        #: The link-key WRITE_PARAMETER frames the host sent, as they came (no checksum).
+        self.link_key_writes: list[bytes] = []
         self.indication_flags: set[int] = set()  # what the host asked APS indications with
         self.bad_frames = 0
         self.plugs = 0
@@ -481,13 +496,27 @@ class DeconzEmulator:
             self._answer(request, Status.INVALID_VALUE, u8(parameter))
             return
         if parameter == NetworkParameter.LINK_KEY:
+            self.link_key_writes.append(request)
             self._link_keys[value[:8]] = value[8:]
+            if self.apply_link_keys:
+                self._spawn(self._apply_link_key(request, value[:8], value[8:]))
+                return
         elif parameter == NetworkParameter.MAC_ADDRESS:
             self._answer(request, Status.UNSUPPORTED, u8(parameter))  # the sim radio's own
             return
         else:
             self._parameters[parameter] = value
         self._answer(request, Status.SUCCESS, u8(parameter))
+
+    async def _apply_link_key(self, request: bytes, peer: bytes, key: bytes) -> None:
+        """The radio secures with the written key from now on; then the write is answered."""
+        status = Status.SUCCESS
+        try:
+            await self.sim.install_link_key(EUI64.from_le(peer), key)
+        except RadioError as exc:
+            log.info("emulated ConBee could not hold the link key: %s", exc)
+            status = Status.ERROR
+        self._answer(request, status, u8(NetworkParameter.LINK_KEY))
 
     # ------------------------------------------------------------ network
     def _change_network_state(self, request: bytes) -> None:
@@ -595,12 +624,14 @@ class DeconzEmulator:
             return CONFIRM_NO_ROUTE
         if len(data.asdu) > MAX_APS_BLOCK and not data.tx_options & ALLOW_FRAGMENTATION:
             return CONFIRM_ASDU_TOO_LONG
+        secure = bool(data.tx_options & SECURITY_ENABLED)
+        self.tx_options[(data.cluster_id, data.tx_options)] += 1
         try:
-            if len(data.asdu) <= MAX_APS_BLOCK:
-                await transport.send(data.cluster_id, data.asdu)  # one frame, no ack to await
+            if len(data.asdu) <= MAX_APS_BLOCK:  # one frame, no ack to await
+                await transport.send(data.cluster_id, data.asdu, secure=secure)
             else:
                 async with self._aps_lock:  # its acks must not go to the pump
-                    await transport.send(data.cluster_id, data.asdu)
+                    await transport.send(data.cluster_id, data.asdu, secure=secure)
         except RadioError as exc:
             log.info("emulated ConBee could not deliver: %s", exc)
             return CONFIRM_NO_ACK

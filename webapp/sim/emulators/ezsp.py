@@ -29,6 +29,22 @@ Inter-PAN passthrough); ``joinNetwork`` → its join, answered with ``stackStatu
 ``sendUnicast``/``sendReply`` → APS frames, and APS frames from the hub →
 ``incomingMessageHandler``.
 
+APS security: a ``sendUnicast``/``sendReply`` whose APS options carry
+``APS_OPTION_ENCRYPTION`` (0x0020) goes APS-secured (``secure=True`` on the sim radio) under
+the link key the radio holds for the hub, any other under network security only; a
+frame from the hub that came APS-secured reaches the host with that option set.
+
+Link keys: the key table holds ``key_table_size`` entries (EUI-64, key).  Up to EZSP v12
+``addOrUpdateKeyTableEntry`` (0x0066: EUI-64, linkKey, key) writes the EUI-64's entry or
+the first free one (EmberStatus TABLE_FULL when none is); from EZSP v12
+``importLinkKey`` (0x010E: index, EUI-64, key; index 0xFF: the EUI-64's entry or the first
+free one; sl_Status answers) and ``findKeyTableEntry`` (0x0075: EUI-64, linkKey; the index
+or 0xFF).  As each version's command table has them: ``addOrUpdateKeyTableEntry`` is
+unknown from v13, ``importLinkKey`` before v12.  A key the NCP takes is handed to the sim
+radio (``install_link_key``) before any frame sent after it; a faulty firmware
+(``apply_link_keys=False``) answers success and goes on securing with the join's
+install-code key.
+
 APS fragmentation as the EmberZNet host library drives it: each block is one
 ``sendUnicast`` with the FRAGMENT option and ``groupId`` = total blocks << 8 | block index;
 the NCP gives the first block a fresh APS counter and later blocks the counter the host
@@ -50,7 +66,8 @@ gives that certificate, ``generateCbkeKeys283k1`` makes an ephemeral key pair (c
 ``generateCbkeKeysHandler283k1``), ``calculateSmacs283k1`` runs ECMQV against the partner's
 certificate and ephemeral key and reports MACU and MACV (callback
 ``calculateSmacsHandler283k1``), and ``clearTemporaryDataMaybeStoreLinkKey283k1`` keeps the
-agreed key in :attr:`EzspEmulator.cbke_link_keys` (by partner) or drops it.  Without
+agreed key in :attr:`EzspEmulator.cbke_link_keys` (by partner) and in the key table, for
+the radio to secure with, or drops it.  Without
 credentials the certificate reads as all 0xFF (none installed) and ``calculateSmacs283k1``
 is refused.
 """
@@ -65,7 +82,7 @@ import os
 import random
 import tempfile
 import tty
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +102,7 @@ from webapp.zigbee.frames.aps import (
     Fragmentation,
 )
 from webapp.zigbee.frames.interpan import InterPanFrame
-from webapp.zigbee.types import EUI64, FrameError, Reader, u8, u16
+from webapp.zigbee.types import EUI64, FrameError, Reader, u8, u16, u32
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +158,9 @@ GET_CONFIGURATION_VALUE = 0x0052
 SET_CONFIGURATION_VALUE = 0x0053
 INVALID_COMMAND = 0x0058
 SET_INITIAL_SECURITY_STATE = 0x0068
+ADD_OR_UPDATE_KEY_TABLE_ENTRY = 0x0066
+FIND_KEY_TABLE_ENTRY = 0x0075
+IMPORT_LINK_KEY = 0x010E
 SEND_RAW_MESSAGE = 0x0096
 MAC_PASSTHROUGH_MESSAGE_HANDLER = 0x0097
 RAW_TRANSMIT_COMPLETE_HANDLER = 0x0098
@@ -166,6 +186,20 @@ CBKE_283K1_COMMANDS = frozenset(
         CLEAR_TEMPORARY_DATA_283K1,
     }
 )
+#: Commands only some EZSP versions have (as bellows' command tables say): (first, last).
+VERSIONED_COMMANDS = {
+    ADD_OR_UPDATE_KEY_TABLE_ENTRY: (4, 12),
+    IMPORT_LINK_KEY: (12, 255),
+}
+#: The commands that put keys in the NCP: their parameters are kept for tests.
+KEY_COMMANDS = frozenset(
+    {
+        ADD_OR_UPDATE_KEY_TABLE_ENTRY,
+        FIND_KEY_TABLE_ENTRY,
+        IMPORT_LINK_KEY,
+        CLEAR_TEMPORARY_DATA_283K1,
+    }
+)
 
 # EmberStatus
 SUCCESS = 0x00
@@ -176,6 +210,11 @@ NETWORK_DOWN = 0x91
 JOIN_FAILED = 0x94
 NO_BEACONS = 0xAB
 NO_NETWORK_KEY_RECEIVED = 0xAD
+TABLE_FULL = 0xB4
+# sl_Status (four octets)
+SL_OK = 0x0000
+SL_FULL = 0x001C
+SL_INVALID_INDEX = 0x0027
 # EzspStatus
 EZSP_ERROR_VERSION_NOT_SET = 0x30
 EZSP_ERROR_INVALID_FRAME_ID = 0x31
@@ -196,6 +235,7 @@ HUB_NODE_ID = 0x0000
 HAVE_PRECONFIGURED_KEY = 0x0100
 STACK_PROFILE_PRO = 0x02
 NO_INDEX = 0xFF
+KEY_TABLE_ANY = 0xFF  # findKeyTableEntry's "none"; importLinkKey's "its entry, else free"
 INCOMING_UNICAST = 0x00
 INCOMING_MULTICAST = 0x02
 INCOMING_BROADCAST = 0x04
@@ -206,6 +246,8 @@ CERTIFICATE_283K1_OCTETS = 74
 PUBLIC_KEY_283K1_OCTETS = 37
 SMAC_OCTETS = 16
 CONFIGURATION_VALUE = 100
+LINK_KEY_OCTETS = 16
+KEY_TABLE_SIZE = 6
 HUB_RSSI = -40
 SUPPORTED_PROTOCOLS = range(8, 14)  # the command layouts below are those of EZSP v8..v13
 
@@ -514,7 +556,7 @@ class _Incoming:
 
     total: int | None = None
     received: set[int] = field(default_factory=set)
-    early: list[ApsFrame] = field(default_factory=list)
+    early: list[tuple[ApsFrame, int]] = field(default_factory=list)  # with their security
 
     @property
     def complete(self) -> bool:
@@ -541,6 +583,8 @@ class _Session:
     cbke_private: int = 0
     cbke_public: bytes = b""
     cbke_agreed: tuple[EUI64, bytes] | None = None
+    #: The key table: one (EUI-64, link key) or None per entry.
+    key_table: list[tuple[EUI64, bytes] | None] = field(default_factory=list)
 
 
 def _lv(data: bytes) -> bytes:
@@ -568,6 +612,8 @@ class EzspEmulator:
         build: int = 0,
         board: str = "HHT-EZSP-EMU",
         seed: int = 1,
+        key_table_size: int = KEY_TABLE_SIZE,
+        apply_link_keys: bool = True,
     ) -> None:
         if protocol_version not in SUPPORTED_PROTOCOLS:
             raise ValueError(f"the emulator speaks EZSP v8..v13, not v{protocol_version}")
@@ -578,6 +624,13 @@ class EzspEmulator:
         self.ncp_credentials = ncp_credentials
         #: Link keys CBKE on this NCP agreed and stored, by partner.
         self.cbke_link_keys: dict[EUI64, bytes] = {}
+        self.key_table_size = key_table_size
+        #: False: a faulty firmware that takes link keys (success) but never uses them.
+        self.apply_link_keys = apply_link_keys
+        #: The key commands the host sent: (frame id, parameters as they came).
+        self.key_commands: list[tuple[int, bytes]] = []
+        #: APS frames put on air, by whether they went APS-secured.
+        self.secured_frames: Counter[bool] = Counter()
         self.protocol_version = protocol_version
         self.stack_version = stack_version
         self.build = build
@@ -592,7 +645,7 @@ class EzspEmulator:
         self._writing = False
         self.ash = AshNcp(self._write, self._on_ezsp)
         self.ash.on_reset = self._on_reset
-        self._session = _Session()
+        self._session = self._new_session()
         self._jobs: deque[Callable[[], Awaitable[None]]] = deque()
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -621,7 +674,13 @@ class EzspEmulator:
             GENERATE_CBKE_KEYS_283K1: self._generate_cbke_keys,
             CALCULATE_SMACS_283K1: self._calculate_smacs,
             CLEAR_TEMPORARY_DATA_283K1: self._clear_temporary_data,
+            ADD_OR_UPDATE_KEY_TABLE_ENTRY: self._add_or_update_key,
+            FIND_KEY_TABLE_ENTRY: self._find_key,
+            IMPORT_LINK_KEY: self._import_link_key,
         }
+
+    def _new_session(self) -> _Session:
+        return _Session(key_table=[None] * self.key_table_size)
 
     # ------------------------------------------------------------ the port
     @property
@@ -646,7 +705,7 @@ class EzspEmulator:
         link.symlink_to(os.ttyname(slave))
         link.replace(self.path)
         self._out.clear()
-        self._session = _Session()
+        self._session = self._new_session()
         self.ash.stop()
         loop = asyncio.get_running_loop()
         loop.add_reader(master, self._readable)
@@ -675,7 +734,7 @@ class EzspEmulator:
         if self._worker is not None:
             self._worker.cancel()
             self._worker = None
-        self._session = _Session()
+        self._session = self._new_session()
         log.info("EZSP emulator unplugged")
 
     async def close(self) -> None:
@@ -772,7 +831,7 @@ class EzspEmulator:
         self.ash.send(self._frame_bytes(frame_id, parameters, FC_ASYNC_CALLBACK))
 
     def _on_reset(self) -> None:
-        self._session = _Session()
+        self._session = self._new_session()
         self._jobs.clear()
         self._forget_sim()
 
@@ -787,11 +846,13 @@ class EzspEmulator:
         seq, frame_id, parameters, extended = parsed
         self._session.last_sequence = seq
         self.commands_seen.append(frame_id)
+        if frame_id in KEY_COMMANDS:
+            self.key_commands.append((frame_id, parameters))
         if not self._session.extended and frame_id != VERSION:
             self._respond(INVALID_COMMAND, u8(EZSP_ERROR_VERSION_NOT_SET), extended)
             return
         handler = self._handlers.get(frame_id)
-        if handler is None or (not self.cbke and frame_id in CBKE_283K1_COMMANDS):
+        if handler is None or not self._has_command(frame_id):
             self._respond(INVALID_COMMAND, u8(EZSP_ERROR_INVALID_FRAME_ID), extended)
             return
         try:
@@ -803,6 +864,13 @@ class EzspEmulator:
         self._respond(frame_id, response, extended)
         if frame_id == VERSION and parameters[:1] == bytes([self.protocol_version]):
             self._session.extended = True  # the host speaks this NCP's version from now on
+
+    def _has_command(self, frame_id: int) -> bool:
+        """Whether this firmware, at its EZSP version, knows ``frame_id``."""
+        if not self.cbke and frame_id in CBKE_283K1_COMMANDS:
+            return False
+        first, last = VERSIONED_COMMANDS.get(frame_id, (0, 255))
+        return first <= self.protocol_version <= last
 
     def _parse(self, frame: bytes) -> tuple[int, int, bytes, bool] | None:
         if len(frame) < 3:
@@ -940,12 +1008,63 @@ class EzspEmulator:
     def _clear_temporary_data(self, r: Reader) -> bytes:
         store = bool(r.u8())
         session = self._session
+        status = SUCCESS
         if store and session.cbke_agreed is not None:
             partner, key = session.cbke_agreed
-            self.cbke_link_keys[partner] = key
-            log.info("NCP CBKE: link key with %s stored", partner)
+            if self._store_key(KEY_TABLE_ANY, partner, key) is None:
+                status = TABLE_FULL
+            else:
+                self.cbke_link_keys[partner] = key
+                log.info("NCP CBKE: link key with %s stored", partner)
         session.cbke_private, session.cbke_public, session.cbke_agreed = 0, b"", None
-        return u8(SUCCESS)
+        return u8(status)
+
+    # ------------------------------------------------------------ commands: the key table
+    def _add_or_update_key(self, r: Reader) -> bytes:
+        address, _link_key, key = r.eui64(), r.u8(), r.take(LINK_KEY_OCTETS)
+        stored = self._store_key(KEY_TABLE_ANY, address, key) is not None
+        return u8(SUCCESS if stored else TABLE_FULL)
+
+    def _import_link_key(self, r: Reader) -> bytes:
+        index, address, key = r.u8(), r.eui64(), r.take(LINK_KEY_OCTETS)
+        if index != KEY_TABLE_ANY and index >= self.key_table_size:
+            return u32(SL_INVALID_INDEX)
+        stored = self._store_key(index, address, key) is not None
+        return u32(SL_OK if stored else SL_FULL)
+
+    def _find_key(self, r: Reader) -> bytes:
+        address, _link_key = r.eui64(), r.u8()
+        return u8(self._key_index(address))
+
+    def _key_index(self, address: EUI64) -> int:
+        """The key-table entry of ``address``, KEY_TABLE_ANY when it has none."""
+        for index, entry in enumerate(self._session.key_table):
+            if entry is not None and entry[0] == address:
+                return index
+        return KEY_TABLE_ANY
+
+    def _store_key(self, index: int, address: EUI64, key: bytes) -> int | None:
+        """Put ``key`` for ``address`` at ``index`` (KEY_TABLE_ANY: its entry, else the first
+        free one) and hand it to the radio; the index, None when the table is full."""
+        table = self._session.key_table
+        if index == KEY_TABLE_ANY:
+            index = self._key_index(address)
+        if index == KEY_TABLE_ANY:
+            index = next((i for i, entry in enumerate(table) if entry is None), KEY_TABLE_ANY)
+        if index == KEY_TABLE_ANY:
+            return None
+        table[index] = (address, bytes(key))
+        if self.apply_link_keys:
+            self._schedule(lambda: self._install_link_key(address, bytes(key)))
+        else:
+            log.info("faulty NCP firmware: link key for %s taken, never used", address)
+        return index
+
+    async def _install_link_key(self, address: EUI64, key: bytes) -> None:
+        try:
+            await self.sim.install_link_key(address, key)
+        except RadioError as exc:
+            log.info("the radio could not take the link key for %s: %s", address, exc)
 
     def _set_radio_channel(self, r: Reader) -> bytes:
         channel = r.u8()
@@ -1089,7 +1208,6 @@ class EzspEmulator:
             cluster_id=aps.cluster,
             profile_id=aps.profile,
             src_endpoint=aps.src_endpoint,
-            security=bool(aps.options & APS_OPTION_ENCRYPTION),
             ack_request=bool(aps.options & APS_OPTION_RETRY),
             fragmentation=_fragmentation(fragment, index),
             block_number=(total if index == 0 else index) if fragment else 0,
@@ -1099,7 +1217,7 @@ class EzspEmulator:
             if index == 0:
                 blocks.clear()
             blocks[index] = _Block(aps, tag, payload)
-        if not await self._to_hub(hub, ApsFrame(header, payload)):
+        if not await self._to_hub(hub, ApsFrame(header, payload), _encrypted(aps)):
             self._message_sent(aps, tag, payload, DELIVERY_FAILED)
         elif not fragment:
             self._message_sent(aps, tag, payload, SUCCESS)
@@ -1133,11 +1251,13 @@ class EzspEmulator:
             block_number=first,
             ack_bitfield=bits,
         )
-        await self._to_hub(hub, ApsFrame(header))
+        await self._to_hub(hub, ApsFrame(header), _encrypted(aps))
 
-    async def _to_hub(self, hub: str, frame: ApsFrame) -> bool:
+    async def _to_hub(self, hub: str, frame: ApsFrame, secure: bool) -> bool:
+        """Put ``frame`` on air, APS-secured when the host asked for it; False when lost."""
+        self.secured_frames[secure] += 1
         try:
-            await self.sim.send_aps(hub, frame)
+            await self.sim.send_aps(hub, frame, secure=secure)
         except RadioError as exc:
             log.info("APS frame to %s lost: %s", hub, exc)
             if exc.code in (ErrorCode.LINK_LOST, ErrorCode.NOT_CONNECTED):
@@ -1180,7 +1300,7 @@ class EzspEmulator:
                 return False
             if received is None:
                 return False
-            self._from_hub(received.frame)
+            self._from_hub(received.frame, bool(received.secured))
             return True
         if self.interpan and session.passthrough & MAC_PASSTHROUGH_SE_INTERPAN:
             heard = await self.sim.receive_interpan(AIR_POLL_S)
@@ -1196,18 +1316,19 @@ class EzspEmulator:
             return True
         return False
 
-    def _from_hub(self, frame: ApsFrame) -> None:
+    def _from_hub(self, frame: ApsFrame, secured: bool) -> None:
         header = frame.header
+        security = APS_OPTION_ENCRYPTION if secured else 0
         if header.frame_type == ApsFrameType.ACK:
             self._hub_acknowledged(header)
         elif header.frame_type != ApsFrameType.DATA:
             return
         elif header.fragmentation == Fragmentation.NONE:
-            self._incoming_message(frame, header.group or 0, 0)
+            self._incoming_message(frame, header.group or 0, security)
         else:
-            self._incoming_block(frame)
+            self._incoming_block(frame, security)
 
-    def _incoming_block(self, frame: ApsFrame) -> None:
+    def _incoming_block(self, frame: ApsFrame, security: int) -> None:
         """Pass a block on with ``groupId`` = total << 8 | index.  One sender's blocks reach
         a real radio in order; the simulated air may let a short last block overtake the
         first, so later blocks wait here until the first (which gives the total) is in."""
@@ -1217,22 +1338,24 @@ class EzspEmulator:
         if transfer is None or (transfer.complete and header.fragmentation == Fragmentation.FIRST):
             transfer = blocks[header.counter] = _Incoming()
         if header.fragmentation == Fragmentation.SUBSEQUENT and transfer.total is None:
-            transfer.early.append(frame)
+            transfer.early.append((frame, security))
             return
         if header.fragmentation == Fragmentation.FIRST:
             transfer.total = header.block_number
         index = 0 if header.fragmentation == Fragmentation.FIRST else header.block_number
         transfer.received.add(index)
         total = transfer.total or 0
-        self._incoming_message(frame, total << 8 | index, APS_OPTION_FRAGMENT)
-        early, transfer.early = sorted(transfer.early, key=lambda f: f.header.block_number), []
-        for held in early:
-            transfer.received.add(held.header.block_number)
-            self._incoming_message(held, total << 8 | held.header.block_number, APS_OPTION_FRAGMENT)
+        self._incoming_message(frame, total << 8 | index, APS_OPTION_FRAGMENT | security)
+        early = sorted(transfer.early, key=lambda held: held[0].header.block_number)
+        transfer.early = []
+        for held, held_security in early:
+            block = held.header.block_number
+            transfer.received.add(block)
+            self._incoming_message(held, total << 8 | block, APS_OPTION_FRAGMENT | held_security)
 
     def _incoming_message(self, frame: ApsFrame, group: int, options: int) -> None:
+        """``options`` say FRAGMENT and ENCRYPTION (it came APS-secured) as they apply."""
         header = frame.header
-        options |= APS_OPTION_ENCRYPTION if header.security else 0
         options |= APS_OPTION_RETRY if header.ack_request else 0
         aps = _Aps(
             profile=header.profile_id or 0,
@@ -1269,6 +1392,11 @@ class EzspEmulator:
             if block is not None:
                 status = SUCCESS if bits >> offset & 1 else DELIVERY_FAILED
                 self._message_sent(block.aps, block.tag, block.payload, status)
+
+
+def _encrypted(aps: _Aps) -> bool:
+    """Whether the host asked for this frame to go APS-secured."""
+    return bool(aps.options & APS_OPTION_ENCRYPTION)
 
 
 def _fragmentation(fragment: bool, index: int) -> Fragmentation:

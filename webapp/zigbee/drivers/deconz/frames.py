@@ -77,6 +77,15 @@ class NetworkState(IntEnum):
     LEAVING = 3
 
 
+class TransmitOptions(IntFlag):
+    """The transmit options octet of an APS data request."""
+
+    SECURITY_ENABLED = 0x01  # APS-secured under the destination's link key
+    USE_NWK_KEY_SECURITY = 0x02  # network security only
+    USE_APS_ACKS = 0x04
+    ALLOW_FRAGMENTATION = 0x08
+
+
 class DeviceStateFlags(IntFlag):
     APSDE_DATA_CONFIRM = 0x01
     APSDE_DATA_INDICATION = 0x02
@@ -98,7 +107,8 @@ class FirmwarePlatform(IntEnum):
 
 
 class NetworkParameter(IntEnum):
-    """READ_PARAMETER / WRITE_PARAMETER ids."""
+    """READ_PARAMETER / WRITE_PARAMETER ids.  LINK_KEY's value is the peer's EUI-64 then
+    its 16-octet key (reading it takes the EUI-64 as argument)."""
 
     MAC_ADDRESS = 0x01
     NWK_PANID = 0x05

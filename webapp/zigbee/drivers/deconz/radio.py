@@ -25,6 +25,14 @@ What the HHT asks of the stick, and how:
   acknowledges APS blocks itself, so the blocks the stack hands over are gathered into one
   request and their acknowledgements given back by the driver; incoming transfers arrive
   reassembled, as one frame.
+* APS security: a payload the stack sends ``secure`` goes with the transmit option
+  SECURITY_ENABLED (0x01) and without USE_NWK_KEY_SECURITY (0x02), so the stick
+  APS-encrypts it under the link key it holds for the hub; any other with
+  USE_NWK_KEY_SECURITY (network security only).  APS indications do not say whether a
+  frame came APS-secured, so incoming frames are reported ``secured`` None.
+* link keys: :meth:`DeconzRadio.install_link_key` is WRITE_PARAMETER of the link-key
+  parameter (0x19): the peer's EUI-64 (LSB first), then the 16-octet key; the join
+  writes the install-code key for the trust centre the same way.
 
 The stick's IEEE address must be the terminal's provisioned EUI-64 (its certificate's
 subject): Inter-PAN frames leave with the stick's own address.
@@ -96,6 +104,7 @@ MAX_EXPECTED = 8
 #: The ZCL TSNs the driver's probes use (the stack's own key establishment starts low).
 PROBE_TSNS = range(0xC0, 0x100)
 INTERPAN_SRC_PAN = 0xFFFF
+LINK_KEY_OCTETS = 16
 
 NO_INTERPAN = (
     "this ConBee firmware has no Inter-PAN, which a GB hub needs before it lets a terminal "
@@ -151,6 +160,19 @@ def _platform_name(platform: FirmwarePlatform) -> str:
         FirmwarePlatform.Conbee_III: "ConBee III",
     }
     return names.get(platform, f"deCONZ platform {int(platform):#04x}")
+
+
+def _tx_options(length: int, secure: bool) -> dt.DeconzTransmitOptions:
+    """APS data request options: APS-secured under the peer's link key (``secure``) or
+    under the network key only; APS acknowledged; fragmented when it needs to be."""
+    options = dt.DeconzTransmitOptions.USE_APS_ACKS
+    if secure:
+        options |= dt.DeconzTransmitOptions.SECURITY_ENABLED
+    else:
+        options |= dt.DeconzTransmitOptions.USE_NWK_KEY_SECURITY
+    if length > MAX_APS_BLOCK:
+        options |= dt.DeconzTransmitOptions.ALLOW_FRAGMENTATION
+    return options
 
 
 # ------------------------------------------------------------ the radio
@@ -455,7 +477,9 @@ class DeconzRadio(FrameRadio):
             profile_id=int(packet.profile_id),
             src_endpoint=int(packet.src_ep or 0),
         )
-        self._aps_in.append(ReceivedAps(source, ApsFrame(header, bytes(packet.data.serialize()))))
+        frame = ApsFrame(header, bytes(packet.data.serialize()))
+        # an APS indication does not say whether the frame came APS-secured
+        self._aps_in.append(ReceivedAps(source, frame, secured=None))
         self._poke()
 
     def _source_of(self, address: zt.AddrModeAddress | None) -> str | None:
@@ -723,6 +747,18 @@ class DeconzRadio(FrameRadio):
         self._outgoing = Reassembler()
         await self._learn_network(api, hub_id)
 
+    async def install_link_key(self, peer: EUI64, key: bytes) -> None:
+        """WRITE_PARAMETER link key for ``peer``: the stick APS-secures frames to it with
+        ``key`` from now on."""
+        if len(key) != LINK_KEY_OCTETS:
+            raise ValueError(f"a link key has {LINK_KEY_OCTETS} octets, not {len(key)}")
+        api = self._alive()
+        value = LinkKey(ieee=_zigpy_eui(peer), key=zt.KeyData(key))
+        await self._guard(
+            f"the link key for {peer}", api.write_parameter(NetworkParameter.link_key, value)
+        )
+        log.info("link key for %s written to the ConBee", peer)
+
     async def _await_network(self, api: DeconzApi) -> bool:
         """Wait for the stick to say connected; False when it gave up (back offline)."""
         loop = asyncio.get_running_loop()
@@ -760,7 +796,7 @@ class DeconzRadio(FrameRadio):
             raise RadioError(ErrorCode.LINK_LOST, "the ConBee lost the hub's network")
         return hub_id
 
-    async def send_aps(self, destination: str, frame: ApsFrame) -> None:
+    async def send_aps(self, destination: str, frame: ApsFrame, *, secure: bool = False) -> None:
         hub_id = self._require_joined(destination)
         header = frame.header
         if header.frame_type == ApsFrameType.ACK:
@@ -770,7 +806,7 @@ class DeconzRadio(FrameRadio):
             log.info("the ConBee sends APS data only; dropping a %s frame", header.frame_type.name)
             return
         if header.fragmentation == Fragmentation.NONE:
-            await self._data_request(hub_id, header, frame.payload)
+            await self._data_request(hub_id, header, frame.payload, secure)
             return
         try:
             whole = self._outgoing.feed(hub_id, frame)
@@ -783,7 +819,7 @@ class DeconzRadio(FrameRadio):
             if transfer is not None and (index + 1) % APS_WINDOW == 0:
                 self._give_ack(hub_id, header, first, transfer.ack_bitfield(first, APS_WINDOW))
             return
-        await self._data_request(hub_id, header, whole)
+        await self._data_request(hub_id, header, whole, secure)
         self._give_ack(hub_id, header, first, 0xFF)
 
     def _give_ack(self, hub_id: str, header: ApsHeader, first: int, bits: int) -> None:
@@ -791,13 +827,11 @@ class DeconzRadio(FrameRadio):
         self._aps_in.appendleft(ReceivedAps(hub_id, ApsFrame(ack_header(header, first, bits))))
         self._poke()
 
-    async def _data_request(self, hub_id: str, header: ApsHeader, payload: bytes) -> None:
+    async def _data_request(
+        self, hub_id: str, header: ApsHeader, payload: bytes, secure: bool
+    ) -> None:
         api = self._alive()
-        options = (
-            dt.DeconzTransmitOptions.USE_NWK_KEY_SECURITY | dt.DeconzTransmitOptions.USE_APS_ACKS
-        )
-        if len(payload) > MAX_APS_BLOCK:
-            options |= dt.DeconzTransmitOptions.ALLOW_FRAGMENTATION
+        options = _tx_options(len(payload), secure)
         destination = dt.DeconzAddressEndpoint(
             address_mode=dt.AddressMode.IEEE,
             address=_zigpy_eui(EUI64.from_hex(hub_id)),

@@ -4,9 +4,11 @@ CBKE 283k1 library.
 :class:`NcpCbkeParty` is the initiator (the HHT): ``getCertificate283k1`` for our
 certificate, ``generateCbkeKeys283k1`` (callback ``generateCbkeKeysHandler283k1``) for our
 ephemeral key, ``calculateSmacs283k1`` (callback ``calculateSmacsHandler283k1``) for MACU
-and MACV, and ``clearTemporaryDataMaybeStoreLinkKey283k1`` to keep the key in the stick (or
-drop it).  It reaches the stick through :class:`CbkeNcp`, which
-:class:`~webapp.zigbee.drivers.ezsp.radio.EzspRadio` is.
+and MACV, and ``clearTemporaryDataMaybeStoreLinkKey283k1`` (0x00EE, storeLinkKey True once
+the hub's MACV checks out) to keep the key in the stick's key table for the hub (or drop
+it).  Once it is kept the stick secures frames to the hub with it, and the radio is told
+(:meth:`CbkeNcp.cbke_key_stored`) so that no host key replaces it.  It reaches the stick
+through :class:`CbkeNcp`, which :class:`~webapp.zigbee.drivers.ezsp.radio.EzspRadio` is.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class CbkeNcp(Protocol):
     async def cbke_step(self, command: str, callback: str, *args: Any) -> dict[str, Any]:
         """One CBKE command and the fields of the callback with its result;
         :class:`NcpCbkeError` when the NCP refuses or reports a failure."""
+
+    def cbke_key_stored(self, peer: EUI64) -> None:
+        """The NCP stored the link key its CBKE agreed with ``peer``."""
 
 
 class NcpCbkeParty:
@@ -213,6 +218,7 @@ class NcpCbkeParty:
             raise KeyEstablishmentAbort(
                 TerminateStatus.NO_RESOURCES, "the stick would not keep the link key"
             )
+        self.radio.cbke_key_stored(self.peer_ieee)
         self.state = CbkeState.DONE
         log.info("key established with %s; the link key stays in the stick", self.peer_ieee)
         return None

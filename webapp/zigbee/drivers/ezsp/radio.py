@@ -24,6 +24,15 @@ not involved:
   and acknowledges each (``sendReply``, FRAGMENT, ``groupId`` = 0xFF << 8 | block), so the
   stack gets whole messages.  Should the stack send an acknowledgement itself, it goes the
   same way (``groupId`` = bitfield << 8 | first block).
+* APS security: a frame the stack sends ``secure`` goes with ``APS_OPTION_ENCRYPTION``
+  (0x0020) in its APS options, so the NCP encrypts it under the link key it holds for the
+  hub; an incoming message is reported ``secured`` when its options carry that bit.
+* link keys: :meth:`EzspRadio.install_link_key` puts the key the host agreed with the hub
+  into the NCP's key table by the command the negotiated EZSP version has:
+  ``addOrUpdateKeyTableEntry`` (0x0066: EUI-64, linkKey True, key) up to EZSP v12, else
+  (EZSP v13 on, where bellows has only the security manager's commands) ``importLinkKey``
+  (0x010E: index, EUI-64, key) at the index ``findKeyTableEntry`` (0x0075) gives for the
+  hub, or 0xFF (the hub's entry, else the first free one) when it has none.
 
 Key establishment: the driver checks whether the NCP firmware carries the CBKE 283k1
 library (``getCertificate283k1`` answered, or refused as an unknown command) and whether a
@@ -32,6 +41,9 @@ no".  With both, the key establishment with the hub once joined (over APS) runs 
 stick, through :class:`~webapp.zigbee.drivers.ezsp.key_establishment.NcpCbkeParty`.
 Otherwise the host runs it (:mod:`webapp.zigbee.cbke`).  The Inter-PAN key establishment
 always runs on the host: the host must hold that key to seal the install-code registration.
+The stick's engine stores the key it agreed in its own key table
+(``clearTemporaryDataMaybeStoreLinkKey283k1(True)``); the host never sees that key, so an
+:meth:`EzspRadio.install_link_key` for the same hub afterwards leaves it in place.
 
 A stick that goes away (the serial port closes) makes every call raise
 RadioError(STICK_UNPLUGGED); :meth:`EzspRadio.reopen` opens the port again once it is back.
@@ -95,6 +107,14 @@ TAG_MODULUS = 256
 BLOCK_WINDOW_BITS = 8
 #: Real seconds the NCP may take for one CBKE step (generating keys, computing the SMACs).
 CBKE_STEP_TIMEOUT_S = 30.0
+LINK_KEY_OCTETS = 16
+#: ``findKeyTableEntry``'s "no entry"; as ``importLinkKey``'s index: the entry for that
+#: EUI-64 if there is one, else the first free entry.
+KEY_TABLE_ANY_INDEX = 0xFF
+#: The key-table commands: the first while the negotiated EZSP version has it (v4..v12).
+ADD_OR_UPDATE_KEY = "addOrUpdateKeyTableEntry"
+IMPORT_LINK_KEY = "importLinkKey"
+FIND_KEY_ENTRY = "findKeyTableEntry"
 UNPLUGGED = "unplugged"
 
 _JOIN_FAILURES: dict[t.sl_Status, ErrorCode] = {
@@ -257,6 +277,8 @@ class EzspRadio(FrameRadio):
         self._tag_counter = itertools.count(1)
         self._tags: dict[int, tuple[int, int]] = {}  # message tag -> (APS counter, block)
         self._transfers: dict[int, _Transfer] = {}
+        #: Peers whose link key the NCP's own CBKE engine stored since the last join.
+        self._ncp_keyed: set[EUI64] = set()
 
     @classmethod
     async def open(cls, path: str, **options: Any) -> EzspRadio:
@@ -406,6 +428,10 @@ class EzspRadio(FrameRadio):
             raise NcpCbkeError(f"{callback} reported status {fields['status']}")
         return fields
 
+    def cbke_key_stored(self, peer: EUI64) -> None:
+        """The NCP's CBKE engine stored the key it agreed with ``peer`` in its key table."""
+        self._ncp_keyed.add(peer)
+
     def _on_cbke(self, name: str, fields: dict[str, Any]) -> None:
         waiter = self._cbke_waiters.pop(name, None)
         if waiter is None or waiter.done():
@@ -433,6 +459,7 @@ class EzspRadio(FrameRadio):
         self._channel = None
         self._joined = None
         self._link_down = False
+        self._ncp_keyed.clear()
 
     async def reopen(self) -> None:
         """Open the stick again after it went away (any joined network is forgotten)."""
@@ -559,7 +586,8 @@ class EzspRadio(FrameRadio):
             return
         kind = int(fields.get("type", fields.get("message_type", 0)))
         message = bytes(fields.get("messageContents", fields.get("message", b"")))
-        self._aps.put(ReceivedAps(hub, ApsFrame(_header_from_ezsp(aps, kind), message)))
+        header = _header_from_ezsp(aps, kind)
+        self._aps.put(ReceivedAps(hub, ApsFrame(header, message), secured=header.security))
 
     def _on_sent(self, fields: dict[str, Any]) -> None:
         tag = int(fields.get("messageTag", fields.get("message_tag", -1)))
@@ -698,6 +726,7 @@ class EzspRadio(FrameRadio):
         if target is None:
             raise RadioError(ErrorCode.NOT_FOUND, f"no network {hub} heard")
         await self._set_security(hub, link_key)
+        self._ncp_keyed.clear()
         waiter: asyncio.Future[t.sl_Status] = asyncio.get_running_loop().create_future()
         self._status_waiters.append(waiter)
         try:
@@ -733,7 +762,45 @@ class EzspRadio(FrameRadio):
         if not succeeded(status):
             raise RadioError(ErrorCode.RADIO_FAULT, f"the stick refused the link key ({status})")
 
-    async def send_aps(self, destination: str, frame: ApsFrame) -> None:
+    async def install_link_key(self, peer: EUI64, key: bytes) -> None:
+        """Put ``key`` in the NCP's key table for ``peer``; RadioError(RADIO_FAULT) when the
+        stick refuses it.  A key the NCP's own CBKE stored for ``peer`` stays."""
+        self._check()
+        if len(key) != LINK_KEY_OCTETS:
+            raise ValueError(f"a link key has {LINK_KEY_OCTETS} octets, not {len(key)}")
+        if peer in self._ncp_keyed:
+            log.info("the stick's CBKE already stored the link key with %s; kept", peer)
+            return
+        address = t.EUI64(peer.le)
+        if self._has(ADD_OR_UPDATE_KEY):
+            command = ADD_OR_UPDATE_KEY
+            args: tuple[Any, ...] = (address, t.Bool.true, t.KeyData(key))
+        else:
+            command = IMPORT_LINK_KEY
+            args = (await self._key_table_index(address), address, t.KeyData(key))
+        try:
+            (status,) = await self.ncp_call(command, *args)
+        except InvalidCommandError as exc:
+            raise RadioError(
+                ErrorCode.RADIO_FAULT, f"the stick does not know {command}: {exc}"
+            ) from exc
+        if not succeeded(status):
+            raise RadioError(
+                ErrorCode.RADIO_FAULT,
+                f"the stick refused the link key for {peer} ({command}: status {status!r})",
+            )
+        log.info("link key for %s is in the stick's key table (%s)", peer, command)
+
+    async def _key_table_index(self, address: t.EUI64) -> int:
+        """The key-table index of ``address``'s link key, or KEY_TABLE_ANY_INDEX."""
+        try:
+            (index,) = await self.ncp_call(FIND_KEY_ENTRY, address, t.Bool.true)
+        except InvalidCommandError as exc:
+            log.info("the stick cannot look up its key table: %s", exc)
+            return KEY_TABLE_ANY_INDEX
+        return int(index)
+
+    async def send_aps(self, destination: str, frame: ApsFrame, *, secure: bool = False) -> None:
         self._check()
         if self._joined is None or destination.upper() != self._joined:
             raise RadioError(ErrorCode.NOT_CONNECTED, f"not joined to {destination}")
@@ -741,15 +808,15 @@ class EzspRadio(FrameRadio):
             raise RadioError(ErrorCode.LINK_LOST, "the stick lost the hub's network")
         header = frame.header
         if header.frame_type == ApsFrameType.ACK:
-            await self._send_block_ack(header)
+            await self._send_block_ack(header, secure)
         elif header.frame_type == ApsFrameType.DATA:
-            await self._send_data(header, frame.payload)
+            await self._send_data(header, frame.payload, secure)
         else:
             raise ValueError(f"the EZSP driver sends APS data and acks, not {header.frame_type}")
 
-    async def _send_data(self, header: ApsHeader, payload: bytes) -> None:
+    async def _send_data(self, header: ApsHeader, payload: bytes, secure: bool) -> None:
         tag = next(self._tag_counter) % TAG_MODULUS
-        options = _options(header)
+        options = _options(header, secure)
         group = header.group or 0
         sequence = header.counter
         transfer = None
@@ -802,11 +869,14 @@ class EzspRadio(FrameRadio):
             ErrorCode.LINK_LOST, f"the stick could not send to the hub ({result.name})"
         )
 
-    async def _send_block_ack(self, header: ApsHeader) -> None:
+    async def _send_block_ack(self, header: ApsHeader, secure: bool) -> None:
         if header.fragmentation == Fragmentation.NONE:
             return  # the NCP acknowledges unfragmented frames itself
         group = (header.ack_bitfield or 0) << 8 | header.block_number
-        aps = _ezsp_aps(header, t.EmberApsOption.APS_OPTION_FRAGMENT, group, header.counter)
+        options = t.EmberApsOption.APS_OPTION_FRAGMENT
+        if secure:
+            options |= t.EmberApsOption.APS_OPTION_ENCRYPTION
+        aps = _ezsp_aps(header, options, group, header.counter)
         (status,) = await self.ncp_call("sendReply", HUB_NODE_ID, aps, b"")
         if not succeeded(status):
             raise self._send_failed(status)
@@ -834,11 +904,13 @@ class EzspRadio(FrameRadio):
 
 
 # ---------------------------------------------------------------- APS frame mapping
-def _options(header: ApsHeader) -> t.EmberApsOption:
+def _options(header: ApsHeader, secure: bool) -> t.EmberApsOption:
+    """The NCP's options for a data frame: APS-encrypted under the hub's link key when
+    the stack asks for it (``secure``), network security only otherwise."""
     options = t.EmberApsOption.APS_OPTION_ENABLE_ROUTE_DISCOVERY
     if header.ack_request:
         options |= t.EmberApsOption.APS_OPTION_RETRY
-    if header.security:
+    if secure:
         options |= t.EmberApsOption.APS_OPTION_ENCRYPTION
     return options
 
