@@ -326,3 +326,261 @@ def beacon_request(seq: int) -> bytes:
     """MAC command 0x07 Beacon Request, broadcast on the broadcast PAN."""
     header = MacHeader(MacFrameType.COMMAND, seq, dst_pan=BROADCAST_PAN, dst=BROADCAST_SHORT)
     return header.to_bytes() + b"\x07"
+
+
+class MacCommandId(IntEnum):
+    """802.15.4 MAC command frame identifiers (the first octet of the MAC payload)."""
+
+    ASSOCIATION_REQUEST = 0x01
+    ASSOCIATION_RESPONSE = 0x02
+    DISASSOCIATION_NOTIFICATION = 0x03
+    DATA_REQUEST = 0x04
+    PAN_ID_CONFLICT = 0x05
+    ORPHAN_NOTIFICATION = 0x06
+    BEACON_REQUEST = 0x07
+    COORDINATOR_REALIGNMENT = 0x08
+
+
+class AssociationStatus(IntEnum):
+    SUCCESS = 0x00
+    PAN_AT_CAPACITY = 0x01
+    PAN_ACCESS_DENIED = 0x02
+
+
+@dataclass(frozen=True)
+class CapabilityInfo:
+    """Capability information (802.15.4 7.3.1.2; also in the ZDO Device Announce): bit 0
+    alternate PAN coordinator, 1 device type (1 = FFD, a router), 2 power source (1 =
+    mains), 3 receiver on when idle, 4-5 reserved, 6 security capability, 7 allocate
+    address."""
+
+    alternate_pan_coordinator: bool = False
+    full_function_device: bool = False
+    mains_powered: bool = False
+    receiver_on_when_idle: bool = False
+    security: bool = False
+    allocate_address: bool = True
+
+    def to_int(self) -> int:
+        return (
+            self.alternate_pan_coordinator
+            | self.full_function_device << 1
+            | self.mains_powered << 2
+            | self.receiver_on_when_idle << 3
+            | self.security << 6
+            | self.allocate_address << 7
+        )
+
+    @classmethod
+    def from_int(cls, v: int) -> CapabilityInfo:
+        if not 0 <= v <= 0xFF:
+            raise FrameError(f"capability information out of range: {v}")
+        return cls(
+            alternate_pan_coordinator=bool(v & 0x01),
+            full_function_device=bool(v & 0x02),
+            mains_powered=bool(v & 0x04),
+            receiver_on_when_idle=bool(v & 0x08),
+            security=bool(v & 0x40),
+            allocate_address=bool(v & 0x80),
+        )
+
+
+@dataclass(frozen=True)
+class MacCommand:
+    """A MAC command frame: header, command identifier and its fields (raw octets)."""
+
+    header: MacHeader
+    command_id: int
+    fields: bytes = b""
+
+    def to_bytes(self, fcs: bool = False) -> bytes:
+        return MacFrame(self.header, u8(self.command_id) + self.fields).to_bytes(fcs)
+
+    @classmethod
+    def from_mac(cls, frame: MacFrame) -> MacCommand:
+        if frame.header.frame_type != MacFrameType.COMMAND:
+            raise FrameError(f"not a MAC command frame ({frame.header.frame_type.name})")
+        r = Reader(frame.payload, "MAC command")
+        return cls(frame.header, r.u8(), r.rest())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, fcs: bool = False) -> MacCommand:
+        return cls.from_mac(MacFrame.from_bytes(data, fcs=fcs))
+
+
+def _command_fields(command: MacCommand, expected: MacCommandId, length: int) -> Reader:
+    if command.command_id != expected:
+        raise FrameError(
+            f"MAC command 0x{command.command_id:02X} is not {expected.name} (0x{expected:02X})"
+        )
+    if len(command.fields) != length:
+        raise FrameError(
+            f"MAC {expected.name} has {len(command.fields)} octets of fields, not {length}"
+        )
+    return Reader(command.fields, f"MAC {expected.name}")
+
+
+@dataclass(frozen=True)
+class AssociationRequest:
+    """Association Request (command 0x01): sent by the joining device from its extended
+    address (source PAN 0xFFFF) to the coordinator it picked from the beacons; the only
+    field is its capability information."""
+
+    seq: int
+    pan: int  # the PAN to join
+    coordinator: int | EUI64
+    device: EUI64
+    capability: CapabilityInfo
+
+    def command(self) -> MacCommand:
+        header = MacHeader(
+            MacFrameType.COMMAND,
+            self.seq,
+            dst_pan=self.pan,
+            dst=self.coordinator,
+            src_pan=BROADCAST_PAN,
+            src=self.device,
+            ack_request=True,
+        )
+        return MacCommand(header, MacCommandId.ASSOCIATION_REQUEST, u8(self.capability.to_int()))
+
+    def to_bytes(self, fcs: bool = False) -> bytes:
+        return self.command().to_bytes(fcs)
+
+    @classmethod
+    def from_command(cls, command: MacCommand) -> AssociationRequest:
+        r = _command_fields(command, MacCommandId.ASSOCIATION_REQUEST, 1)
+        h = command.header
+        if not isinstance(h.src, EUI64):
+            raise FrameError("Association Request needs an extended source address")
+        if h.dst is None or h.dst_pan is None:
+            raise FrameError("Association Request needs a destination address")
+        return cls(h.seq, h.dst_pan, h.dst, h.src, CapabilityInfo.from_int(r.u8()))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, fcs: bool = False) -> AssociationRequest:
+        return cls.from_command(MacCommand.from_bytes(data, fcs=fcs))
+
+
+@dataclass(frozen=True)
+class AssociationResponse:
+    """Association Response (command 0x02): from the coordinator's extended address to
+    the device's, PAN ID compressed; fields: the short address allocated (0xFFFE: none,
+    use the extended address; 0xFFFF on failure) and the status."""
+
+    seq: int
+    pan: int
+    coordinator: EUI64
+    device: EUI64
+    short_address: int
+    status: AssociationStatus = AssociationStatus.SUCCESS
+
+    def command(self) -> MacCommand:
+        header = MacHeader(
+            MacFrameType.COMMAND,
+            self.seq,
+            dst_pan=self.pan,
+            dst=self.device,
+            src_pan=self.pan,
+            src=self.coordinator,
+            ack_request=True,
+            pan_id_compression=True,
+        )
+        fields = u16(self.short_address) + u8(int(self.status))
+        return MacCommand(header, MacCommandId.ASSOCIATION_RESPONSE, fields)
+
+    def to_bytes(self, fcs: bool = False) -> bytes:
+        return self.command().to_bytes(fcs)
+
+    @classmethod
+    def from_command(cls, command: MacCommand) -> AssociationResponse:
+        r = _command_fields(command, MacCommandId.ASSOCIATION_RESPONSE, 3)
+        h = command.header
+        if not isinstance(h.src, EUI64) or not isinstance(h.dst, EUI64) or h.dst_pan is None:
+            raise FrameError("Association Response needs extended source and destination")
+        short, status = r.u16(), r.u8()
+        try:
+            status_value = AssociationStatus(status)
+        except ValueError:
+            raise FrameError(f"unknown association status 0x{status:02X}") from None
+        return cls(h.seq, h.dst_pan, h.src, h.dst, short, status_value)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, fcs: bool = False) -> AssociationResponse:
+        return cls.from_command(MacCommand.from_bytes(data, fcs=fcs))
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """Data Request (command 0x04, no fields): a device polls its coordinator for frames
+    held for it.  Right after an Association Request the source is the extended address."""
+
+    seq: int
+    pan: int
+    coordinator: int | EUI64
+    device: int | EUI64
+
+    def command(self) -> MacCommand:
+        header = MacHeader(
+            MacFrameType.COMMAND,
+            self.seq,
+            dst_pan=self.pan,
+            dst=self.coordinator,
+            src_pan=self.pan,
+            src=self.device,
+            ack_request=True,
+            pan_id_compression=True,
+        )
+        return MacCommand(header, MacCommandId.DATA_REQUEST)
+
+    def to_bytes(self, fcs: bool = False) -> bytes:
+        return self.command().to_bytes(fcs)
+
+    @classmethod
+    def from_command(cls, command: MacCommand) -> DataRequest:
+        _command_fields(command, MacCommandId.DATA_REQUEST, 0)
+        h = command.header
+        if h.dst is None or h.src is None or h.dst_pan is None:
+            raise FrameError("Data Request needs source and destination addresses")
+        return cls(h.seq, h.dst_pan, h.dst, h.src)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, fcs: bool = False) -> DataRequest:
+        return cls.from_command(MacCommand.from_bytes(data, fcs=fcs))
+
+
+def data_frame(
+    seq: int,
+    *,
+    pan: int,
+    dst: int | EUI64,
+    src: int | EUI64,
+    payload: bytes,
+    ack_request: bool | None = None,
+) -> MacFrame:
+    """A MAC data frame within ``pan`` (PAN ID compressed), short or extended addresses.
+    Acknowledgement is requested for unicasts unless ``ack_request`` says otherwise."""
+    if ack_request is None:
+        ack_request = dst != BROADCAST_SHORT
+    header = MacHeader(
+        MacFrameType.DATA,
+        seq,
+        dst_pan=pan,
+        dst=dst,
+        src_pan=pan,
+        src=src,
+        ack_request=ack_request,
+        pan_id_compression=True,
+    )
+    return MacFrame(header, payload)
+
+
+def read_data_frame(data: bytes, fcs: bool = False) -> MacFrame:
+    """A MAC data frame with both addresses (the NWK frame is its payload)."""
+    frame = MacFrame.from_bytes(data, fcs=fcs)
+    h = frame.header
+    if h.frame_type != MacFrameType.DATA:
+        raise FrameError(f"not a MAC data frame ({h.frame_type.name})")
+    if h.dst is None or h.src is None:
+        raise FrameError("MAC data frame without source or destination address")
+    return frame
