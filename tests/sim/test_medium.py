@@ -76,3 +76,17 @@ def test_channels_and_link_quality() -> None:
     assert lqi_for(-95) == 0 and lqi_for(-35) == 255
     assert lqi_for(-120) == 0 and lqi_for(-10) == 255
     assert lqi_for(-65) == 128
+
+
+def test_one_sender_sends_one_frame_at_a_time() -> None:
+    """A short frame asked for while a long one is still on air waits for it, so it cannot
+    arrive first; another sender is not held up."""
+    medium = Medium()
+    long_frame = medium.transmit("hub", 127, BAND_2_4_GHZ, now=0.0)
+    short_frame = medium.transmit("hub", 20, BAND_2_4_GHZ, now=0.0001)
+    assert short_frame.start == long_frame.end
+    assert short_frame.end > long_frame.end
+    other = medium.transmit("hht", 20, BAND_2_4_GHZ, now=0.0001)
+    assert other.start == 0.0001
+    later = medium.transmit("hub", 20, BAND_2_4_GHZ, now=1.0)
+    assert later.start == 1.0

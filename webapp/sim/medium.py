@@ -5,8 +5,11 @@ its bytes on air plus the ACK, turnaround, mean initial backoff, CCA and long in
 space: a full 127-byte frame comes to about 6.9 ms.  At 868 MHz (100 kbit/s, 80 us per
 byte) a sender listens before it talks and may be on air at most ``DUTY_CYCLE`` of any
 ``DUTY_WINDOW_S`` per sub-band; a sender whose budget is spent waits until old frames leave
-the window.  Loss is seeded; a drop at frame N and interference (extra loss) can be set.
-Times are simulated seconds; the medium never sleeps.
+the window.  A sender has one radio: it puts one frame on the air at a time, so a frame
+asked for while its previous one is still going out starts when that exchange ends, and
+frames from one sender arrive in the order they were sent.  Loss is seeded; a drop at
+frame N and interference (extra loss) can be set.  Times are simulated seconds; the medium
+never sleeps.
 
 It also holds what every radio on it shares: the channels of each band, how a received
 signal strength reads as link quality, and the quick airtime estimate of a whole message
@@ -98,6 +101,7 @@ class Medium:
     _history: dict[tuple[str, str, int], deque[tuple[float, float]]] = field(
         init=False, repr=False, default_factory=dict
     )
+    _busy_until: dict[str, float] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.frame_loss < 1.0 or not 0.0 <= self.interference < 1.0:
@@ -141,19 +145,30 @@ class Medium:
         return start
 
     def transmit(
-        self, sender: str, psdu_bytes: int, band: str, now: float, sub_band: int = 0
+        self,
+        sender: str,
+        psdu_bytes: int,
+        band: str,
+        now: float,
+        sub_band: int = 0,
+        *,
+        queued: bool = True,
     ) -> Transmission:
-        """Send one frame at or after ``now``; raises :class:`FrameDropped` at the drop frame."""
+        """Send one frame at or after ``now``, after the sender's previous frame unless
+        ``queued`` is False (a sender that waited for its own frames itself); raises
+        :class:`FrameDropped` at the drop frame."""
         self.frames_sent += 1
         if self.drop_at_frame is not None and self.frames_sent >= self.drop_at_frame:
             raise FrameDropped(f"link dropped at frame {self.frames_sent}")
         air = self.frame_airtime(psdu_bytes, band)
-        start = self._earliest_start(sender, band, sub_band, now, air)
-        if start > now:
-            log.debug("%s waits %.1f s for its 868 MHz duty cycle", sender, start - now)
+        free = max(now, self._busy_until.get(sender, now)) if queued else now
+        start = self._earliest_start(sender, band, sub_band, free, air)
+        if start > free:
+            log.debug("%s waits %.1f s for its 868 MHz duty cycle", sender, start - free)
         if band == BAND_868_MHZ:
             self._history[(sender, band, sub_band)].append((start, air))
         loss = 1.0 - (1.0 - self.frame_loss) * (1.0 - self.interference)
         delivered = self._rng.random() >= loss
         end = start + self.exchange_time(psdu_bytes, band)
+        self._busy_until[sender] = end
         return Transmission(start=start, airtime=air, end=end, delivered=delivered)

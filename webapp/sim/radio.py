@@ -1,12 +1,21 @@
 """The ``sim`` radio at frame level: a radio on the simulated medium at one site.
 
-Every frame the HHT sends is encoded to bytes, costs its airtime on the simulated medium
+Every frame the HHT sends is a whole 802.15.4 frame in bytes, as a stick's firmware would
+put it on the air: beacon requests, Inter-PAN frames, the association MAC commands of a
+join, and data frames under NWK security (the network key the hub hands over in the join's
+Transport Key, under the key-transport key of the install-code link key), with APS security
+under the link key the stick holds for the hub where the stack asks for it
+(:mod:`webapp.sim.node`).  Each costs its airtime on the simulated medium
 (:mod:`webapp.sim.medium`: 2.4 GHz or 868 MHz with listen-before-talk and duty cycle, loss,
 a drop at frame N), and is decoded by the simulated hubs in range (:mod:`webapp.sim.han.hub_radio`),
 whose answers come back the same way.  A frame lost on its first try is retried by the MAC
 up to ``MAC_MAX_RETRIES`` times; one lost on every try takes the link down, like a drop
 at frame N: nothing passes until the radio joins again, and the radio reports the network
 lost, as a stick reports its parent lost.
+
+The stick's outgoing NWK and APS frame counters are kept in ``counters_dir`` when one is
+given (the terminal's data directory), so a restart never reuses one.  With a ``capture``
+set, every frame the radio sends and hears goes into it, MAC acknowledgements included.
 
 Sim seconds are waited for as ``seconds / time_scale`` real seconds; receive timeouts are
 real seconds, like every driver's.
@@ -20,15 +29,25 @@ import itertools
 import logging
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
+from webapp.sim.join import JoinError, join_network
 from webapp.sim.medium import FrameDropped, Medium, channels_of, lqi_for
-from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, ErrorCode, RadioError, RadioInfo
+from webapp.sim.node import CounterSource, MemoryCounter, NodeLayers, mac_ack
+from webapp.zigbee.drivers.base import (
+    BAND_2_4_GHZ,
+    BAND_868_MHZ,
+    Beacon,
+    ErrorCode,
+    RadioError,
+    RadioInfo,
+)
 from webapp.zigbee.drivers.frames_base import FrameRadio, ReceivedAps, ReceivedInterPan
 from webapp.zigbee.frames.aps import ApsFrame
 from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.frames.mac import BeaconFrame, beacon_request
-from webapp.zigbee.sizes import FCS_LENGTH, MAX_APS_FRAME, aps_psdu_length
+from webapp.zigbee.sizes import COORDINATOR_SHORT, FCS_LENGTH, MAX_APS_FRAME
 from webapp.zigbee.types import EUI64, FrameError
 
 if TYPE_CHECKING:
@@ -42,9 +61,39 @@ MAC_MAX_RETRIES = 3
 SCAN_SECONDS_PER_CHANNEL = 0.138
 RECEIVE_POLL_REAL_SECONDS = 0.02
 SIM_HHT_EUI = EUI64.from_hex("70B3D5FFFE00A001")
-#: Association request/response, then the transport key: frames each way, and their size.
-JOIN_EXCHANGES = 3
-JOIN_FRAME_OCTETS = 40
+#: The channel page of each band in a capture (GB smart metering's 868 MHz is page 28).
+PAGE_OF_BAND: dict[str, int] = {BAND_2_4_GHZ: 0, BAND_868_MHZ: 28}
+NWK_COUNTER_FILE = "nwk-frame-counter"
+APS_COUNTER_FILE = "aps-frame-counter"
+
+
+class FrameRecorder(Protocol):
+    """Where the radio writes what it sends and hears (a pcapng capture)."""
+
+    def record(
+        self,
+        frame: bytes,
+        *,
+        at: float,
+        channel: int,
+        page: int = 0,
+        rssi: float | None = None,
+        direction: str = "out",
+        comment: str | None = None,
+        fcs: bool = False,
+    ) -> None: ...
+
+
+def _counter(han: SimHan, eui: EUI64, directory: Path | None, name: str) -> CounterSource:
+    """The stick's outgoing frame counter ``name``: in ``directory`` (the terminal's data),
+    else kept by the HAN for this stick, as a stick keeps it in flash."""
+    if directory is None:
+        found = han.stick_counters.setdefault((str(eui), name), MemoryCounter())
+        assert isinstance(found, MemoryCounter)
+        return found
+    from webapp.zigbee.security.counters import OutgoingCounter
+
+    return OutgoingCounter(directory / name)
 
 
 @dataclass(order=True)
@@ -66,6 +115,7 @@ class SimFrameRadio(FrameRadio):
         frame_loss: float = 0.0,
         seed: int | None = None,
         eui: EUI64 = SIM_HHT_EUI,
+        counters_dir: Path | None = None,
     ) -> None:
         self.han = han
         self.position = position
@@ -90,6 +140,18 @@ class SimFrameRadio(FrameRadio):
         self._unplugged = False
         self._needs_reopen = False
         self._seq = 0
+        self._link_keys: dict[EUI64, bytes] = {}  # the stick's APS key table
+        self.layers = NodeLayers(
+            eui,
+            link_key_for=self._link_keys.get,
+            nwk_counter=_counter(han, eui, counters_dir, NWK_COUNTER_FILE),
+            aps_counter=_counter(han, eui, counters_dir, APS_COUNTER_FILE),
+        )
+        self._channel = 0
+        self._rssi = 0
+        self.capture: FrameRecorder | None = None
+        #: Every key this stick has used (network and link keys), for a capture's keys file.
+        self.keys_used: list[bytes] = []
 
     # ------------------------------------------------------------ simulation controls
     def move_to(self, hub_id: str) -> None:
@@ -146,33 +208,75 @@ class SimFrameRadio(FrameRadio):
         self._aps.clear()
         self._interpan.clear()
 
+    async def _wait_until(self, instant: float) -> None:
+        """Wait until sim instant ``instant``; afterwards sim time is at least that, even
+        on a clock that stands still (tests)."""
+        clock = self.han.clock
+        await clock.sleep(instant - clock.now())
+        clock.not_before(instant)
+
+    def _record(
+        self, raw: bytes, at: float, band: str, channel: int, *, heard: bool, rssi: int = 0
+    ) -> None:
+        if self.capture is not None:
+            self.capture.record(
+                raw,
+                at=at,
+                channel=channel,
+                page=PAGE_OF_BAND.get(band, 0),
+                rssi=float(rssi) if heard else None,
+                direction="in" if heard else "out",
+            )
+
     async def _on_air(
-        self, sender: str, psdu: int, band: str, at: float | None = None, *, joined: bool = True
+        self,
+        sender: str,
+        raw: bytes,
+        band: str,
+        at: float | None = None,
+        *,
+        joined: bool = True,
+        channel: int | None = None,
+        rssi: int = 0,
     ) -> float | None:
-        """Put one frame on the air with MAC retries, from ``at`` (default: now; the HHT
-        then waits for it); the sim instant the exchange ended.  A frame lost on every try
-        takes the link down (RadioError LINK_LOST)."""
+        """Put frame ``raw`` (MAC header to payload, no FCS) on the air with MAC retries,
+        from ``at`` (default: now; the HHT then waits for it); the sim instant the exchange
+        ended, or None for a frame that was never heard.  A frame lost on every try takes
+        the link down (RadioError LINK_LOST).  The capture gets each try the HHT makes,
+        each frame it hears, and the MAC acknowledgement of each unicast that arrives."""
         clock = self.han.clock
         mine = at is None
-        start = began = clock.now() if at is None else at
+        channel = self._channel if channel is None else channel
+        start = clock.now() if at is None else at
+        psdu = len(raw) + FCS_LENGTH
+        acked = len(raw) > 1 and bool(raw[0] & 0x20)
         for _attempt in range(MAC_MAX_RETRIES + 1):
             try:
-                sent = self.medium.transmit(sender, psdu, band, start)
+                sent = self.medium.transmit(sender, psdu, band, start, queued=not mine)
             except FrameDropped as exc:
                 self._down = True
                 raise RadioError(ErrorCode.LINK_LOST, str(exc)) from exc
             start = sent.end
+            if mine:
+                self._record(raw, sent.start, band, channel, heard=False)
             if sent.delivered:
+                if not mine:
+                    self._record(
+                        raw, sent.start + sent.airtime, band, channel, heard=True, rssi=rssi
+                    )
+                if acked:
+                    ack = mac_ack(raw[2])
+                    self._record(ack, sent.end, band, channel, heard=mine, rssi=rssi)
                 break
         else:
             if not joined:
                 if mine:
-                    await clock.sleep(start - began)
+                    await self._wait_until(start)
                 return None  # Inter-PAN and scans: that frame is simply gone
             # lost on every try: the sender gives up on its neighbour, the link is down
             self._down = True
         if mine:
-            await clock.sleep(start - began)
+            await self._wait_until(start)
         if self._down:
             raise RadioError(ErrorCode.LINK_LOST, f"a frame from {sender} was lost on every try")
         return sent.end
@@ -198,7 +302,7 @@ class SimFrameRadio(FrameRadio):
             if box and clock.to_real(box[0].due - clock.now()) <= remaining:
                 # wait for the frame to finish arriving; it is then here, whatever the clock
                 # says (a test's clock may stand still)
-                await clock.sleep(box[0].due - clock.now())
+                await self._wait_until(box[0].due)
                 return heapq.heappop(box).item
             await asyncio.sleep(min(remaining, RECEIVE_POLL_REAL_SECONDS))
 
@@ -217,10 +321,12 @@ class SimFrameRadio(FrameRadio):
         for band, channel in wanted:
             self._seq = (self._seq + 1) & 0xFF
             request = beacon_request(self._seq)
-            await self._on_air(str(self.eui), len(request) + FCS_LENGTH, band, joined=False)
+            await self._on_air(str(self.eui), request, band, joined=False, channel=channel)
+            at = self.han.clock.now()
             for on_band, on_channel, rssi, raw in frames:
                 if (on_band, on_channel) != (band, channel):
                     continue
+                self._record(raw, at, band, channel, heard=True, rssi=rssi)
                 try:
                     beacon = BeaconFrame.from_bytes(raw)
                 except FrameError as exc:
@@ -256,7 +362,8 @@ class SimFrameRadio(FrameRadio):
         raw = frame.to_bytes()
         if len(raw) + FCS_LENGTH > 127:
             raise ValueError(f"Inter-PAN frame of {len(raw)} octets does not fit one frame")
-        if await self._on_air(str(self.eui), len(raw) + FCS_LENGTH, band, joined=False) is None:
+        sent = await self._on_air(str(self.eui), raw, band, joined=False, channel=channel)
+        if sent is None:
             return
         decoded = InterPanFrame.from_bytes(raw)
         now = self.han.clock.now()
@@ -266,13 +373,13 @@ class SimFrameRadio(FrameRadio):
             if endpoint.address != decoded.dst or endpoint.pan_id != decoded.dst_pan:
                 continue
             for delay, reply in endpoint.on_interpan(decoded, now):
-                await self._deliver_interpan(endpoint.name, reply, rssi, band, now + delay)
+                await self._deliver_interpan(endpoint.name, reply, rssi, band, channel, now + delay)
 
     async def _deliver_interpan(
-        self, sender: str, reply: InterPanFrame, rssi: int, band: str, at: float
+        self, sender: str, reply: InterPanFrame, rssi: int, band: str, channel: int, at: float
     ) -> None:
         raw = reply.to_bytes()
-        end = await self._on_air(sender, len(raw) + FCS_LENGTH, band, at, joined=False)
+        end = await self._on_air(sender, raw, band, at, joined=False, channel=channel, rssi=rssi)
         if end is not None:
             frame = InterPanFrame.from_bytes(raw)
             self._queue(self._interpan, end, ReceivedInterPan(frame, lqi_for(rssi), rssi))
@@ -293,51 +400,89 @@ class SimFrameRadio(FrameRadio):
         return item
 
     # ------------------------------------------------------------ joined
+    def _use_key(self, key: bytes) -> None:
+        if key not in self.keys_used:
+            self.keys_used.append(key)
+
     async def join(self, extended_pan_id: str, link_key: bytes) -> None:
         self._check()
         endpoint = self.han.frames.endpoint(extended_pan_id)
         hub = None if endpoint is None else endpoint.row()
         bands = set() if hub is None else self.han.frames.hub_bands(hub) & self.info.bands
-        if endpoint is None or not bands:
+        if endpoint is None or hub is None or not bands:
             raise RadioError(ErrorCode.NOT_FOUND, f"no network {extended_pan_id} to join")
         # the band the hub was last reached on, else 2.4 GHz (faster) where both will do
         last = self._heard_on.get(extended_pan_id.upper())
         self._band = last if last in bands else min(bands)
+        self._channel = dict(self.han.frames.hub_channels(hub))[self._band]
+        self._rssi = hub["rssi"]
         self._down = False
         self.medium.drop_at_frame = None
         self._aps.clear()
-        # association request and response, then the transport key (three frames each way)
-        for _ in range(JOIN_EXCHANGES):
-            await self._on_air(str(self.eui), JOIN_FRAME_OCTETS, self._band)
-            await self._on_air(endpoint.name, JOIN_FRAME_OCTETS, self._band)
-        if not endpoint.admits(self.eui, link_key):
-            self._joined = None
+        self._joined = None
+        self._use_key(link_key)
+        try:
+            network_key = await join_network(self, endpoint, hub["pan_id"], link_key)
+        except JoinError as exc:
             raise RadioError(
                 ErrorCode.KEY_ESTABLISHMENT_REFUSED,
-                f"hub {extended_pan_id} did not let this terminal join",
-            )
+                f"hub {extended_pan_id} did not let this terminal join: {exc}",
+            ) from exc
+        self._use_key(network_key)
         self._joined = endpoint
+        # the install-code key is the trust centre link key until key establishment
+        self._link_keys[endpoint.eui] = link_key
 
-    async def send_aps(self, destination: str, frame: ApsFrame) -> None:
+    async def exchange(self, endpoint: HubEndpoint, raw: bytes) -> list[bytes]:
+        """Send ``raw`` to the joined (or joining) hub; the frames it answers with, each
+        after it has arrived (the join's own frames come this way)."""
+        await self._on_air(str(self.eui), raw, self._band)
+        now = self.han.clock.now()
+        heard: list[bytes] = []
+        for delay, reply in endpoint.on_frame(raw, now):
+            end = await self._on_air(endpoint.name, reply, self._band, now + delay, rssi=self._rssi)
+            if end is not None:
+                await self._wait_until(end)
+                heard.append(reply)
+        return heard
+
+    async def install_link_key(self, peer: EUI64, key: bytes) -> None:
+        self._check()
+        if len(key) != 16:
+            raise ValueError(f"a link key has 16 octets, not {len(key)}")
+        self._link_keys[peer] = bytes(key)
+        self._use_key(bytes(key))
+
+    async def send_aps(self, destination: str, frame: ApsFrame, *, secure: bool = False) -> None:
         self._check()
         endpoint = self._joined
         if endpoint is None or endpoint.hub_id != destination.upper():
             raise RadioError(ErrorCode.NOT_CONNECTED, f"not joined to {destination}")
         if self._down:
             raise RadioError(ErrorCode.LINK_LOST, "the network was lost")
-        raw = frame.to_bytes()
-        if len(raw) > MAX_APS_FRAME:
-            raise ValueError(f"APS frame of {len(raw)} octets is over {MAX_APS_FRAME}")
-        await self._on_air(str(self.eui), aps_psdu_length(len(raw)), self._band)
+        key = self._link_keys.get(endpoint.eui) if secure else None
+        if secure and key is None:
+            raise RadioError(
+                ErrorCode.RADIO_FAULT, f"the stick holds no link key for {destination}"
+            )
+        aps = self.layers.aps_bytes(frame, key)
+        if len(aps) > MAX_APS_FRAME:
+            raise ValueError(f"APS frame of {len(aps)} octets is over {MAX_APS_FRAME}")
+        raw = self.layers.data_frame(COORDINATOR_SHORT, aps)
+        await self._on_air(str(self.eui), raw, self._band)
         now = self.han.clock.now()
-        for delay, reply in endpoint.on_aps(self.eui, ApsFrame.from_bytes(raw), now):
+        for delay, reply in endpoint.on_frame(raw, now):
             await self._deliver_aps(endpoint, reply, now + delay)
 
-    async def _deliver_aps(self, endpoint: HubEndpoint, reply: ApsFrame, at: float) -> None:
-        raw = reply.to_bytes()
-        end = await self._on_air(endpoint.name, aps_psdu_length(len(raw)), self._band, at)
-        if end is not None:
-            self._queue(self._aps, end, ReceivedAps(endpoint.hub_id, ApsFrame.from_bytes(raw)))
+    async def _deliver_aps(self, endpoint: HubEndpoint, raw: bytes, at: float) -> None:
+        end = await self._on_air(endpoint.name, raw, self._band, at, rssi=self._rssi)
+        if end is None:
+            return
+        opened = self.layers.open(raw)
+        if opened is None or opened.source != endpoint.eui:
+            return
+        received = ReceivedAps(endpoint.hub_id, opened.frame, secured=opened.key is not None)
+        self._queue(self._aps, end, received)
 
     async def _collect_pushes(self) -> None:
         endpoint = self._joined
@@ -345,8 +490,8 @@ class SimFrameRadio(FrameRadio):
             return
         self.han.hubs.pump()
         now = self.han.clock.now()
-        for delay, frame in endpoint.pushes(self.eui):
-            await self._deliver_aps(endpoint, frame, now + delay)
+        for delay, raw in endpoint.pushes(self.eui):
+            await self._deliver_aps(endpoint, raw, now + delay)
 
     async def receive_aps(self, timeout: float) -> ReceivedAps | None:
         item = await self._take(self._aps, timeout, poll=True)
@@ -356,6 +501,7 @@ class SimFrameRadio(FrameRadio):
     async def leave(self) -> None:
         self._joined = None
         self._aps.clear()
+        self._link_keys.clear()
 
     async def close(self) -> None:
         await self.leave()

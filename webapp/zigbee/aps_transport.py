@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from webapp.zigbee.drivers.base import ErrorCode, RadioError
 from webapp.zigbee.drivers.frames_base import FrameRadio
+from webapp.zigbee.frames import key_establishment
 from webapp.zigbee.frames.aps import ApsFrame, ApsFrameType, ApsHeader, Fragmentation
 from webapp.zigbee.frames.fragmentation import (
     OutgoingTransfer,
@@ -60,6 +61,10 @@ class ApsTransport:
         self._acks: deque[ApsHeader] = deque()
         self._ack_arrived = asyncio.Event()
         self._reading = asyncio.Lock()  # one reader of the radio at a time
+        #: Once the CBKE key is in the radio: every frame but Key Establishment goes
+        #: APS-secured, and unsecured ones from the peer are dropped.
+        self.secure = False
+        self.dropped_unsecured = 0
         self.frames_in = 0
         self.frames_out = 0
 
@@ -67,7 +72,9 @@ class ApsTransport:
         self._counter = (self._counter + 1) & 0xFF
         return self._counter
 
-    async def send(self, cluster_id: int, payload: bytes) -> None:
+    async def send(self, cluster_id: int, payload: bytes, *, secure: bool | None = None) -> None:
+        """Send ``payload`` to the peer; APS-secured as :attr:`secure` says for
+        ``cluster_id``, unless ``secure`` says otherwise for this payload."""
         header = ApsHeader(
             frame_type=ApsFrameType.DATA,
             counter=self._next_counter(),
@@ -77,13 +84,15 @@ class ApsTransport:
             src_endpoint=HHT_ENDPOINT,
         )
         transfer = OutgoingTransfer(header, payload, MAX_APS_BLOCK, APS_WINDOW)
+        if secure is None:
+            secure = self._secured(cluster_id)
         if transfer.total == 1:
-            await self._send_frame(transfer.frames[0])
+            await self._send_frame(transfer.frames[0], secure)
             return
         silent = 0
         while not transfer.done:
             for frame in transfer.pending():
-                await self._send_frame(frame)
+                await self._send_frame(frame, secure)
             ack = await self._await_ack(header.counter)
             if ack is None:
                 silent += 1
@@ -95,9 +104,12 @@ class ApsTransport:
             silent = 0
             transfer.on_ack(ack)
 
-    async def _send_frame(self, frame: ApsFrame) -> None:
+    def _secured(self, cluster_id: int | None) -> bool:
+        return self.secure and cluster_id != key_establishment.CLUSTER_ID
+
+    async def _send_frame(self, frame: ApsFrame, secure: bool) -> None:
         self.frames_out += 1
-        await self.radio.send_aps(self.peer, frame)
+        await self.radio.send_aps(self.peer, frame, secure=secure)
 
     async def _await_ack(self, counter: int) -> ApsHeader | None:
         """The ack for transfer ``counter``, or None after ``ack_timeout``.  Another task
@@ -143,6 +155,10 @@ class ApsTransport:
             return True
         frame = received.frame
         header = frame.header
+        if received.secured is False and self._secured(header.cluster_id):
+            self.dropped_unsecured += 1
+            log.info("dropping an APS frame from %s without APS security", self.peer)
+            return True
         if header.frame_type == ApsFrameType.ACK:
             self._acks.append(header)
             self._ack_arrived.set()
@@ -163,7 +179,8 @@ class ApsTransport:
         if done or (index + 1) % APS_WINDOW == 0:
             first = index // APS_WINDOW * APS_WINDOW
             bits = transfer.ack_bitfield(first, APS_WINDOW) if transfer else 0xFF
-            await self._send_frame(ApsFrame(ack_header(header, first, bits)))
+            ack = ApsFrame(ack_header(header, first, bits))
+            await self._send_frame(ack, self._secured(header.cluster_id))
         if whole is not None:
             self._inbox.append(Incoming(header.cluster_id, whole))
         return True

@@ -356,6 +356,11 @@ class ZigbeeStack(RadioDriver):
                 await transport.send(cluster, reply)
             if party.failed:
                 raise RadioError(ErrorCode.KEY_ESTABLISHMENT_REFUSED, party.failure)
+        if isinstance(party, CbkeParty):
+            # the host agreed the key: the stick must hold it to secure the tunnel
+            assert party.link_key is not None
+            await self.radio.install_link_key(peer, party.link_key)
+        transport.secure = True
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -460,7 +465,12 @@ class StackHubLink(HubLink):
         while self._tunnel_response is None:
             remaining = deadline - loop.time()
             if remaining <= 0 or not await self._pump(remaining):
-                raise RadioError(ErrorCode.NOT_FOUND, f"hub {self.hub_id} did not open a tunnel")
+                # it answered key establishment moments ago: silence now means it drops
+                # what the stick secures, so the stick is not using the agreed key
+                raise RadioError(
+                    ErrorCode.LINK_KEY_REJECTED,
+                    f"hub {self.hub_id} did not answer the APS-secured Request Tunnel",
+                )
         response = self._tunnel_response
         if response.status != TunnelStatus.SUCCESS:
             raise RadioError(

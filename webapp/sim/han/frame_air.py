@@ -22,6 +22,7 @@ from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.frames.key_establishment import InitiateKeyEstablishment
 from webapp.zigbee.frames.mac import BeaconFrame, SuperframeSpec, ZigbeeBeaconPayload
 from webapp.zigbee.frames.zcl import Direction
+from webapp.zigbee.sizes import COORDINATOR_SHORT
 from webapp.zigbee.types import EUI64, FrameError
 
 from .hub import interpan_open
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COORDINATOR_SHORT = 0x0000
 ROGUE_ISSUER = bytes.fromhex("524F475545434121")  # "ROGUECA!"
 #: How often a pest repeats its fake Initiate Key Establishment (sim seconds).
 PEST_INTERVAL_SECONDS = 0.5

@@ -46,6 +46,9 @@ class SimHan:
         self.hubs = HubController(store, clock, seed)
         self.air = Air(store)
         self.frames = FrameAir(self)
+        #: The outgoing frame counters of sticks opened here without a directory of their
+        #: own, by (stick, counter name): a stick keeps them in flash across reopenings.
+        self.stick_counters: dict[tuple[str, str], Any] = {}
         self._ca: DeviceCa | None = None
         self._closed = False
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,7 @@ from webapp.zigbee.tunnel_gbt import GbtCollector, tunnel_parts
 from webapp.zigbee.types import EUI64, FrameError
 
 from .hub import Route
+from .hub_network import HubNetwork
 
 if TYPE_CHECKING:
     from .han import SimHan
@@ -92,13 +93,16 @@ HUB_KE_STEP_SECONDS = 0.35
 HUB_TURNAROUND_SECONDS = 0.002
 DEVICE_LOG_SIZE = 16
 
-Reply = tuple[float, ApsFrame]
+#: A frame to send back: after how many sim seconds, the frame, and the APS link key it
+#: goes secured under (None: network security only).
+Reply = tuple[float, ApsFrame, bytes | None]
 
 
 @dataclass
 class _Tunnel:
     tunnel_id: int
     hht: EUI64
+    key: bytes  # the CBKE key the tunnel runs under
     handed: set[int] = field(default_factory=set)  # outbox ids pushed on this tunnel
     gbt: GbtCollector = field(default_factory=lambda: GbtCollector("simulated hub"))
 
@@ -139,8 +143,13 @@ class HubEndpoint:
         self._tsn = 0
         self._reassembler = Reassembler()
         self._sending: OutgoingTransfer | None = None  # one fragmented transfer at a time
-        self._backlog: deque[tuple[int, bytes, float]] = deque()  # what waits behind it
-        self._frame_counters: dict[EUI64, int] = {}
+        self._sending_key: bytes | None = None  # the APS key that transfer goes under
+        self._backlog: deque[tuple[int, bytes, float, bytes | None]] = deque()  # behind it
+        #: Frames dropped, by reason: "nwk-mic", "nwk-counter", "aps-key" (secured under a
+        #: key the hub does not hold for the sender), "aps-counter", "aps-policy" (a
+        #: cluster that needs the CBKE key came without it), "malformed".
+        self.dropped: Counter[str] = Counter()
+        self._network: HubNetwork | None = None
 
     # ------------------------------------------------------------ state
     @property
@@ -212,6 +221,20 @@ class HubEndpoint:
         )
         return [(delay, reply)]
 
+    def link_key(self, hht: EUI64) -> bytes | None:
+        """The APS link key the hub holds for ``hht``: the CBKE key once agreed, before
+        that the install-code key from the device log."""
+        session = self._session(hht)
+        return session.han_key or self.device_log.get(hht)
+
+    def count_drop(self, reason: str, detail: object = "") -> None:
+        self.dropped[reason] += 1
+        log.info("hub %s drops a frame (%s) %s", self.hub_id, reason, detail)
+
+    def _drop(self, reason: str, hht: EUI64) -> list[Reply]:
+        self.count_drop(reason, f"from {hht}")
+        return []
+
     def _key_establishment(
         self, session: _Session, peer: EUI64, payload: bytes, interpan: bool
     ) -> tuple[float, bytes | None]:
@@ -264,23 +287,44 @@ class HubEndpoint:
         return registration.encode_registration_response(status, header.tsn)
 
     # ------------------------------------------------------------ joined
-    def admits(self, hht: EUI64, link_key: bytes) -> bool:
-        """Join check: the HHT is in the device log and uses its install-code link key."""
-        expected = self.device_log.get(hht)
-        if expected is None or expected != link_key:
-            return False
+    @property
+    def network(self) -> HubNetwork:
+        """The hub's HAN at MAC and NWK level (coordinator and trust centre)."""
+        if self._network is None:
+            hub = self.row()
+            if hub is None:
+                raise LookupError(f"no simulated hub {self.hub_id}")
+            self._network = HubNetwork(self, hub["pan_id"])
+        return self._network
+
+    def on_frame(self, raw: bytes, now: float) -> list[tuple[float, bytes]]:
+        """The frames (bytes, each after a modelled delay) to answer frame ``raw`` with."""
+        self._fresh()
+        return self.network.on_frame(raw, now)
+
+    def accepts_association(self) -> bool:
+        """Association is open to anyone; the trust centre decides who gets the key."""
+        return self.row() is not None
+
+    def joined(self, hht: EUI64) -> None:
+        """``hht`` announced itself under the network key: a new session on the HAN."""
         session = self._session(hht)
         session.joined, session.han_key, session.han_ke, session.tunnel = True, None, None, None
         self._reassembler.forget(hht)
         self._sending = None
         self._backlog.clear()
-        return True
+        log.info("hub %s: %s joined its HAN", self.hub_id, hht)
 
-    def on_aps(self, hht: EUI64, frame: ApsFrame, now: float) -> list[Reply]:
-        """Frames to answer one APS frame from ``hht`` with."""
+    def on_aps(
+        self, hht: EUI64, frame: ApsFrame, now: float, *, key: bytes | None = None
+    ) -> list[Reply]:
+        """Frames to answer one APS frame from ``hht`` with; ``key`` is the APS link key
+        it came secured under (None: network security only)."""
         session = self._session(hht)
         if not session.joined:
             return []
+        if key is not None and key != self.link_key(hht):
+            return self._drop("aps-key", hht)
         header = frame.header
         if header.frame_type == ApsFrameType.ACK:
             return self._on_ack(header)
@@ -300,11 +344,11 @@ class HubEndpoint:
             if done or (index + 1) % APS_WINDOW == 0:
                 first = index // APS_WINDOW * APS_WINDOW
                 bits = transfer.ack_bitfield(first, APS_WINDOW) if transfer else 0xFF
-                replies.append((0.0, ApsFrame(ack_header(header, first, bits))))
+                replies.append((0.0, ApsFrame(ack_header(header, first, bits)), key))
             if whole is None:
                 return replies
             payload = whole
-        replies += self._on_zcl(session, hht, header.cluster_id, payload, now)
+        replies += self._on_zcl(session, hht, header.cluster_id, payload, now, key)
         return replies
 
     def _on_ack(self, ack: ApsHeader) -> list[Reply]:
@@ -313,7 +357,7 @@ class HubEndpoint:
             return []
         transfer.on_ack(ack)
         if not transfer.done:
-            return [(0.0, frame) for frame in transfer.pending()]
+            return [(0.0, frame, self._sending_key) for frame in transfer.pending()]
         self._sending = None
         replies: list[Reply] = []
         while self._backlog and self._sending is None:
@@ -321,9 +365,16 @@ class HubEndpoint:
         return replies
 
     def _on_zcl(
-        self, session: _Session, hht: EUI64, cluster: int | None, payload: bytes, now: float
+        self,
+        session: _Session,
+        hht: EUI64,
+        cluster: int | None,
+        payload: bytes,
+        now: float,
+        key: bytes | None,
     ) -> list[Reply]:
         if cluster == key_establishment.CLUSTER_ID:
+            # Key Establishment runs under network security only (it makes the APS key)
             delay, reply = self._key_establishment(session, hht, payload, False)
             return [] if reply is None else self._send(cluster, reply, delay)
         if cluster == time_cluster.CLUSTER_ID:
@@ -333,11 +384,12 @@ class HubEndpoint:
                 return []
             hub = self.row()
             reading = time_cluster.HubTime(self._wall(), bool(hub and hub["wan_up"]))
-            return self._send(cluster, time_cluster.encode_time_response(reading, header.tsn))
+            answer = time_cluster.encode_time_response(reading, header.tsn)
+            return self._send(cluster, answer, key=key)
         if cluster == tunneling.CLUSTER_ID:
-            if session.han_key is None:
-                log.info("hub %s: tunnel traffic before key establishment", self.hub_id)
-                return []
+            if session.han_key is None or key != session.han_key:
+                # the tunnel is taken only APS-secured under the key agreed by CBKE
+                return self._drop("aps-policy", hht)
             return self._on_tunnel(session, hht, payload)
         return []
 
@@ -356,17 +408,17 @@ class HubEndpoint:
             if ok:
                 tunnel_id = self._next_tunnel
                 self._next_tunnel = self._next_tunnel % 0xFFFF + 1
-                session.tunnel = _Tunnel(tunnel_id, hht)
+                session.tunnel = _Tunnel(tunnel_id, hht, session.han_key)
                 status = TunnelStatus.SUCCESS
             else:
                 tunnel_id, status = 0xFFFF, TunnelStatus.PROTOCOL_NOT_SUPPORTED
             response = RequestTunnelResponse(tunnel_id, int(status), GB_HRGP_MAX_TRANSFER_SIZE)
-            return self._tunnel_reply(response, header.tsn)
+            return self._tunnel_reply(response, header.tsn, session.han_key)
         if isinstance(command, TransferData):
             tunnel = session.tunnel
             if tunnel is None or tunnel.tunnel_id != command.tunnel_id:
                 error = TransferDataError(command.tunnel_id, int(TransferDataStatus.NO_SUCH_TUNNEL))
-                return self._tunnel_reply(error, header.tsn)
+                return self._tunnel_reply(error, header.tsn, session.han_key)
             return self._on_hrgp(tunnel, command.data)
         return []
 
@@ -398,8 +450,12 @@ class HubEndpoint:
         replies += self._transfer(tunnel, HrgpGetResponse(0, b"").to_bytes())
         return replies
 
-    def pushes(self, hht: EUI64) -> list[Reply]:
-        """Messages for ``hht`` that arrived since it last heard from us, pushed as PUTs."""
+    def pushes(self, hht: EUI64) -> list[tuple[float, bytes]]:
+        """Messages for ``hht`` that arrived since it last heard from us, pushed as PUTs,
+        as frames on the air."""
+        return self.network.emit(hht, self._push_frames(hht))
+
+    def _push_frames(self, hht: EUI64) -> list[Reply]:
         session = self._session(hht)
         tunnel = session.tunnel
         if tunnel is None or session.han_key is None:
@@ -422,23 +478,28 @@ class HubEndpoint:
         return replies
 
     def _transfer(self, tunnel: _Tunnel, data: bytes) -> list[Reply]:
-        return self._tunnel_reply(TransferData(tunnel.tunnel_id, data), self._next_tsn())
+        command = TransferData(tunnel.tunnel_id, data)
+        return self._tunnel_reply(command, self._next_tsn(), tunnel.key)
 
-    def _tunnel_reply(self, command: Any, tsn: int) -> list[Reply]:
+    def _tunnel_reply(self, command: Any, tsn: int, key: bytes | None) -> list[Reply]:
         frame = tunneling.encode_tunneling(command, Direction.SERVER_TO_CLIENT, tsn)
-        return self._send(tunneling.CLUSTER_ID, frame)
+        return self._send(tunneling.CLUSTER_ID, frame, key=key)
 
     def _send(
-        self, cluster: int, payload: bytes, delay: float = HUB_TURNAROUND_SECONDS
+        self,
+        cluster: int,
+        payload: bytes,
+        delay: float = HUB_TURNAROUND_SECONDS,
+        key: bytes | None = None,
     ) -> list[Reply]:
         """APS frames for one ZCL payload: one frame, or the first window of blocks; nothing
         yet while an earlier fragmented payload is still going out (it follows in order)."""
         if self._sending is not None:
-            self._backlog.append((cluster, payload, delay))
+            self._backlog.append((cluster, payload, delay, key))
             return []
-        return self._start(cluster, payload, delay)
+        return self._start(cluster, payload, delay, key)
 
-    def _start(self, cluster: int, payload: bytes, delay: float) -> list[Reply]:
+    def _start(self, cluster: int, payload: bytes, delay: float, key: bytes | None) -> list[Reply]:
         self._aps_counter = (self._aps_counter + 1) & 0xFF
         header = ApsHeader(
             frame_type=ApsFrameType.DATA,
@@ -450,5 +511,5 @@ class HubEndpoint:
         )
         transfer = OutgoingTransfer(header, payload, MAX_APS_BLOCK, APS_WINDOW)
         if transfer.total > 1:
-            self._sending = transfer
-        return [(delay, frame) for frame in transfer.pending()]
+            self._sending, self._sending_key = transfer, key
+        return [(delay, frame, key) for frame in transfer.pending()]

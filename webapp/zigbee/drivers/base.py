@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     WINDOW_CLOSED = "window-closed"
     BAND_UNSUPPORTED = "band-unsupported"
     KEY_ESTABLISHMENT_REFUSED = "cbke-refused"
+    LINK_KEY_REJECTED = "link-key-rejected"
     LINK_LOST = "link-lost"
     NOT_CONNECTED = "not-connected"
     RADIO_FAULT = "radio-fault"
@@ -69,6 +70,11 @@ INSTRUCTIONS: dict[ErrorCode, str] = {
     ErrorCode.KEY_ESTABLISHMENT_REFUSED: (
         "The hub refused this terminal's credentials. Check it is the right hub; "
         "if it is, call the back office."
+    ),
+    ErrorCode.LINK_KEY_REJECTED: (
+        "The hub ignored this terminal's secured messages: the radio stick is not using "
+        "the key agreed with the hub. Unplug the stick, plug it back in and connect "
+        "again; if it happens again, use another stick."
     ),
     ErrorCode.LINK_LOST: "The radio link dropped. Stay near the hub; the job resumes on reconnect.",
     ErrorCode.NOT_CONNECTED: "Not connected to a hub. Find the hub and connect first.",

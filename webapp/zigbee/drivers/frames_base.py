@@ -33,6 +33,9 @@ class ReceivedAps:
 
     source: str  # the sender's EUI-64, 16 upper-case hex digits
     frame: ApsFrame
+    #: True: it came APS-secured under the link key the radio holds for the sender;
+    #: False: it came with network security only; None: the radio does not say.
+    secured: bool | None = None
 
 
 class FrameRadio(abc.ABC):
@@ -60,8 +63,16 @@ class FrameRadio(abc.ABC):
         """Join the network ``extended_pan_id`` using the pre-configured ``link_key``."""
 
     @abc.abstractmethod
-    async def send_aps(self, destination: str, frame: ApsFrame) -> None:
-        """Send one APS frame (at most one MAC frame's payload) to ``destination``."""
+    async def send_aps(self, destination: str, frame: ApsFrame, *, secure: bool = False) -> None:
+        """Send one APS frame (at most one MAC frame's payload) to ``destination``; with
+        ``secure``, APS-encrypted under the link key the radio holds for it (see
+        :meth:`install_link_key`), else under network security only."""
+
+    @abc.abstractmethod
+    async def install_link_key(self, peer: EUI64, key: bytes) -> None:
+        """Hold ``key`` as the APS link key for ``peer`` (replacing any it held, the
+        install-code key from the join included): frames sent with ``secure`` go
+        encrypted under it, and frames from ``peer`` secured under it are opened."""
 
     @abc.abstractmethod
     async def receive_aps(self, timeout: float) -> ReceivedAps | None:

@@ -32,13 +32,26 @@ class AddrMode(IntEnum):
     LONG = 3
 
 
-def crc16_kermit(data: bytes) -> int:
-    """802.15.4 FCS: CRC-16 ITU-T, reflected polynomial 0x8408, init 0."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16_kermit(data: bytes) -> int:
+    """802.15.4 FCS: CRC-16 ITU-T, reflected polynomial 0x8408, init 0 (a byte at a time
+    from a 256-entry table)."""
+    crc = 0
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
