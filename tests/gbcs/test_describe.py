@@ -145,7 +145,7 @@ def test_undecodable_payload_does_not_fail(esme, store):
 
 def test_gbt_input(supplier, store):
     raw = command(supplier, build_gbz([READ] * 200), 0x0074)
-    stream = b"".join(split_gbt(raw, parse_message(raw).header, 500))
+    stream = b"".join(split_gbt(raw, 500))
     d = describe(stream, store)
     assert d["gbt"] is True and d["length"] == len(raw)
     assert d["signature"] == "valid"
