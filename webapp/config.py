@@ -10,6 +10,8 @@ DATA_DIR_ENV = "HHT_DATA_DIR"
 DEFAULT_DATA_DIR = Path("./var")
 SECRET_KEY_FILE = "secret_key"
 SIM_DIR = "sim"
+CAPTURES_DIR = "captures"  # each job's radio capture (pcapng), by job
+RADIO_STATE_DIR = "radio"  # the simulated stick's frame counters, as a stick keeps them
 PKI_DIR = "pki"
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from webapp import config
 from webapp.gbcs.signing import CertificateStore
 from webapp.jobs import repo
+from webapp.jobs.captures import JobCaptures
 from webapp.jobs.runner import Publisher, Runner
 from webapp.sdnotify import notify, watchdog_interval
 from webapp.store.db import Store
@@ -143,7 +144,9 @@ async def open_radio(data_dir: Path, radio: str = "sim", *, time_scale: float = 
             han = SimHan.open(sim_dir, time_scale=time_scale)
         except FileNotFoundError as exc:
             raise StationError(missing) from exc
-        return OpenedRadio(han.driver(), han, choice.notice)
+        counters_dir = data_dir / config.RADIO_STATE_DIR
+        counters_dir.mkdir(mode=0o700, exist_ok=True)
+        return OpenedRadio(han.driver(counters_dir=counters_dir), han, choice.notice)
     from webapp.zigbee.sticks import StickError, open_stick
 
     try:
@@ -204,6 +207,7 @@ class Station:
             time_scale=time_scale,
             certificates=TrustedCertificates(store),
             clock=clock,
+            captures=JobCaptures(data_dir / config.CAPTURES_DIR),
         )
         station = cls(
             data_dir=data_dir,

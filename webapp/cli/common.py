@@ -20,6 +20,18 @@ data_dir_option = click.option(
     help=f"Where the HHT keeps its data (default: ${config.DATA_DIR_ENV} or ./var).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+pcap_option = click.option(
+    "--pcap",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every radio frame into this pcapng file for Wireshark (on the simulator, "
+    "also FILE.keys: the network and link keys that open it).",
+)
+
+
+def keys_path(pcap: Path) -> Path:
+    """Where the keys that open capture ``pcap`` go: ``pcap`` with ``.keys`` appended."""
+    return pcap.with_name(pcap.name + ".keys")
 
 
 def resolve(data_dir: Path | None) -> Path:

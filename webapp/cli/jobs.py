@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from webapp.cli.common import data_dir_option, fail, json_option, open_store, resolve
+from webapp.cli.common import (
+    data_dir_option,
+    fail,
+    json_option,
+    open_store,
+    pcap_option,
+    resolve,
+)
 
 FAST_TIME_SCALE = 1000.0
 
@@ -42,7 +49,10 @@ def jobs(data_dir: Path | None, as_json: bool) -> None:
 @click.argument("job_id")
 @click.option("--fast", is_flag=True, help="Simulated time runs 1000x faster.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def run_job(data_dir: Path | None, job_id: str, fast: bool, as_json: bool) -> None:
+@pcap_option
+def run_job(
+    data_dir: Path | None, job_id: str, fast: bool, as_json: bool, pcap: Path | None
+) -> None:
     """Run (or resume) one job on the simulated HAN without the web server."""
     import asyncio
 
@@ -50,7 +60,7 @@ def run_job(data_dir: Path | None, job_id: str, fast: bool, as_json: bool) -> No
 
     try:
         result = asyncio.run(
-            run_job_headless(resolve(data_dir), job_id, FAST_TIME_SCALE if fast else 1.0)
+            run_job_headless(resolve(data_dir), job_id, FAST_TIME_SCALE if fast else 1.0, pcap=pcap)
         )
     except Exception as exc:  # noqa: BLE001 - the message is what the user needs
         fail(str(exc))
@@ -58,6 +68,9 @@ def run_job(data_dir: Path | None, job_id: str, fast: bool, as_json: bool) -> No
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(f"Job {result['job_id']}: {result['status']}")
+        if result.get("capture"):
+            capture = result["capture"]
+            click.echo(f"Capture: {capture['path']} ({capture['frames']} frames)")
         for c in result["commands"]:
             click.echo(
                 f"  {c['seq']:3} {c['use_case']:8} counter {c['counter']} {c['state']:10} "

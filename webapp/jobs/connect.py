@@ -19,6 +19,7 @@ from typing import Any
 
 from webapp.clock import Clock
 from webapp.jobs import repo
+from webapp.jobs.captures import JobCaptures
 from webapp.jobs.errors import RunnerError
 from webapp.jobs.journal import Journal
 from webapp.jobs.live import LiveBoard
@@ -73,9 +74,11 @@ class Connection:
         waiters: Waiters,
         *,
         clock: Callable[[], Clock],
+        captures: JobCaptures | None = None,
     ) -> None:
         self.store = store
         self.driver = driver
+        self.captures = captures or JobCaptures(None)
         self.board = board
         self.journal = journal
         self.receiver = receiver
@@ -134,9 +137,11 @@ class Connection:
             live.stage, live.stage_label = stage.value, STAGE_LABELS[stage]
             self.board.publish_live(job_id)
 
+        self.captures.begin(self.driver, job_id, f"connection to hub {hub_id}")
         try:
             link = await self.driver.connect(hub_id, on_stage)
         except RadioError as exc:
+            self.captures.end(self.driver)
             live.phase, live.stage, live.stage_label = "idle", None, None
             live.instruction = exc.instruction
             self.board.publish_live(job_id)
@@ -174,6 +179,7 @@ class Connection:
         if self.job_id:
             live = self.board.live(self.job_id)
             live.phase, live.connected_hub = "idle", None
+        self.captures.end(self.driver)
         self.link, self.job_id = None, None
 
     # ----------------------------------------------------------------- listen

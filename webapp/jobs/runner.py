@@ -22,6 +22,7 @@ from typing import Any
 from webapp.clock import Clock
 from webapp.clock.estimate import DEFAULT_TOLERANCE_S
 from webapp.jobs import repo
+from webapp.jobs.captures import JobCaptures
 from webapp.jobs.connect import STORAGE_FULL_MESSAGE, Connection, stand_at_site
 from webapp.jobs.control import Control
 from webapp.jobs.delivery import MAX_ATTEMPTS, Delivery
@@ -61,6 +62,7 @@ class Runner:
         certificates: Any = None,
         clock: Clock | None = None,
         time_tolerance_s: float = DEFAULT_TOLERANCE_S,
+        captures: JobCaptures | None = None,
     ) -> None:
         self.store = store
         self.driver = driver
@@ -87,7 +89,9 @@ class Runner:
             self.receiver,
             self.waiters,
             clock=lambda: self.clock,
+            captures=captures,
         )
+        self.captures = self.connection.captures
         self.delivery = Delivery(
             store, self.board, self.journal, self.connection, self.waiters, time_scale=time_scale
         )

@@ -30,7 +30,7 @@ import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from webapp.sim.join import JoinError, join_network
 from webapp.sim.medium import FrameDropped, Medium, channels_of, lqi_for
@@ -67,23 +67,6 @@ NWK_COUNTER_FILE = "nwk-frame-counter"
 APS_COUNTER_FILE = "aps-frame-counter"
 
 
-class FrameRecorder(Protocol):
-    """Where the radio writes what it sends and hears (a pcapng capture)."""
-
-    def record(
-        self,
-        frame: bytes,
-        *,
-        at: float,
-        channel: int,
-        page: int = 0,
-        rssi: float | None = None,
-        direction: str = "out",
-        comment: str | None = None,
-        fcs: bool = False,
-    ) -> None: ...
-
-
 def _counter(han: SimHan, eui: EUI64, directory: Path | None, name: str) -> CounterSource:
     """The stick's outgoing frame counter ``name``: in ``directory`` (the terminal's data),
     else kept by the HAN for this stick, as a stick keeps it in flash."""
@@ -105,6 +88,8 @@ class _Due:
 
 class SimFrameRadio(FrameRadio):
     """A frame-level radio standing at one simulated site (``None``: everywhere)."""
+
+    records_air = True
 
     def __init__(
         self,
@@ -149,7 +134,6 @@ class SimFrameRadio(FrameRadio):
         )
         self._channel = 0
         self._rssi = 0
-        self.capture: FrameRecorder | None = None
         #: Every key this stick has used (network and link keys), for a capture's keys file.
         self.keys_used: list[bytes] = []
 

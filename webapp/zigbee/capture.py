@@ -521,3 +521,24 @@ def _split_tap(path: Path, packet: bytes, offset: int) -> tuple[dict[int, bytes]
     if not FCS_LENGTH < len(psdu) <= MAX_PSDU:
         raise CaptureFormatError(f"{path}: packet at offset {offset} holds {len(psdu)} octets")
     return tlvs, psdu
+
+
+def merge_captures(parts: Iterable[Path], out: Path, *, description: str) -> int:
+    """Write the frames of the captures ``parts``, in order, into one new capture ``out``;
+    the number of frames.  A part cut short by a pulled plug gives what it holds."""
+    frames = 0
+    with Capture.open(out, description=description) as merged:
+        for part in parts:
+            for frame in read_capture(part):
+                merged.record(
+                    frame.psdu,
+                    at=frame.at,
+                    channel=frame.channel or 0,
+                    page=frame.page or 0,
+                    rssi=frame.rssi,
+                    direction=frame.direction or "out",
+                    comment=frame.comment,
+                    fcs=True,
+                )
+                frames += 1
+    return frames

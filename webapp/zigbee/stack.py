@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from webapp.zigbee.aps_transport import ApsTransport
 from webapp.zigbee.cbke.certificate import CertificateError, parse_certificate
@@ -64,8 +64,12 @@ from webapp.zigbee.frames.tunneling import (
     TunnelStatus,
 )
 from webapp.zigbee.frames.zcl import Direction
+from webapp.zigbee.recording import RecordingRadio
 from webapp.zigbee.tunnel_gbt import GbtCollector, tunnel_parts
 from webapp.zigbee.types import EUI64, FrameError
+
+if TYPE_CHECKING:
+    from webapp.zigbee.capture import Capture
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +129,30 @@ class ZigbeeStack(RadioDriver):
     @property
     def eui(self) -> EUI64:
         return self.credentials.ieee
+
+    # ------------------------------------------------------------ capture
+    def _bare_radio(self) -> FrameRadio:
+        radio = self.radio
+        return radio.inner if isinstance(radio, RecordingRadio) else radio
+
+    def record_to(self, capture: Capture | None) -> None:
+        """Write every frame from the next scan or connection on into ``capture`` (None:
+        stop): the radio's own bytes where it makes them, else frames rebuilt from what
+        the stick hands over."""
+        radio = self._bare_radio()
+        if radio.records_air:
+            radio.capture = capture
+            self.radio = radio
+        elif capture is None:
+            self.radio = radio
+        else:
+            self.radio = RecordingRadio(radio, capture, self.eui)
+
+    def capture_keys(self) -> list[bytes]:
+        """The keys that open a capture of this radio (the network key and the link keys):
+        only a simulated radio tells them; a real stick's never leave it."""
+        radio = self._bare_radio()
+        return list(getattr(radio, "keys_used", [])) if radio.records_air else []
 
     def move_to(self, hub_id: str) -> None:
         move = getattr(self.radio, "move_to", None)

@@ -397,14 +397,21 @@ class SimHan:
         bands: frozenset[str] | None = None,
         frame_loss: float = 0.0,
         seed: int | None = None,
+        counters_dir: Path | None = None,
     ) -> ZigbeeStack:
         """The HHT's Zigbee stack over a frame-level radio in range of the hubs at
         ``position`` (a site name; None: every site).  ``bands`` defaults to 2.4 GHz only;
-        ``frame_loss`` is the chance of losing one try of a frame."""
+        ``frame_loss`` is the chance of losing one try of a frame; the stick's frame counters
+        are kept in ``counters_dir`` when given."""
         from webapp.sim.radio import SimFrameRadio
 
         radio = SimFrameRadio(
-            self, position=position, bands=bands, frame_loss=frame_loss, seed=seed
+            self,
+            position=position,
+            bands=bands,
+            frame_loss=frame_loss,
+            seed=seed,
+            counters_dir=counters_dir,
         )
         return self.stack_over(radio)
 

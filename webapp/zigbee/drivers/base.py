@@ -15,8 +15,12 @@ import abc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from webapp.gbcs.eui import eui_text
+
+if TYPE_CHECKING:
+    from webapp.zigbee.capture import Capture
 
 BAND_2_4_GHZ = "2.4GHz"
 BAND_868_MHZ = "868MHz"
@@ -215,6 +219,13 @@ class RadioDriver(abc.ABC):
     async def reopen(self) -> None:  # noqa: B027 - radios that cannot vanish need nothing
         """Open the stick again after it was unplugged; RadioError(STICK_UNPLUGGED) while it
         is still gone."""
+
+    def record_to(self, capture: Capture | None) -> None:  # noqa: B027 - optional
+        """Write every frame from now on into ``capture`` (None: stop)."""
+
+    def capture_keys(self) -> list[bytes]:
+        """Keys that open this radio's captures (only a simulated radio tells them)."""
+        return []
 
     def move_to(self, hub_id: str) -> None:  # noqa: B027 - optional for real radios
         """Simulated radios stand at the home of ``hub_id``; a real radio is where it is."""

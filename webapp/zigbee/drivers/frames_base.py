@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon, RadioInfo
 from webapp.zigbee.frames.aps import ApsFrame
 from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.types import EUI64
+
+if TYPE_CHECKING:
+    from webapp.zigbee.capture import Capture
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,11 @@ class FrameRadio(abc.ABC):
     """One radio at frame level.  Every call may raise ``RadioError``."""
 
     info: RadioInfo
+    #: True for a radio that makes the bytes on the air itself (the simulator): it writes
+    #: them into ``capture`` when one is set.  Others are recorded by
+    #: :class:`webapp.zigbee.recording.RecordingRadio` from what crosses the serial line.
+    records_air: bool = False
+    capture: Capture | None = None
 
     @abc.abstractmethod
     async def active_scan(self, channels: list[int] | None = None) -> list[Beacon]:
