@@ -241,3 +241,32 @@ def test_lossy_link_still_delivers(tmp_path, supplier) -> None:
         assert len(han.device_log()) == 3
     finally:
         han.close()
+
+
+def test_the_sticks_frame_counters_survive_a_restart(han, site, tmp_path) -> None:
+    """The stick's outgoing NWK and APS counters are kept in the terminal's data: a
+    restarted terminal goes on above them, and the hub, which remembers the last counter
+    it took from this terminal, takes its frames; a stick that forgot them is refused."""
+    kept = tmp_path / "radio"
+    kept.mkdir()
+    endpoint = han.frames.endpoint(site.hub_id)
+    assert endpoint is not None
+
+    async def send_three(radio: SimFrameRadio) -> int:
+        endpoint.device_log[radio.eui] = LINK_KEY
+        await radio.join(site.hub_id, LINK_KEY)
+        for counter in range(3):
+            await radio.send_aps(site.hub_id, quiet_aps_frame(counter))
+        await radio.close()
+        return radio.layers.last_nwk_counter
+
+    first = run(send_three(SimFrameRadio(han, counters_dir=kept)))
+    second = run(send_three(SimFrameRadio(han, counters_dir=kept)))  # after a restart
+    assert second > first
+    assert endpoint.dropped["nwk-counter"] == 0
+    assert sorted(p.name for p in kept.iterdir()) == ["aps-frame-counter", "nwk-frame-counter"]
+
+    forgetful = tmp_path / "new-stick-memory"
+    forgetful.mkdir()
+    run(send_three(SimFrameRadio(han, counters_dir=forgetful)))  # counters from the bottom
+    assert endpoint.dropped["nwk-counter"] == 4  # its Device Announce and three frames

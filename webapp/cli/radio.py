@@ -11,11 +11,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from webapp.cli.common import data_dir_option, json_option, resolve
+from webapp.cli.common import (
+    data_dir_option,
+    fail,
+    json_option,
+    keys_path,
+    pcap_option,
+    resolve,
+)
 from webapp.zigbee.drivers.base import STAGE_LABELS, ConnectStage, RadioError
 
 if TYPE_CHECKING:
     from webapp.station import OpenedRadio
+    from webapp.zigbee.capture import Capture
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +100,10 @@ def scan_command(data_dir: Path | None, radio: str, as_json: bool) -> None:
 @data_dir_option
 @radio_option
 @json_option
-def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: bool) -> None:
+@pcap_option
+def connect_command(
+    hub_id: str, data_dir: Path | None, radio: str, as_json: bool, pcap: Path | None
+) -> None:
     """Run the connection flow to HUB_ID and print each stage with its duration."""
     directory = resolve(data_dir)
     radio_name = radio
@@ -110,6 +121,9 @@ def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: boo
 
     async def connect() -> dict:
         opened = await _radio(directory, radio_name)
+        capture = _open_capture(pcap, f"hht connect {hub_id}")
+        if capture is not None:
+            opened.driver.record_to(capture)
         try:
             link = await opened.driver.connect(hub_id, on_stage)
             await link.close()
@@ -117,6 +131,10 @@ def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: boo
         except RadioError as exc:
             error = {"code": exc.code.value, "instruction": exc.instruction}
         finally:
+            if capture is not None:
+                opened.driver.record_to(None)
+                capture.close()
+                _write_keys(pcap, opened.driver.capture_keys())
             await opened.close()
         if stages:
             stages[-1].setdefault("seconds", round(time.monotonic() - mark[0], 3))
@@ -133,6 +151,28 @@ def connect_command(hub_id: str, data_dir: Path | None, radio: str, as_json: boo
             click.echo(f"Failed: {result['error']['instruction']}")
     if result["error"]:
         raise SystemExit(1)
+
+
+def _open_capture(pcap: Path | None, description: str) -> Capture | None:
+    """A new capture at ``pcap`` (replacing an older file there), or None without one."""
+    if pcap is None:
+        return None
+    from webapp.zigbee.capture import Capture, CaptureError
+
+    if pcap.is_file():
+        pcap.unlink()
+    try:
+        return Capture.open(pcap, description=description)
+    except CaptureError as exc:
+        fail(str(exc))
+
+
+def _write_keys(pcap: Path | None, keys: list[bytes]) -> None:
+    if pcap is None or not keys:
+        return
+    from webapp.zigbee.capture import write_keys_file
+
+    write_keys_file(keys_path(pcap), keys)
 
 
 @click.group("zigbee")

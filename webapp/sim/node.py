@@ -75,6 +75,7 @@ class NodeLayers:
     network_key: bytes | None = None
     key_seq: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    last_nwk_counter: int = 0
     _mac_seq: int = 0
     _nwk_seq: int = 0
     _aps_seq: int = 0
@@ -118,16 +119,26 @@ class NodeLayers:
             security=security,
         )
 
-    def data_frame(self, dst_short: int, aps: bytes, *, ack_request: bool = True) -> bytes:
-        """One MAC data frame to ``dst_short`` carrying ``aps`` under network security."""
+    def data_frame(
+        self,
+        dst_short: int,
+        aps: bytes,
+        *,
+        ack_request: bool = True,
+        frame_counter: int | None = None,
+    ) -> bytes:
+        """One MAC data frame to ``dst_short`` carrying ``aps`` under network security,
+        with the next outgoing frame counter (or ``frame_counter``: a faulty stick's)."""
         if self.network_key is None:
             raise RuntimeError("the node has no network key")
+        if frame_counter is None:
+            frame_counter = self.last_nwk_counter = self.nwk_counter.next()
         nwk_raw = secure_nwk(
             self._nwk_header(dst_short, security=False),
             aps,
             key=self.network_key,
             key_seq=self.key_seq,
-            frame_counter=self.nwk_counter.next(),
+            frame_counter=frame_counter,
             source=self.eui,
         )
         return self._mac(dst_short, nwk_raw, ack_request)

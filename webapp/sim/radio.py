@@ -79,6 +79,15 @@ def _counter(han: SimHan, eui: EUI64, directory: Path | None, name: str) -> Coun
     return OutgoingCounter(directory / name)
 
 
+@dataclass
+class StickFaults:
+    """Firmware faults the simulated stick can be given, each refused by a real hub."""
+
+    ignore_link_keys: bool = False  # takes install_link_key, keeps the join's key
+    stale_nwk_counter: bool = False  # sends data frames with a counter it already used
+    flip_mic: bool = False  # one bit of each data frame's MIC flipped
+
+
 @dataclass(order=True)
 class _Due:
     due: float
@@ -126,6 +135,7 @@ class SimFrameRadio(FrameRadio):
         self._needs_reopen = False
         self._seq = 0
         self._link_keys: dict[EUI64, bytes] = {}  # the stick's APS key table
+        self.faults = StickFaults()
         self.layers = NodeLayers(
             eui,
             link_key_for=self._link_keys.get,
@@ -409,7 +419,7 @@ class SimFrameRadio(FrameRadio):
             network_key = await join_network(self, endpoint, hub["pan_id"], link_key)
         except JoinError as exc:
             raise RadioError(
-                ErrorCode.KEY_ESTABLISHMENT_REFUSED,
+                ErrorCode.JOIN_REFUSED,
                 f"hub {extended_pan_id} did not let this terminal join: {exc}",
             ) from exc
         self._use_key(network_key)
@@ -434,8 +444,11 @@ class SimFrameRadio(FrameRadio):
         self._check()
         if len(key) != 16:
             raise ValueError(f"a link key has 16 octets, not {len(key)}")
-        self._link_keys[peer] = bytes(key)
         self._use_key(bytes(key))
+        if self.faults.ignore_link_keys:
+            log.info("the sim stick takes the key for %s and keeps using the old one", peer)
+            return
+        self._link_keys[peer] = bytes(key)
 
     async def send_aps(self, destination: str, frame: ApsFrame, *, secure: bool = False) -> None:
         self._check()
@@ -452,11 +465,19 @@ class SimFrameRadio(FrameRadio):
         aps = self.layers.aps_bytes(frame, key)
         if len(aps) > MAX_APS_FRAME:
             raise ValueError(f"APS frame of {len(aps)} octets is over {MAX_APS_FRAME}")
-        raw = self.layers.data_frame(COORDINATOR_SHORT, aps)
+        raw = self._faulty_data_frame(aps)
         await self._on_air(str(self.eui), raw, self._band)
         now = self.han.clock.now()
         for delay, reply in endpoint.on_frame(raw, now):
             await self._deliver_aps(endpoint, reply, now + delay)
+
+    def _faulty_data_frame(self, aps: bytes) -> bytes:
+        """The data frame carrying ``aps`` to the hub, as the stick's faults make it."""
+        stale = self.layers.last_nwk_counter if self.faults.stale_nwk_counter else None
+        raw = self.layers.data_frame(COORDINATOR_SHORT, aps, frame_counter=stale)
+        if self.faults.flip_mic:
+            raw = raw[:-1] + bytes([raw[-1] ^ 0x01])
+        return raw
 
     async def _deliver_aps(self, endpoint: HubEndpoint, raw: bytes, at: float) -> None:
         end = await self._on_air(endpoint.name, raw, self._band, at, rssi=self._rssi)

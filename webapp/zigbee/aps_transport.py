@@ -97,8 +97,11 @@ class ApsTransport:
             if ack is None:
                 silent += 1
                 if silent > APS_MAX_RETRIES:
+                    # every block went out and was taken by the hub's radio (a frame the
+                    # radio could not deliver raises LINK_LOST itself): the hub drops them
                     raise RadioError(
-                        ErrorCode.LINK_LOST, f"no APS acknowledgement from {self.peer}"
+                        ErrorCode.FRAMES_IGNORED,
+                        f"no APS acknowledgement from {self.peer} for blocks it received",
                     )
                 continue
             silent = 0

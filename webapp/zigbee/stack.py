@@ -207,7 +207,7 @@ class ZigbeeStack(RadioDriver):
         try:
             await self.radio.join(wanted, self.link_key)
         except RadioError as exc:
-            self._registered.discard(wanted)
+            self._registered.discard(wanted)  # the next connect sends the code again
             raise exc
         transport = ApsTransport(self.radio, wanted, self.timeouts.aps_ack)
         clock.enter(ConnectStage.HAN_KEY_ESTABLISHMENT)
@@ -376,7 +376,10 @@ class ZigbeeStack(RadioDriver):
         while not party.done:
             incoming = await transport.receive(self.timeouts.key_establishment)
             if incoming is None:
-                raise RadioError(ErrorCode.NOT_FOUND, f"hub {wanted} stopped answering")
+                # joined moments ago, and the radio delivered what we sent
+                raise RadioError(
+                    ErrorCode.FRAMES_IGNORED, f"hub {wanted} stopped answering after the join"
+                )
             if incoming.cluster_id != cluster:
                 continue
             reply = await _maybe_await(party.receive(incoming.payload))
@@ -468,6 +471,7 @@ class StackHubLink(HubLink):
     def _lost(self, exc: RadioError) -> RadioError:
         if exc.code in (
             ErrorCode.LINK_LOST,
+            ErrorCode.FRAMES_IGNORED,
             ErrorCode.NOT_CONNECTED,
             ErrorCode.STICK_UNPLUGGED,
             ErrorCode.RADIO_FAULT,

@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     BAND_UNSUPPORTED = "band-unsupported"
     KEY_ESTABLISHMENT_REFUSED = "cbke-refused"
     LINK_KEY_REJECTED = "link-key-rejected"
+    JOIN_REFUSED = "join-refused"
+    FRAMES_IGNORED = "frames-ignored"
     LINK_LOST = "link-lost"
     NOT_CONNECTED = "not-connected"
     RADIO_FAULT = "radio-fault"
@@ -79,6 +81,16 @@ INSTRUCTIONS: dict[ErrorCode, str] = {
         "The hub ignored this terminal's secured messages: the radio stick is not using "
         "the key agreed with the hub. Unplug the stick, plug it back in and connect "
         "again; if it happens again, use another stick."
+    ),
+    ErrorCode.JOIN_REFUSED: (
+        "The hub did not let this terminal into its network: the install code it holds for "
+        "this terminal is not this terminal's. Connect again (the terminal sends its code "
+        "again); if it fails again, call the back office."
+    ),
+    ErrorCode.FRAMES_IGNORED: (
+        "The hub hears this terminal but ignores what it sends: its security checks refuse "
+        "the radio stick's frames. Connect to the hub again; if it happens again, unplug the "
+        "stick, plug it back in and connect, or use another stick."
     ),
     ErrorCode.LINK_LOST: "The radio link dropped. Stay near the hub; the job resumes on reconnect.",
     ErrorCode.NOT_CONNECTED: "Not connected to a hub. Find the hub and connect first.",
