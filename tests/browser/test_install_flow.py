@@ -13,6 +13,10 @@ from webapp.sim.demo import DEMO_INSTALLER, DEMO_SUPERVISOR
 pytestmark = pytest.mark.browser
 
 JOB_SECONDS = 120
+MIN_TAP_PX = 44  # the UI rule: every tap target at least this tall
+CAPTURE_LINK_TEXT = re.compile(
+    r"Radio capture \(Wireshark\) · \d+ connections? · [\d.]+ (Bytes|KiB|MiB)"
+)
 
 
 def test_installer_runs_a_job_and_supervisor_sees_it(server, phone, shots, demo_jobs):
@@ -74,4 +78,8 @@ def test_installer_runs_a_job_and_supervisor_sees_it(server, phone, shots, demo_
     expect(page.locator("#timeline")).to_contain_text(re.compile("Connected to hub"))
     expect(page.locator("#commands tr[data-command]")).to_have_count(total)
     expect(page.locator("text=hash chain verified")).to_be_visible()
+    capture = page.locator("#capture-download")
+    expect(capture).to_have_text(CAPTURE_LINK_TEXT)
+    box = capture.bounding_box()
+    assert box is not None and box["height"] >= MIN_TAP_PX
     shots(page, "timeline")

@@ -1,12 +1,20 @@
-"""Supervisor pages: history filters and paging, a job's timeline, user management."""
+"""Supervisor pages: history filters and paging, a job's timeline and radio capture, user
+management."""
 
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import login
 from webapp.jobs.repo import HISTORY_PAGE_SIZE
-from webapp.web.context import station
+from webapp.web.context import loop, station
+from webapp.web.supervisor import CAPTURE_MIMETYPE, _download_name
+from webapp.zigbee.capture import read_capture
+from webapp.zigbee.frames.mac import MacCommand, MacCommandId
 
 
 def _job_ids(page: str) -> list[str]:
@@ -113,3 +121,158 @@ def test_the_device_page_shows_radio_storage_and_time(app, client):
     assert "Simulated radio" in page and "(sim)" in page and "2.4GHz" in page
     assert re.search(r'id="free-space"[^>]*>\d+ MiB of \d+ MiB', page)
     assert "Time" in page and ("not known" in page or "within" in page)
+
+
+# ------------------------------------------------------------------ a job's radio capture
+CAPTURE_LINK = re.compile(
+    r'id="capture-download" href="([^"]+)"[^>]*>Radio capture \(Wireshark\) · '
+    r"(\d+) connections? · ([\d.]+ (?:Bytes|KiB|MiB))</a>"
+)
+
+
+def _run_job(app, job: dict) -> None:  # type: ignore[no-untyped-def]
+    """Run ``job`` to its end on the app's simulated radio, as the installer's phone does."""
+    with app.app_context():
+        st, radio_loop = station(), loop()
+
+    async def run() -> None:
+        st.han.power_cycle(job["expected_hub_id"])
+        await st.runner.connect(job["id"], job["expected_hub_id"])
+        await st.runner.start(job["id"])
+        await st.runner.wait(job["id"])
+
+    radio_loop.call(run())
+    assert st.store.reader()["jobs"].get(job["id"])["status"] == "completed"
+
+
+@pytest.fixture
+def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary directory the app uses, one the test can look into."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*"))
+
+
+@pytest.fixture
+def merged_into(app, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Where each download merged its capture (the station's JobCaptures.merge, spied on)."""
+    with app.app_context():
+        captures = station().runner.captures
+    merge = captures.merge
+    seen: list[Path] = []
+
+    def spy(job_id: str, out: Path, *, since: int = 0) -> int:
+        seen.append(out)
+        return merge(job_id, out, since=since)
+
+    monkeypatch.setattr(captures, "merge", spy)
+    return seen
+
+
+def test_a_supervisor_downloads_the_radio_capture_of_a_job(
+    app, client, demo_jobs, tmp_path, temp_dir, merged_into
+):
+    job = demo_jobs[0]
+    _run_job(app, job)
+    captures_dir = Path(app.config["DATA_DIR"]) / "captures"
+    parts_before = _files_under(captures_dir)
+    assert parts_before, "the simulator's connection was recorded"
+    url = f"/s/jobs/{job['id']}/capture.pcapng"
+
+    # anonymous users log in first; installers (even the job's own) are refused
+    anonymous = app.test_client().get(url)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    installer = app.test_client()
+    login(installer, "installer")
+    assert installer.get(url).status_code == 403
+
+    login(client, "supervisor")
+    page = client.get(f"/s/jobs/{job['id']}").get_data(as_text=True)
+    link = CAPTURE_LINK.search(page)
+    assert link, "the job page offers the capture"
+    assert link.group(1) == url
+    with app.app_context():
+        parts = station().runner.captures.parts(job["id"])
+    assert int(link.group(2)) == len(parts)
+    assert "opens this file in Wireshark" in page and "holds no keys" in page
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == CAPTURE_MIMETYPE
+    assert response.headers["Content-Disposition"] == f"attachment; filename={job['id']}.pcapng"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.content_length == len(response.data)
+    downloaded = tmp_path / "downloaded.pcapng"
+    downloaded.write_bytes(response.data)
+    frames = read_capture(downloaded)
+    assert len(frames) == sum(len(read_capture(part)) for part in parts) > 0
+    assert all(frame.fcs_ok for frame in frames)
+    first = MacCommand.from_bytes(frames[0].frame)  # connecting starts with a scan
+    assert first.command_id == MacCommandId.BEACON_REQUEST and frames[0].direction == "out"
+
+    # merged in a temporary directory, gone afterwards; the captures folder untouched
+    [merged] = merged_into
+    assert merged.is_relative_to(temp_dir) and not merged.exists()
+    assert _files_under(temp_dir) == []
+    assert _files_under(captures_dir) == parts_before
+
+
+def test_a_job_id_unfit_for_a_file_name_never_names_a_file(app, client, demo_jobs, temp_dir):
+    """Job ids come from work packs: one with a colon is captured under a hashed folder,
+    and its download is named with the colon made safe."""
+    job_id = "SUP:J1"
+    with app.app_context():
+        st, radio_loop = station(), loop()
+    with st.store.write() as db:
+        db["jobs"].insert({**dict(db["jobs"].get(demo_jobs[0]["id"])), "id": job_id})
+
+    async def one_connection() -> None:
+        st.runner.captures.begin(st.driver, job_id, "test connection")
+        st.runner.captures.end(st.driver)
+
+    radio_loop.call(one_connection())
+    captures_dir = Path(app.config["DATA_DIR"]) / "captures"
+    [folder] = [p for p in captures_dir.iterdir() if ":" in p.name or p.name.startswith("job-")]
+    assert folder.name.startswith("job-")
+
+    login(client, "supervisor")
+    page = client.get(f"/s/jobs/{job_id}").get_data(as_text=True)
+    assert CAPTURE_LINK.search(page).group(2) == "1"
+    response = client.get(f"/s/jobs/{job_id}/capture.pcapng")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == "attachment; filename=SUP_J1.pcapng"
+    assert response.data.startswith(b"\x0a\x0d\x0d\x0a")  # a pcapng section header
+    assert _files_under(temp_dir) == []
+
+
+def test_a_job_without_a_capture_has_no_link_and_no_download(app, client, demo_jobs, temp_dir):
+    job = demo_jobs[1]  # never connected
+    login(client, "supervisor")
+    page = client.get(f"/s/jobs/{job['id']}")
+    assert page.status_code == 200
+    assert "capture-download" not in page.get_data(as_text=True)
+    assert "Radio capture" not in page.get_data(as_text=True)
+    response = client.get(f"/s/jobs/{job['id']}/capture.pcapng")
+    assert response.status_code == 404
+    assert "has no radio capture" in response.get_data(as_text=True)
+    assert _files_under(temp_dir) == []
+
+
+@pytest.mark.parametrize("job_id", ["NOPE", "..", "a%00b", "J%3A1%20%3Cx%3E", "..%2Fhht.sqlite"])
+def test_the_capture_of_an_unknown_job_is_not_found(client, job_id, temp_dir):
+    login(client, "supervisor")
+    response = client.get(f"/s/jobs/{job_id}/capture.pcapng")
+    assert response.status_code == 404
+    if "%2F" not in job_id:  # a slash never reaches the view: no route has one there
+        assert "no such job" in response.get_data(as_text=True)
+    assert _files_under(temp_dir) == []
+
+
+def test_the_download_name_of_an_unsafe_job_id_is_made_safe():
+    assert _download_name("J261205-01") == "J261205-01.pcapng"
+    assert _download_name('SUP:1/..\r\n"x"') == "SUP_1_..___x_.pcapng"

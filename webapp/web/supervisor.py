@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from webapp.auth.users import (
     INSTALLER,
@@ -23,8 +30,18 @@ from webapp.web.context import get_db, station
 from webapp.web.lan import lan_address
 from webapp.web.security import role_required
 from webapp.workpack.unload import waiting_by_supplier
+from webapp.zigbee.capture import CaptureError
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__, url_prefix="/s")
+
+CAPTURE_MIMETYPE = "application/vnd.tcpdump.pcap"
+CAPTURE_SUFFIX = ".pcapng"
+CAPTURE_TEMP_PREFIX = "hht-capture-"
+CAPTURE_TEMP_NAME = "merged" + CAPTURE_SUFFIX  # fixed: never built from the job id
+_UNSAFE_DOWNLOAD_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+MAX_DOWNLOAD_STEM = 80
 
 
 def _int_arg(name: str) -> int | None:
@@ -85,10 +102,73 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
         unmatched=[r for r in responses if r["command_id"] is None],
         events=events_for(db, job_id),
         chain_break=verify_chain(db, job_id),
+        capture=_capture_summary(job_id),
         installer=db.execute(
             "SELECT display_name FROM users WHERE id = ?", [job["assignee_id"]]
         ).fetchone(),
     )
+
+
+@dataclass(frozen=True)
+class CaptureSummary:
+    """What the job page says about a job's radio capture."""
+
+    connections: int  # one capture part per connection
+    size: int  # octets, all parts together
+
+
+def _capture_summary(job_id: str) -> CaptureSummary | None:
+    """The job's radio capture in brief; None when it has none."""
+    parts = station().runner.captures.parts(job_id)
+    if not parts:
+        return None
+    size = 0
+    for part in parts:
+        with contextlib.suppress(OSError):  # a part removed meanwhile counts nothing
+            size += part.stat().st_size
+    return CaptureSummary(connections=len(parts), size=size)
+
+
+def _download_name(job_id: str) -> str:
+    """``<job id>.pcapng``, with anything a file name or header should not hold made ``_``."""
+    return _UNSAFE_DOWNLOAD_CHARS.sub("_", job_id)[:MAX_DOWNLOAD_STEM] + CAPTURE_SUFFIX
+
+
+@bp.route("/jobs/<job_id>/capture.pcapng")
+@role_required(SUPERVISOR)
+def job_capture(job_id: str):  # type: ignore[no-untyped-def]
+    """The job's radio capture, its connections merged into one pcapng for Wireshark.
+
+    The parts merge into a private temporary directory (never the captures folder),
+    which is gone before the response is sent: the open file keeps what it holds."""
+    if repo.get_job(get_db(), job_id) is None:
+        abort(404, "There is no such job on this terminal.")
+    with tempfile.TemporaryDirectory(prefix=CAPTURE_TEMP_PREFIX) as temporary:
+        merged = Path(temporary) / CAPTURE_TEMP_NAME
+        try:
+            frames = station().runner.captures.merge(job_id, merged)
+        except LookupError:
+            abort(404, "This job has no radio capture: the terminal recorded no connection for it.")
+        except (CaptureError, OSError) as exc:
+            log.error("job %r: radio capture could not be merged: %s", job_id, exc)
+            abort(500, "The radio capture could not be read from this terminal's storage.")
+        stream = merged.open("rb")
+    log.info("job %r: radio capture of %d frames downloaded", job_id, frames)
+    try:
+        response = send_file(
+            stream,
+            mimetype=CAPTURE_MIMETYPE,
+            as_attachment=True,
+            download_name=_download_name(job_id),
+            conditional=False,
+            etag=False,
+        )
+        response.content_length = os.fstat(stream.fileno()).st_size
+    except BaseException:
+        stream.close()
+        raise
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/users", methods=["GET", "POST"])
