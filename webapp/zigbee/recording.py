@@ -20,14 +20,16 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from webapp.gbcs.eui import eui_text
 from webapp.zigbee.capture import RECONSTRUCTED_COMMENT, page_for_band
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, Beacon
 from webapp.zigbee.drivers.frames_base import FrameRadio, ReceivedAps, ReceivedInterPan
-from webapp.zigbee.frames.aps import ApsFrame
+from webapp.zigbee.frames.aps import ApsFrame, Fragmentation
+from webapp.zigbee.frames.fragmentation import OutgoingTransfer
 from webapp.zigbee.frames.interpan import InterPanFrame
 from webapp.zigbee.frames.mac import BeaconFrame, SuperframeSpec, ZigbeeBeaconPayload, data_frame
 from webapp.zigbee.frames.nwk import NwkHeader
-from webapp.zigbee.sizes import COORDINATOR_SHORT
+from webapp.zigbee.sizes import APS_WINDOW, COORDINATOR_SHORT, MAX_APS_BLOCK
 from webapp.zigbee.types import EUI64
 
 if TYPE_CHECKING:
@@ -35,8 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: NWK address written for the terminal in rebuilt frames (the stick does not say its own).
-UNKNOWN_SHORT = 0xFFFE
+#: The terminal's NWK address in rebuilt frames: a stand-in (the stick does not report its
+#: own); the EUI-64s in the NWK header say who is who.
+TERMINAL_SHORT = 0x0001
 NWK_RADIUS = 30
 APS_SECURED_NOTE = "; on the air it was APS-secured under the hub's link key"
 
@@ -88,21 +91,34 @@ class RecordingRadio(FrameRadio):
         self._seq = (self._seq + 1) & 0xFF
         return self._seq
 
-    def _aps_frame(self, hub: str, frame: ApsFrame, *, outgoing: bool) -> bytes:
+    def _aps_frames(self, hub: str, frame: ApsFrame, *, outgoing: bool) -> list[bytes]:
+        """``frame`` as 802.15.4 frames: one, or (for a payload the stick took or gave
+        whole) its blocks, split as APS fragmentation would."""
         _channel, _band, pan = self._where(hub)
         hub_eui = EUI64.from_hex(hub)
         src, dst = (self.terminal, hub_eui) if outgoing else (hub_eui, self.terminal)
-        nwk = NwkHeader(
-            dst=COORDINATOR_SHORT if outgoing else UNKNOWN_SHORT,
-            src=UNKNOWN_SHORT if outgoing else COORDINATOR_SHORT,
-            radius=NWK_RADIUS,
-            seq=self._next_seq(),
-            dst_ieee=dst,
-            src_ieee=src,
-        )
-        plain = ApsFrame(replace(frame.header, security=False), frame.payload)
-        payload = nwk.to_bytes() + plain.to_bytes()
-        return data_frame(self._next_seq(), pan=pan, dst=dst, src=src, payload=payload).to_bytes()
+        header = replace(frame.header, security=False)
+        frames = [ApsFrame(header, frame.payload)]
+        if header.fragmentation == Fragmentation.NONE and len(frame.payload) > MAX_APS_BLOCK:
+            frames = OutgoingTransfer(header, frame.payload, MAX_APS_BLOCK, APS_WINDOW).frames
+        out = []
+        me, hub_short = TERMINAL_SHORT, COORDINATOR_SHORT
+        src_short, dst_short = (me, hub_short) if outgoing else (hub_short, me)
+        for aps in frames:
+            nwk = NwkHeader(
+                dst=dst_short,
+                src=src_short,
+                radius=NWK_RADIUS,
+                seq=self._next_seq(),
+                dst_ieee=dst,
+                src_ieee=src,
+            )
+            payload = nwk.to_bytes() + aps.to_bytes()
+            mac = data_frame(
+                self._next_seq(), pan=pan, dst=dst_short, src=src_short, payload=payload
+            )
+            out.append(mac.to_bytes())
+        return out
 
     # ------------------------------------------------------------ the radio
     async def active_scan(self, channels: list[int] | None = None) -> list[Beacon]:
@@ -110,6 +126,10 @@ class RecordingRadio(FrameRadio):
         for beacon in beacons:
             hub = beacon.extended_pan_id.upper()
             self._channels[hub] = (beacon.channel, beacon.band, beacon.pan_id)
+            epid = eui_text(hub)
+            comment = RECONSTRUCTED_COMMENT
+            if epid is None:  # some sticks' scans do not report the extended PAN id
+                comment += "; the stick did not report the extended PAN id"
             raw = BeaconFrame(
                 seq=self._next_seq(),
                 src_pan=beacon.pan_id,
@@ -117,10 +137,15 @@ class RecordingRadio(FrameRadio):
                 superframe=SuperframeSpec(
                     pan_coordinator=True, association_permit=beacon.permit_join
                 ),
-                payload=ZigbeeBeaconPayload(EUI64.from_hex(hub)),
+                payload=ZigbeeBeaconPayload(EUI64.from_hex(epid) if epid else EUI64(0)),
             ).to_bytes()
             self._write(
-                raw, channel=beacon.channel, band=beacon.band, direction="in", rssi=beacon.rssi
+                raw,
+                channel=beacon.channel,
+                band=beacon.band,
+                direction="in",
+                rssi=beacon.rssi,
+                comment=comment,
             )
         return beacons
 
@@ -153,16 +178,16 @@ class RecordingRadio(FrameRadio):
         await self.inner.send_aps(destination, frame, secure=secure)
         channel, band, _pan = self._where(destination)
         comment = RECONSTRUCTED_COMMENT + (APS_SECURED_NOTE if secure else "")
-        raw = self._aps_frame(destination, frame, outgoing=True)
-        self._write(raw, channel=channel, band=band, direction="out", comment=comment)
+        for raw in self._aps_frames(destination, frame, outgoing=True):
+            self._write(raw, channel=channel, band=band, direction="out", comment=comment)
 
     async def receive_aps(self, timeout: float) -> ReceivedAps | None:
         received = await self.inner.receive_aps(timeout)
         if received is not None:
             channel, band, _pan = self._where(received.source)
             comment = RECONSTRUCTED_COMMENT + (APS_SECURED_NOTE if received.secured else "")
-            raw = self._aps_frame(received.source, received.frame, outgoing=False)
-            self._write(raw, channel=channel, band=band, direction="in", comment=comment)
+            for raw in self._aps_frames(received.source, received.frame, outgoing=False):
+                self._write(raw, channel=channel, band=band, direction="in", comment=comment)
         return received
 
     async def install_link_key(self, peer: EUI64, key: bytes) -> None:

@@ -19,6 +19,7 @@ from zigpy_deconz.api import CommandId, FirmwarePlatform
 
 from tests.jobs.conftest import Rig, assert_exactly_once, connect
 from tests.sim.conftest import big_response, hold_for_hht, send_and_receive
+from tests.tshark import decode, field, needs_tshark, problems
 from webapp import config
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import parse_message
@@ -27,6 +28,7 @@ from webapp.sim.han.clock import SimClock
 from webapp.sim.han.han import SimHan
 from webapp.sim.radio import SimFrameRadio
 from webapp.station import Station, radio_came_back
+from webapp.zigbee.capture import RECONSTRUCTED_COMMENT, read_capture
 from webapp.zigbee.drivers.base import INSTRUCTIONS, ConnectStage, ErrorCode, RadioError
 from webapp.zigbee.drivers.deconz import DeconzRadio, DeconzTimeouts
 from webapp.zigbee.drivers.deconz.frames import ExtraCommand, InterPanIndication, RawFrame
@@ -360,3 +362,68 @@ def test_bench_figures_come_out() -> None:
     figures = deconz_figures(runs=5)
     for name in ("serial_round_trip_ms", "aps_frame_ms", "interpan_frame_ms", "connect_ms"):
         assert figures[name] > 0, name
+
+
+def test_a_job_fails_at_the_tunnel_when_the_conbee_does_not_use_the_cbke_key(
+    demo_dir, demo_jobs
+) -> None:
+    """The job step ends with the instruction for a stick that is not using the agreed
+    key; the same job runs to the end once the stick applies the keys it is given."""
+    job = electricity_job(demo_jobs)
+
+    async def scenario() -> None:
+        async with job_rig(demo_dir, job) as rig:
+            rig.stick.emulator.apply_link_keys = False
+            with pytest.raises(RadioError) as failed:
+                await rig.connect(job["id"])
+            assert failed.value.code is ErrorCode.LINK_KEY_REJECTED
+            live = rig.runner.board.live(job["id"])
+            assert live.instruction == INSTRUCTIONS[ErrorCode.LINK_KEY_REJECTED]
+            rig.stick.emulator.apply_link_keys = True
+            await rig.connect(job["id"])
+            await rig.runner.start(job["id"])
+            await rig.runner.wait(job["id"])
+            assert rig.job(job["id"])["status"] == "completed"
+            assert_exactly_once(rig, job["id"])
+
+    asyncio.run(scenario())
+
+
+@needs_tshark
+def test_a_job_over_the_conbee_is_captured_rebuilt_and_marked_so(demo_dir, demo_jobs) -> None:
+    """A real stick hands over frames already decrypted: the job's capture holds them
+    rebuilt (no keys anywhere), each marked so, and Wireshark reads them all."""
+    job = electricity_job(demo_jobs)
+
+    async def scenario() -> list[Path]:
+        async with job_rig(demo_dir, job) as rig:
+            await rig.connect(job["id"])
+            await rig.runner.start(job["id"])
+            await rig.runner.wait(job["id"])
+            await rig.runner.connection.disconnect()
+            assert rig.runner.driver.capture_keys() == []
+            return rig.runner.captures.parts(job["id"])
+
+    parts = asyncio.run(scenario())
+    frames = read_capture(parts[-1])
+    rebuilt = [f for f in frames if f.comment and f.comment.startswith(RECONSTRUCTED_COMMENT)]
+    as_sent = [f for f in frames if not f.comment]
+    assert rebuilt and all(f.direction == "out" for f in as_sent)  # Inter-PAN, as handed over
+    assert len(rebuilt) + len(as_sent) == len(frames)
+    assert any("APS-secured" in (f.comment or "") for f in rebuilt)
+    packets = decode(parts[-1])
+    assert problems(packets) == []
+    codes = {
+        int(c, 0) for p in packets for c in field(p, "gbcs_message.grouping_header.message_code")
+    }
+    assert {c["message_code"] for c in read_commands(demo_dir, job["id"])} <= codes
+
+
+def read_commands(data_dir: Path, job_id: str) -> list[dict[str, Any]]:
+    from webapp.store.db import Store
+
+    store = Store.open(data_dir)
+    try:
+        return list(store.reader()["commands"].rows_where("job_id = ?", [job_id]))
+    finally:
+        store.close()

@@ -422,3 +422,28 @@ def test_stick_pulled_mid_job_pauses_and_the_job_completes_when_back(
             assert_exactly_once(rig, job_id)
 
     asyncio.run(scenario())
+
+
+def test_a_job_fails_at_the_tunnel_when_the_ncp_does_not_use_the_cbke_key(
+    demo_dir: Path, demo_jobs: list[dict]
+) -> None:
+    """The job step ends with the instruction for a stick that is not using the agreed
+    key; the same job runs to the end once the stick applies the keys it is given."""
+    job_id = demo_jobs[1]["id"]
+
+    async def scenario() -> None:
+        async with ezsp_rig(demo_dir) as (rig, emulator):
+            emulator.apply_link_keys = False
+            with pytest.raises(RadioError) as failed:
+                await connect(rig, job_id)
+            assert failed.value.code is ErrorCode.LINK_KEY_REJECTED
+            live = rig.runner.board.live(job_id)
+            assert live.instruction == INSTRUCTIONS[ErrorCode.LINK_KEY_REJECTED]
+            emulator.apply_link_keys = True
+            await connect(rig, job_id)
+            await rig.runner.start(job_id)
+            await rig.runner.wait(job_id)
+            assert rig.job(job_id)["status"] == "completed"
+            assert_exactly_once(rig, job_id)
+
+    asyncio.run(scenario())
