@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import REPO_ROOT, login
 
 INSTALLER_PAGES = ["/i/", "/i/jobs/{job}", "/i/jobs/{job}/hub", "/i/jobs/{job}/run"]
-SUPERVISOR_PAGES = ["/s/", "/s/jobs/{job}", "/s/users"]
+SUPERVISOR_PAGES = ["/s/", "/s/jobs/{job}", "/s/jobs/{job}/capture.pcapng", "/s/users"]
 INSTALLER_API = [
     "/api/jobs/{job}/scan",
     "/api/jobs/{job}/connect",
