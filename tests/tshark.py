@@ -4,7 +4,9 @@ One tshark run per file: :func:`decode` returns every packet's layers as tshark'
 ``-T json`` shows them, and :func:`problems` finds the malformed packets and expert
 warnings and errors in what it returned (:func:`expert_problems` does both).  Each run
 gets an empty Wireshark configuration directory, so a user's own preferences or keys
-cannot change what the tests see.
+cannot change what the tests see.  :func:`field` finds a field's values in one packet;
+:func:`reassembled_gbcs` reads the GBCS messages tshark rebuilt from GBT blocks in the
+terms ``hht parse`` uses (:func:`webapp.gbcs.describe.describe`), to compare the two.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ TIMEOUT_SECONDS = 60
 # _ws.expert.severity values (epan/proto.h PI_WARN, PI_ERROR): warnings and errors count.
 SEVERITY_WARN = 0x00600000
 CUT_SHORT = "appears to have been cut short in the middle of a packet"
+
+# Wireshark's GBCS dissector: a GBCS message it reassembled from GBT blocks, and the
+# grouping header of that message.
+GBT_REASSEMBLED_LENGTH = "gbcs_message.gbt.reassembled.length"
+GBT_BLOCK_COUNT = "gbcs_message.gbt.block.count"
+GROUPING_HEADER = "gbcs_message.grouping_header"
+#: The CRA flag of a GBCS transaction id, named as ``hht parse`` names a message's kind.
+CRA_KINDS = {0x01: "command", 0x02: "response", 0x03: "alert"}
+#: What :func:`reassembled_gbcs` reads of a message, under the names ``hht parse`` uses.
+HHT_PARSE_KEYS = ("kind", "counter", "originator", "recipient", "message_code", "length")
 
 needs_tshark = pytest.mark.skipif(
     not os.access(TSHARK, os.X_OK),
@@ -77,7 +89,7 @@ def decode(
 ) -> list[dict[str, Any]]:
     """Every packet of ``pcap`` as its ``layers`` mapping (``frame``, ``wpan-tap``,
     ``wpan``, ...), duplicate keys merged into lists (``--no-duplicate-keys``)."""
-    arguments = ["-r", str(pcap), "-T", "json", "--no-duplicate-keys"]
+    arguments = ["-n", "-r", str(pcap), "-T", "json", "--no-duplicate-keys"]
     output = run_tshark(
         [*arguments, *key_preferences(keys), *extra], allow_truncated=allow_truncated
     )
@@ -103,6 +115,53 @@ def expert_problems(pcap: Path, keys: Sequence[bytes] = ()) -> list[str]:
 def field(layers: dict[str, Any], name: str) -> list[Any]:
     """Every value of field ``name`` anywhere in one packet's layers."""
     return list(_find(layers, name))
+
+
+def one(layers: dict[str, Any], name: str) -> Any:
+    """The value of field ``name``, which must occur exactly once in one packet's layers."""
+    values = field(layers, name)
+    if len(values) != 1:
+        raise AssertionError(f"{name}: {len(values)} values, not one: {values!r}")
+    return values[0]
+
+
+def eui_hex(text: str) -> str:
+    """An EUI-64 as tshark shows it (``90:b3:...``) as the project writes it (``90B3...``)."""
+    return text.replace(":", "").upper()
+
+
+def message_code_hex(text: str) -> str:
+    """A GBCS message code as tshark shows it (``0x00a2``) as ``hht parse`` does (``0x00A2``)."""
+    return f"0x{int(text, 16):04X}"
+
+
+def in_hht_parse_terms(message: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`HHT_PARSE_KEYS` of ``message``: one of :func:`reassembled_gbcs` or what
+    :func:`webapp.gbcs.describe.describe` (``hht parse``) returns, so the two compare."""
+    return {key: message[key] for key in HHT_PARSE_KEYS}
+
+
+def reassembled_gbcs(packets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each GBCS message tshark reassembled from GBT blocks, in order, with the keys of
+    :func:`webapp.gbcs.describe.describe` (:data:`HHT_PARSE_KEYS`) as its GBCS dissector
+    reads them, and ``frame`` (the number of the packet that completed it) and ``blocks``."""
+    found: list[dict[str, Any]] = []
+    for number, layers in enumerate(packets, 1):
+        if not field(layers, GBT_REASSEMBLED_LENGTH):
+            continue
+        found.append(
+            {
+                "frame": number,
+                "blocks": int(one(layers, GBT_BLOCK_COUNT)),
+                "length": int(one(layers, GBT_REASSEMBLED_LENGTH)),
+                "kind": CRA_KINDS[int(one(layers, f"{GROUPING_HEADER}.cra_flag"), 16)],
+                "counter": int(one(layers, f"{GROUPING_HEADER}.originator_counter")),
+                "originator": eui_hex(one(layers, f"{GROUPING_HEADER}.business_originator_id")),
+                "recipient": eui_hex(one(layers, f"{GROUPING_HEADER}.business_target_id")),
+                "message_code": message_code_hex(one(layers, f"{GROUPING_HEADER}.message_code")),
+            }
+        )
+    return found
 
 
 def _find(node: Any, name: str) -> Iterator[Any]:

@@ -48,6 +48,11 @@ def _gbz(cluster: int, control: int, command: int, seed: int) -> bytes:
     return build_gbz([GbzComponent(0, cluster, ZclFrame(control, 0, command, body))])
 
 
+def set_tariff_payload() -> bytes:
+    """The GBZ payload of a 3 KB ECS01a: one Publish Price command to the Price cluster."""
+    return _gbz(CLUSTER_PRICE, ZCL_CLIENT_TO_SERVER, PUBLISH_PRICE, seed=0)
+
+
 def big_command() -> bytes:
     """An ECS01a (set tariff) command of about 3 KB from the supplier to the ESME."""
     supplier = _supplier()
@@ -59,8 +64,7 @@ def big_command() -> bytes:
         date_time=None,
         other_info=OtherInfo(message_code=ECS01A_SET_TARIFF),
     )
-    payload = _gbz(CLUSTER_PRICE, ZCL_CLIENT_TO_SERVER, PUBLISH_PRICE, seed=0)
-    signed = build_general_signing(header, payload, supplier.private_key)
+    signed = build_general_signing(header, set_tariff_payload(), supplier.private_key)
     return wrap_general_ciphering(signed, MAC_KEY, supplier.eui, COMMAND_INVOCATION_COUNTER)
 
 

@@ -1,20 +1,19 @@
-"""Tunnel transfers wrapped in Zigbee frames for Wireshark, and tshark's reading of them
-(test helper).
+"""Tunnel transfers wrapped in Zigbee frames for Wireshark (test helper).
 
 :class:`TunnelAir` puts GB-HRGP transfers in ZCL Tunneling commands (a Request Tunnel and its
 response first, then TransferData), in unsecured APS frames (fragmented as the stack
-fragments them), unsecured NWK data frames and 802.15.4 data frames with their FCS, and
-writes them as a classic pcap of link type 195 (802.15.4 with FCS).  Wireshark's GBCS
-dissector reads GB-HRGP transfers on the Smart Energy Tunneling cluster by itself.
+fragments them), unsecured NWK data frames and 802.15.4 data frames, and writes them with
+:class:`webapp.zigbee.capture.Capture` (pcapng, 802.15.4 TAP link type, the FCS added
+there), as the HHT writes its own captures.  Wireshark's GBCS dissector reads GB-HRGP
+transfers on the Smart Energy Tunneling cluster by itself; :mod:`tests.tshark` runs tshark.
 """
 
 from __future__ import annotations
 
-import struct
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webapp.zigbee.capture import Capture
 from webapp.zigbee.frames import tunneling
 from webapp.zigbee.frames.aps import ApsFrameType, ApsHeader
 from webapp.zigbee.frames.fragmentation import fragment
@@ -32,20 +31,11 @@ from webapp.zigbee.frames.tunneling import (
 from webapp.zigbee.frames.zcl import Direction
 from webapp.zigbee.sizes import HHT_ENDPOINT, HUB_ENDPOINT, MAX_APS_BLOCK, SMART_ENERGY_PROFILE
 
-TSHARK = Path("/usr/bin/tshark")
-TSHARK_TIMEOUT = 120
-LINKTYPE_IEEE802_15_4_WITH_FCS = 195
-PCAP_MAGIC = 0xA1B2C3D4
-PCAP_VERSION = (2, 4)
-PCAP_SNAPLEN = 0xFFFF
-PCAP_GLOBAL_HEADER = struct.Struct("<IHHiIII")
-PCAP_RECORD_HEADER = struct.Struct("<IIII")
-#: An expert item of severity "error" (Wireshark's PI_ERROR).
-EXPERT_ERROR = 0x00800000
 NWK_RADIUS = 30
 HUB_SHORT = 0x0000  # the hub: coordinator of its HAN
-FIRST_SECOND = 1_700_000_000
-MICROSECONDS_APART = 10_000
+CHANNEL = 11  # any 2.4 GHz channel: the capture says which, Wireshark does not care
+FIRST_SECOND = 1_700_000_000.0
+SECONDS_APART = 0.01
 
 
 @dataclass
@@ -109,50 +99,11 @@ class TunnelAir:
                 pan_id_compression=True,
             )
             payload = NwkFrame(nwk, aps.to_bytes()).to_bytes()
-            self.frames.append(MacFrame(mac, payload).to_bytes(fcs=True))
+            self.frames.append(MacFrame(mac, payload).to_bytes())
 
-    def write_pcap(self, path: Path) -> Path:
-        """Write the frames as a pcap of link type 195, 10 ms apart."""
-        out = bytearray(
-            PCAP_GLOBAL_HEADER.pack(
-                PCAP_MAGIC, *PCAP_VERSION, 0, 0, PCAP_SNAPLEN, LINKTYPE_IEEE802_15_4_WITH_FCS
-            )
-        )
-        for index, frame in enumerate(self.frames):
-            seconds, micros = divmod(index * MICROSECONDS_APART, 1_000_000)
-            out += PCAP_RECORD_HEADER.pack(FIRST_SECOND + seconds, micros, len(frame), len(frame))
-            out += frame
-        path.write_bytes(bytes(out))
+    def write_capture(self, path: Path) -> Path:
+        """Write the frames (MAC frames without their FCS) as a capture, 10 ms apart."""
+        with Capture.open(path, description="GB-HRGP tunnel (test frames)") as capture:
+            for index, frame in enumerate(self.frames):
+                capture.record(frame, at=FIRST_SECOND + index * SECONDS_APART, channel=CHANNEL)
         return path
-
-
-def tshark(capture: Path, *args: str) -> str:
-    """tshark's standard output for ``capture`` read with ``args``."""
-    result = subprocess.run(
-        [str(TSHARK), "-n", "-r", str(capture), *args],
-        capture_output=True,
-        text=True,
-        timeout=TSHARK_TIMEOUT,
-        check=True,
-    )
-    return result.stdout
-
-
-def tshark_fields(capture: Path, display_filter: str, fields: list[str]) -> list[dict[str, str]]:
-    """One dict per packet matching ``display_filter``: each field's value(s), comma-joined."""
-    args = ["-Y", display_filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for name in fields:
-        args += ["-e", name]
-    lines = tshark(capture, *args).splitlines()
-    return [dict(zip(fields, line.split("\t"), strict=True)) for line in lines]
-
-
-def expert_errors(capture: Path) -> str:
-    """The malformed packets and expert errors tshark finds, one line each ("" when none)."""
-    problems = f"_ws.malformed || _ws.expert.severity == {EXPERT_ERROR:#010x}"
-    return tshark(capture, "-Y", problems)
-
-
-def expert_summary(capture: Path) -> str:
-    """tshark's expert information summary (``-z expert``), empty when it has nothing."""
-    return tshark(capture, "-q", "-z", "expert").strip()
