@@ -432,6 +432,11 @@ def run(out: Path) -> dict[str, Any]:
 
     results["radio_ezsp"] = ezsp_figures()
     results["radio_deconz"] = deconz_figures()
+    from webapp.bench.secured_air import secured_air_figures
+    from webapp.bench.secured_tunnel import secured_tunnel_figures
+
+    results["secured_air"] = secured_air_figures()
+    results["secured_tunnel"] = secured_tunnel_figures()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     return results
@@ -493,6 +498,7 @@ def _print(results: dict[str, Any]) -> None:
         f"{d['interpan_frame_ms'] * 1000:.0f} us, serial round trip "
         f"{d['serial_round_trip_ms'] * 1000:.0f} us; connect {d['connect_ms']:.0f} ms"
     )
+    _print_secured(results)
     one = results.get("parse_one_file", {})
     if "skipped" in one:
         print(f"hht parse of one file          skipped ({one['skipped']})")
@@ -523,6 +529,40 @@ def _print(results: dict[str, Any]) -> None:
                 f"Parse {name:9} {level:13}: {f['messages_per_second']:9.0f} msg/s "
                 f"{f['mb_per_second']:6.2f} MB/s over {f['messages']} messages"
             )
+
+
+def _print_secured(results: dict[str, Any]) -> None:
+    air = results["secured_air"]
+    print(
+        f"Secured air of demo job {air['job_id']} ({air['status']}, {air['commands']} commands, "
+        f"{air['band']}): frames (MAC acks), octets, airtime, security octets and share"
+    )
+    rows = {**air["phases"], "connect (before the job)": air["connect"], "total": air["total"]}
+    for name, f in rows.items():
+        print(
+            f"  {name:27} {f['frames']:4} ({f['mac_acks']:3}) {f['octets']:6} oct "
+            f"{f['airtime_ms']:8.1f} ms  security {f['security_octets']:5} oct "
+            f"{f['security_share_of_airtime'] * 100:5.1f} % of airtime"
+        )
+    tunnel = results["secured_tunnel"]
+    for band, g in tunnel["goodput"].items():
+        share, ceiling = g["goodput_over_ceiling_with_aps_ack"], g["ceiling_with_aps_ack_kbit_s"]
+        print(
+            f"Secured tunnel goodput {band:7} {g['goodput_kbit_s']:6.1f} kbit/s of "
+            f"{g['message_octets']}-octet GBCS commands = {share:.2f} of the {ceiling:.1f} "
+            f"kbit/s one-hop ceiling with APS acks ({g['goodput_over_ceiling']:.2f} of "
+            f"{g['ceiling_kbit_s']:.1f} without); {g['frames_per_message']:.0f} frames/message"
+        )
+        print(
+            f"  HHT software {g['hht_cpu_us_per_frame_median']:.0f} us CPU per frame sent "
+            f"(whole process {g['process_cpu_us_per_frame_median']:.0f} us)"
+        )
+    layers = tunnel["layers"]
+    print(
+        f"Secured data frame ({layers['psdu_octets']} octets, AES-CCM* NWK+APS): build "
+        f"{layers['build_secured_us']:.1f} us, open {layers['open_secured_us']:.1f} us "
+        f"(unsecured build {layers['build_unsecured_us']:.1f} us)"
+    )
 
 
 def main() -> None:
