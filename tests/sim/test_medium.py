@@ -61,11 +61,13 @@ def test_seeded_loss_and_drop_at_frame() -> None:
 
 
 def test_modelled_airtime() -> None:
+    full_2_4 = Medium.exchange_time(127, BAND_2_4_GHZ)
+    full_868 = Medium.exchange_time(127, BAND_868_MHZ)
     assert frames_for(0) == 1
-    assert frames_for(82) == 1 and frames_for(83) == 2
-    assert modelled_airtime(82) == pytest.approx(0.0069)
-    assert modelled_airtime(1500) == pytest.approx(19 * 0.0069)
-    assert modelled_airtime(164, BAND_868_MHZ) == pytest.approx(2 * 0.011)
+    assert frames_for(71) == 1 and frames_for(72) == 2  # 71 octets per secured block
+    assert modelled_airtime(71) == pytest.approx(full_2_4)
+    assert modelled_airtime(1500) == pytest.approx(22 * full_2_4)
+    assert modelled_airtime(142, BAND_868_MHZ) == pytest.approx(2 * full_868)
     with pytest.raises(ValueError):
         modelled_airtime(10, "5GHz")
 

@@ -25,6 +25,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from webapp.zigbee.drivers.base import BAND_2_4_GHZ, BAND_868_MHZ
+from webapp.zigbee.sizes import MAX_APS_BLOCK
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,8 @@ CHANNELS: dict[str, tuple[int, int]] = {
 }
 RSSI_FLOOR = -95  # dBm at LQI 0
 RSSI_SPAN = 60  # dB from LQI 0 to LQI 255
-# About 82 APS payload bytes per frame, and a full frame with its ACK,
-# turnaround, backoff and inter-frame space about 6.9 ms at 2.4 GHz, about 11 ms at 868 MHz.
-APS_PAYLOAD_BYTES_PER_FRAME = 82
-FRAME_SECONDS: dict[str, float] = {BAND_2_4_GHZ: 0.0069, BAND_868_MHZ: 0.011}
+#: APS payload octets per full frame under NWK and APS security (webapp.zigbee.sizes).
+APS_PAYLOAD_BYTES_PER_FRAME = MAX_APS_BLOCK
 
 
 def channels_of(band: str) -> range:
@@ -65,13 +64,12 @@ def frames_for(n_bytes: int) -> int:
 
 
 def modelled_airtime(n_bytes: int, band: str = BAND_2_4_GHZ) -> float:
-    """Seconds on air to carry ``n_bytes`` of APS payload one hop on ``band``, no losses,
-    by the per-frame figures above."""
-    try:
-        per_frame = FRAME_SECONDS[band]
-    except KeyError:
-        raise ValueError(f"unknown radio band {band!r}") from None
-    return frames_for(n_bytes) * per_frame
+    """Seconds on air to carry ``n_bytes`` of APS payload one hop on ``band``, no losses:
+    full secured frames, each with its ACK, turnaround, backoff and spacing (about 6.7 ms
+    at 2.4 GHz, 11 ms at 868 MHz)."""
+    if band not in SECONDS_PER_BYTE:
+        raise ValueError(f"unknown radio band {band!r}")
+    return frames_for(n_bytes) * Medium.exchange_time(MAX_PSDU_BYTES, band)
 
 
 class FrameDropped(Exception):

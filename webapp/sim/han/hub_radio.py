@@ -12,7 +12,9 @@ simulated radio puts them on the medium.  Message handling below the tunnel is t
 message-level hub (:mod:`webapp.sim.han.hub`): a whole GBCS command goes to ``submit``, and
 what the devices answer comes from the outbox.
 
-Power-cycling a hub (``boots`` changes) ends every session (keys, tunnels, transfers) and
+Power-cycling a hub (``boots`` changes) ends what it holds in RAM (key establishment in
+progress, tunnels, transfers: an open link finds its tunnel gone) but not what a real hub
+keeps in non-volatile memory (its network, who joined it, their link keys), and
 reopens the Inter-PAN window; the device log survives, as on a real hub.
 """
 
@@ -169,12 +171,17 @@ class HubEndpoint:
         return self.han.hubs.hub(self.hub_id)
 
     def _fresh(self) -> None:
-        """Forget every session when the hub has power-cycled since we last looked."""
+        """After a power cycle (since we last looked): what a hub keeps in non-volatile
+        memory stays (its network, who has joined it, their link keys); what it holds in
+        RAM is gone (Inter-PAN and CBKE exchanges in progress, tunnels, transfers)."""
         hub = self.row()
         boots = -1 if hub is None else hub["boots"]
         if boots != self._boots:
             self._boots = boots
-            self._sessions.clear()
+            self._sessions = {
+                hht: _Session(joined=session.joined, han_key=session.han_key)
+                for hht, session in self._sessions.items()
+            }
             self._sending = None
             self._backlog.clear()
             self._reassembler = Reassembler()
