@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,18 @@ class TsharkError(AssertionError):
     """tshark failed; the message carries its exit status and stderr."""
 
 
-def key_preferences(keys: Sequence[bytes]) -> list[str]:
-    """``-o`` options giving ``keys`` to the ZigBee dissector's Pre-configured Keys table."""
+def key_preferences(keys: Sequence[bytes] | Mapping[str, bytes]) -> list[str]:
+    """``-o`` options giving ``keys`` to the ZigBee dissector's Pre-configured Keys table,
+    labelled by their names when given as a mapping (tshark shows the label of the key
+    that opened a frame as ``zbee.sec.decryption_key``)."""
+    labelled = (
+        keys.items()
+        if isinstance(keys, Mapping)
+        else ((f"test key {n}", key) for n, key in enumerate(keys, 1))
+    )
     options: list[str] = []
-    for number, key in enumerate(keys, 1):
-        row = f'"{bytes(key).hex().upper()}","Normal","test key {number}"'
+    for label, key in labelled:
+        row = f'"{bytes(key).hex().upper()}","Normal","{label}"'
         options += ["-o", f"uat:zigbee_pc_keys:{row}"]
     return options
 

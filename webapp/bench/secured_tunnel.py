@@ -28,12 +28,11 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from webapp.bench.cpu import CpuMeter
 from webapp.bench.stack import VirtualClock
 from webapp.sim.dcc import DemoSupplier, build_command
 from webapp.sim.han.han import SimHan
@@ -132,46 +131,15 @@ def one_hop_ceiling(band: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ CPU meter
-class SimSideMeter:
-    """Process CPU seconds spent in the simulation's own code: the simulated hub's radio
-    handlers, the meters' runs and the medium model; nested calls counted once."""
-
-    TARGETS: tuple[tuple[type, str], ...] = (
-        (Medium, "transmit"),
-        (HubEndpoint, "on_frame"),
-        (HubEndpoint, "on_interpan"),
-        (HubEndpoint, "pushes"),
-        (HubController, "pump"),
-    )
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._depth = 0
-
-    def _timed(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            if self._depth:
-                return original(*args, **kwargs)
-            self._depth += 1
-            started = time.process_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds += time.process_time() - started
-                self._depth -= 1
-
-        return timed
-
-    @contextmanager
-    def installed(self) -> Iterator[SimSideMeter]:
-        saved = [(owner, name, owner.__dict__[name]) for owner, name in self.TARGETS]
-        try:
-            for owner, name, original in saved:
-                setattr(owner, name, self._timed(original))
-            yield self
-        finally:
-            for owner, name, original in saved:
-                setattr(owner, name, original)
+#: What the simulation itself spends: the simulated hub's radio handlers (its AES-CCM*
+#: included), the meters' runs and the medium model.
+SIM_SIDE: tuple[tuple[type, str], ...] = (
+    (Medium, "transmit"),
+    (HubEndpoint, "on_frame"),
+    (HubEndpoint, "on_interpan"),
+    (HubEndpoint, "pushes"),
+    (HubController, "pump"),
+)
 
 
 # ------------------------------------------------------------------ goodput
@@ -248,9 +216,9 @@ async def _goodput_run(
     answers = 0
     capture = Capture.open(capture_path, description=f"HHT bench: tunnel goodput on {band}")
     driver.record_to(capture)
-    meter = SimSideMeter()
+    meter = CpuMeter()
     try:
-        with meter.installed():
+        with meter.installed(SIM_SIDE):
             for message in commands:
                 answers += await _drain(link, clock)
                 first, sim, meter.seconds = capture.frames, clock.now(), 0.0

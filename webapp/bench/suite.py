@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import http.cookiejar
 import json
 import os
@@ -22,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from webapp.bench.cpu import CpuMeter
 from webapp.sim.demo import DEMO_INSTALLER, create_demo
 
 SERVER_START_TIMEOUT = 60.0
@@ -90,122 +90,72 @@ def _tree_rss_kib(pid: int) -> int:
 
 
 # ------------------------------------------------------------------ runner cost
-class HhtCpuMeter:
-    """CPU time spent in the HHT's own code paths (not the simulated devices').
-
-    The runner's synchronous steps are wrapped for the bench only; nested calls
-    are counted once.
-    """
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._depth = 0
-
-    def wrap_context(self, owner: Any, name: str) -> None:
-        """Time a context-manager method from entry to exit (a transaction and its commit)."""
-        original = getattr(owner, name)
-        meter = self
-
-        @contextlib.contextmanager
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            if meter._depth:
-                with original(*args, **kwargs) as value:
-                    yield value
-                return
-            meter._depth += 1
-            started = time.process_time()
-            try:
-                with original(*args, **kwargs) as value:
-                    yield value
-            finally:
-                meter.seconds += time.process_time() - started
-                meter._depth -= 1
-
-        setattr(owner, name, timed)
-
-    def wrap(self, owner: Any, name: str) -> None:
-        original = getattr(owner, name)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            if self._depth:
-                return original(*args, **kwargs)
-            self._depth += 1
-            started = time.process_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds += time.process_time() - started
-                self._depth -= 1
-
-        setattr(owner, name, timed)
-
-
 async def _software_time_per_command(data_dir: Path, job_ids: list[str]) -> dict[str, Any]:
-    from webapp.jobs import repo
     from webapp.jobs.delivery import Delivery
     from webapp.jobs.journal import Journal
     from webapp.jobs.live import LiveBoard
     from webapp.jobs.receiver import Receiver
-    from webapp.sim.medium import modelled_airtime
     from webapp.station import Station
     from webapp.store.db import Store
 
-    meter = HhtCpuMeter()
     owners = {
         "Delivery": Delivery,
         "Journal": Journal,
         "LiveBoard": LiveBoard,
         "Receiver": Receiver,
     }
-    for owner, names in RUNNER_STEPS.items():
-        for name in names:
-            meter.wrap(owners[owner], name)
-    meter.wrap_context(Store, "write")
-
+    steps = [(owners[owner], name) for owner, names in RUNNER_STEPS.items() for name in names]
+    meter = CpuMeter()
     station = await Station.open(data_dir, time_scale=HEADLESS_TIME_SCALE)
     try:
-        cpu = wall = hht_cpu = air = 0.0
-        commands: list[dict[str, Any]] = []
-        statuses = []
-        for job_id in job_ids:
-            job = repo.require_job(station.store.reader(), job_id)
-            # a job with several candidate device sets: the one whose hub is really there
-            hub = next(
-                h for h in job["candidate_hubs"] if station.han.hubs.hub(h.upper()) is not None
-            )
-            station.han.power_cycle(hub)
-            await station.runner.connect(job_id, hub)
-            meter.seconds = 0.0
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            await station.runner.start(job_id)
-            await station.runner.wait(job_id)
-            cpu += time.process_time() - cpu0
-            wall += time.perf_counter() - wall0
-            hht_cpu += meter.seconds
-            db = station.store.reader()
-            job_commands = repo.commands(db, job_id)
-            commands += job_commands
-            air += sum(modelled_airtime(len(c["raw"])) for c in job_commands) + sum(
-                modelled_airtime(len(r["raw"])) for r in repo.responses(db, job_id)
-            )
-            statuses.append(repo.require_job(db, job_id)["status"])
-        n = len(commands)
-        return {
-            "jobs": job_ids,
-            "status": ",".join(sorted(set(statuses))),
-            "commands": n,
-            "hht_cpu_seconds_per_command": hht_cpu / n,
-            "process_cpu_seconds_per_command": cpu / n,
-            "wall_seconds_per_command": wall / n,
-            "modelled_airtime_seconds_per_command": air / n,
-            "hht_software_to_airtime_ratio": hht_cpu / air,
-            "process_to_airtime_ratio": cpu / air,
-            "note": "hht_cpu covers the runner's own steps (transactions with their commits, "
-            "parse, match, publish); "
-            "process_cpu adds the simulated devices and the simulated radio in the same process",
-        }
+        with meter.installed(steps, contexts=[(Store, "write")]):
+            return await _run_jobs(station, job_ids, meter)
     finally:
         await station.close()
+
+
+async def _run_jobs(station: Any, job_ids: list[str], meter: CpuMeter) -> dict[str, Any]:
+    from webapp.jobs import repo
+    from webapp.sim.medium import modelled_airtime
+
+    cpu = wall = hht_cpu = air = 0.0
+    commands: list[dict[str, Any]] = []
+    statuses = []
+    for job_id in job_ids:
+        job = repo.require_job(station.store.reader(), job_id)
+        # a job with several candidate device sets: the one whose hub is really there
+        hub = next(h for h in job["candidate_hubs"] if station.han.hubs.hub(h.upper()) is not None)
+        station.han.power_cycle(hub)
+        await station.runner.connect(job_id, hub)
+        meter.seconds = 0.0
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await station.runner.start(job_id)
+        await station.runner.wait(job_id)
+        cpu += time.process_time() - cpu0
+        wall += time.perf_counter() - wall0
+        hht_cpu += meter.seconds
+        db = station.store.reader()
+        job_commands = repo.commands(db, job_id)
+        commands += job_commands
+        air += sum(modelled_airtime(len(c["raw"])) for c in job_commands) + sum(
+            modelled_airtime(len(r["raw"])) for r in repo.responses(db, job_id)
+        )
+        statuses.append(repo.require_job(db, job_id)["status"])
+    n = len(commands)
+    return {
+        "jobs": job_ids,
+        "status": ",".join(sorted(set(statuses))),
+        "commands": n,
+        "hht_cpu_seconds_per_command": hht_cpu / n,
+        "process_cpu_seconds_per_command": cpu / n,
+        "wall_seconds_per_command": wall / n,
+        "modelled_airtime_seconds_per_command": air / n,
+        "hht_software_to_airtime_ratio": hht_cpu / air,
+        "process_to_airtime_ratio": cpu / air,
+        "note": "hht_cpu covers the runner's own steps (transactions with their commits, "
+        "parse, match, publish); "
+        "process_cpu adds the simulated devices and the simulated radio in the same process",
+    }
 
 
 # --------------------------------------------------------------------- history

@@ -5,13 +5,12 @@ checks the key's byte order in that command as well as both hashes and nonces.""
 
 from __future__ import annotations
 
-import os
-import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.tshark import key_preferences, needs_tshark, run_tshark
+from webapp.zigbee.capture import Capture
 from webapp.zigbee.frames.aps import ApsFrameType, ApsHeader
 from webapp.zigbee.frames.aps_commands import TransportNetworkKey, command_header
 from webapp.zigbee.frames.mac import (
@@ -31,10 +30,8 @@ from webapp.zigbee.security.header import KeyId
 from webapp.zigbee.security.nwk import secure_nwk
 from webapp.zigbee.types import EUI64
 
-TSHARK = Path("/usr/bin/tshark")
-LINKTYPE_IEEE802_15_4_WITHFCS = 195
-PCAP_MAGIC = 0xA1B2C3D4
-TIMEOUT = 60
+FIRST_SECOND = 1_700_000_000
+CHANNEL = 15
 
 TC = EUI64.from_hex("00124B00AABBCCDD")
 DEVICE = EUI64.from_hex("00124B0001C0FFEE")
@@ -49,9 +46,7 @@ SMART_ENERGY = 0x0109
 READ_ATTRIBUTES = 0x00
 ATTRIBUTES = (0x0000, 0x0001)
 
-pytestmark = pytest.mark.skipif(
-    not TSHARK.exists(), reason=f"{TSHARK} is absent (Debian package tshark)"
-)
+pytestmark = needs_tshark
 
 
 def join_frames() -> list[bytes]:
@@ -119,34 +114,14 @@ def join_frames() -> list[bytes]:
     return frames
 
 
-def write_pcap(path: Path, frames: list[bytes]) -> None:
-    """Classic pcap: 24-octet global header, 16-octet record headers."""
-    out = struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, 0xFFFF, LINKTYPE_IEEE802_15_4_WITHFCS)
-    for i, frame in enumerate(frames):
-        out += struct.pack("<IIII", 1_700_000_000 + i, 0, len(frame), len(frame)) + frame
-    path.write_bytes(out)
+def write_capture(path: Path, frames: list[bytes]) -> None:
+    with Capture.open(path, description="a join, built with the HHT's codecs") as capture:
+        for number, frame in enumerate(frames):
+            capture.record(frame, at=FIRST_SECOND + number, channel=CHANNEL, fcs=True)
 
 
-def _key_option(key: bytes, label: str) -> list[str]:
-    # Wireshark 4.0 UAT record: "key","byte order","label" (one -o per key).
-    return ["-o", f'uat:zigbee_pc_keys:"{key.hex().upper()}","Normal","{label}"']
-
-
-def tshark(tmp_path: Path, pcap: Path, keys: dict[str, bytes], *args: str) -> str:
-    config = tmp_path / "wireshark-config"  # no personal preferences or keys
-    config.mkdir(exist_ok=True)
-    env = {**os.environ, "WIRESHARK_CONFIG_DIR": str(config)}
-    options = [opt for label, key in keys.items() for opt in _key_option(key, label)]
-    done = subprocess.run(
-        [str(TSHARK), "-n", "-r", str(pcap), *options, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def tshark(pcap: Path, keys: dict[str, bytes], *args: str) -> str:
+    return run_tshark(["-n", "-r", str(pcap), *key_preferences(keys), *args])
 
 
 FIELDS = (
@@ -176,7 +151,7 @@ def _fields(tmp_path: Path, pcap: Path) -> list[dict[str, str]]:
     args = ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
     for field in FIELDS:
         args += ["-e", field]
-    out = tshark(tmp_path, pcap, KEYS, *args)
+    out = tshark(pcap, KEYS, *args)
     return [dict(zip(FIELDS, line.split("\t"), strict=True)) for line in out.splitlines()]
 
 
@@ -187,21 +162,21 @@ def _eui(text: str) -> EUI64:
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp_path = tmp_path_factory.mktemp("wireshark")
-    pcap = tmp_path / "join.pcap"
-    write_pcap(pcap, join_frames())
+    pcap = tmp_path / "join.pcapng"
+    write_capture(pcap, join_frames())
     return tmp_path, pcap
 
 
 def test_no_expert_warnings_or_malformed_frames(capture: tuple[Path, Path]) -> None:
     tmp_path, pcap = capture
-    report = tshark(tmp_path, pcap, KEYS, "-q", "-z", "expert,warn")
+    report = tshark(pcap, KEYS, "-q", "-z", "expert,warn")
     assert "Warns" not in report and "Errors" not in report, report
 
 
 def test_the_check_sees_what_it_cannot_decrypt(capture: tuple[Path, Path]) -> None:
     """Control: without the application link key the last APS payload stays encrypted."""
     tmp_path, pcap = capture
-    report = tshark(tmp_path, pcap, {"tc-link": TC_LINK_KEY}, "-q", "-z", "expert,warn")
+    report = tshark(pcap, {"tc-link": TC_LINK_KEY}, "-q", "-z", "expert,warn")
     assert "Encrypted Payload" in report, report
 
 

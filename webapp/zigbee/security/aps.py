@@ -10,10 +10,10 @@ the frame and the receiver supplies it (from the NWK auxiliary header or its tab
 from __future__ import annotations
 
 from webapp.zigbee.frames.aps import ApsFrameType, ApsHeader
-from webapp.zigbee.security import ccm
 from webapp.zigbee.security.errors import SecurityError
 from webapp.zigbee.security.header import KeyId, SecurityHeader
 from webapp.zigbee.security.keys import key_load_key, key_transport_key
+from webapp.zigbee.security.sealing import read_secured, seal, unseal
 from webapp.zigbee.types import EUI64, FrameError, Reader
 
 _FC_SECURITY = 0x20  # APS frame control bit 5
@@ -49,9 +49,7 @@ def secure_aps(
     aps = bytearray(header.to_bytes())
     aps[0] |= _FC_SECURITY
     aux = SecurityHeader(key_id, frame_counter, source if extended_nonce else None)
-    a_data = bytes(aps) + aux.to_bytes(over_the_air=False)
-    sealed = ccm.encrypt(cipher_key, aux.nonce(source), a_data, payload, aux.mic_length)
-    return bytes(aps) + aux.to_bytes() + sealed
+    return seal(bytes(aps), aux, cipher_key, source, payload)
 
 
 def _split(raw: bytes) -> tuple[ApsHeader, SecurityHeader | None, int, bytes]:
@@ -59,16 +57,9 @@ def _split(raw: bytes) -> tuple[ApsHeader, SecurityHeader | None, int, bytes]:
     header = ApsHeader.read(r)
     if not header.security:
         return header, None, r.pos, r.rest()
-    offset = r.pos
-    aux = SecurityHeader.read(r)
+    aux, offset, body = read_secured(r, "APS")
     if aux.key_id == KeyId.NETWORK:
         raise SecurityError("APS frame secured with the network key")
-    body = r.rest()
-    if len(body) < aux.mic_length:
-        raise FrameError(
-            f"secured APS frame truncated: {len(body)} octets after the security header, "
-            f"shorter than the {aux.mic_length}-octet MIC"
-        )
     return header, aux, offset, body
 
 
@@ -94,7 +85,5 @@ def open_aps(raw: bytes, *, key: bytes, source: EUI64) -> tuple[ApsHeader, Secur
         raise SecurityError(str(e)) from e
     if aux is None:
         raise SecurityError("APS frame is not secured")
-    nonce = aux.nonce(aux.source if aux.source is not None else source)
-    a_data = raw[:offset] + aux.to_bytes(over_the_air=False)
-    plain = ccm.decrypt(aps_key(key, aux.key_id), nonce, a_data, body, aux.mic_length)
-    return header, aux, plain
+    sender = aux.source if aux.source is not None else source
+    return header, aux, unseal(raw, offset, aux, body, aps_key(key, aux.key_id), sender)

@@ -10,10 +10,10 @@ crash at any point can only skip values, never repeat one.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
+from webapp.files import write_private
 from webapp.zigbee.security.errors import CounterError, CounterExhausted
 from webapp.zigbee.security.header import MAX_FRAME_COUNTER
 from webapp.zigbee.types import EUI64
@@ -66,14 +66,8 @@ class OutgoingCounter:
         log.debug("frame counters reserved up to %d in %s", mark, self.path)
 
     def _write(self, mark: int) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            with open(tmp, "w", encoding="ascii") as f:
-                f.write(f"{mark}\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            _fsync_dir(self.path.parent)
+            write_private(self.path, f"{mark}\n".encode("ascii"))
         except OSError as e:
             raise CounterError(
                 f"cannot reserve frame counters in {self.path}: {e.strerror or e}"
@@ -93,20 +87,6 @@ class OutgoingCounter:
     def mark(self) -> int:
         """The reserved high-water mark (the value stored in the file)."""
         return self._mark
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (not possible on every file system; best effort)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class IncomingCounters:

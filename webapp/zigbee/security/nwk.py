@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from webapp.zigbee.frames.nwk import NwkHeader
-from webapp.zigbee.security import ccm
 from webapp.zigbee.security.errors import SecurityError
 from webapp.zigbee.security.header import KeyId, SecurityHeader
+from webapp.zigbee.security.sealing import read_secured, seal, unseal
 from webapp.zigbee.types import EUI64, FrameError, Reader
 
 KeyLookup = Callable[[int], bytes | None]
@@ -32,9 +32,7 @@ def secure_nwk(
     nwk = bytearray(header.to_bytes())
     nwk[_FC_SECURITY_OCTET] |= _FC_SECURITY_BIT
     aux = SecurityHeader(KeyId.NETWORK, frame_counter, source, key_seq)
-    a_data = bytes(nwk) + aux.to_bytes(over_the_air=False)
-    sealed = ccm.encrypt(key, aux.nonce(source), a_data, payload, aux.mic_length)
-    return bytes(nwk) + aux.to_bytes() + sealed
+    return seal(bytes(nwk), aux, key, source, payload)
 
 
 def _split(raw: bytes) -> tuple[NwkHeader, SecurityHeader | None, int, bytes]:
@@ -43,16 +41,9 @@ def _split(raw: bytes) -> tuple[NwkHeader, SecurityHeader | None, int, bytes]:
     header = NwkHeader.read(r)
     if not header.security:
         return header, None, r.pos, r.rest()
-    offset = r.pos
-    aux = SecurityHeader.read(r)
+    aux, offset, body = read_secured(r, "NWK")
     if aux.key_id != KeyId.NETWORK:
         raise SecurityError(f"NWK frame secured with the {aux.key_id.name} key, not NETWORK")
-    body = r.rest()
-    if len(body) < aux.mic_length:
-        raise FrameError(
-            f"secured NWK frame truncated: {len(body)} octets after the security header, "
-            f"shorter than the {aux.mic_length}-octet MIC"
-        )
     return header, aux, offset, body
 
 
@@ -85,5 +76,4 @@ def open_nwk(raw: bytes, key_for: KeyLookup) -> tuple[NwkHeader, SecurityHeader,
     source = aux.source if aux.source is not None else header.src_ieee
     if source is None:
         raise SecurityError("secured NWK frame names no extended source for the nonce")
-    a_data = raw[:offset] + aux.to_bytes(over_the_air=False)
-    return header, aux, ccm.decrypt(key, aux.nonce(source), a_data, body, aux.mic_length)
+    return header, aux, unseal(raw, offset, aux, body, key, source)
