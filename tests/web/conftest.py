@@ -12,8 +12,9 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-# tables a refused request may legitimately touch: failed logins are counted on purpose
-COUNTED = {"auth_failures", "users"}
+# tables a refused request may legitimately touch: failed logins are counted on purpose,
+# and a session's last-seen time (or a login form's new session) is written as it goes
+COUNTED = {"auth_failures", "login_failures", "sessions", "users"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),

@@ -77,7 +77,7 @@ def test_user_form_junk_is_refused_and_changes_nothing(app, client, fields):
         users_before = station().store.reader().execute("SELECT * FROM users").fetchall()
     valid_add = fields.get("action") == "add" and fields.get("role") in ("installer", "supervisor")
     response = client.post("/s/users", data={**fields, "csrf_token": token})
-    if not valid_add and fields.get("action") not in ("disable", "enable", "reset"):
+    if not valid_add and fields.get("action") not in ("disable", "enable", "reset", "unlock"):
         assert response.status_code == 400
         assert "Unknown action" in response.get_data(as_text=True)
         with app.app_context():

@@ -18,12 +18,22 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _stored(salt: bytes, key: bytes) -> str:
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
+
+
 def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(SALT_BYTES)
     key = hashlib.scrypt(
         secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=KEY_BYTES
     )
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
+    return _stored(salt, key)
+
+
+#: What a login for a name nobody has is checked against: the same scheme and cost as a
+#: real user's hash, with a random key no secret hashes to (so nothing ever matches it).
+#: Checking against it takes the time a real user's check does, and no hashing to make.
+DUMMY_HASH = _stored(secrets.token_bytes(SALT_BYTES), secrets.token_bytes(KEY_BYTES))
 
 
 def check_secret(secret: str, stored: str) -> bool:

@@ -1,24 +1,31 @@
-"""Users, roles and login checks with rate limiting and lock-out."""
+"""Users, roles and login checks (lock-outs in :mod:`webapp.auth.lockout`)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from webapp.auth.secrets import check_secret, hash_secret
+from webapp.auth import lockout, sessions
+from webapp.auth.secrets import DUMMY_HASH, check_secret, hash_secret
 from webapp.store.clock import utc_now
+
+if TYPE_CHECKING:
+    from webapp.store.db import Store
+
+log = logging.getLogger(__name__)
 
 INSTALLER = "installer"
 SUPERVISOR = "supervisor"
 ROLES = (INSTALLER, SUPERVISOR)
 
-MAX_FAILED_ATTEMPTS = 5
-LOCKOUT_SECONDS = 15 * 60
-SOURCE_WINDOW_SECONDS = 10 * 60
-MAX_FAILURES_PER_SOURCE = 20
+MAX_USERNAME_INPUT = 64
+WRONG_MESSAGE = "Wrong name or PIN/password."
+BLANK_MESSAGE = "Enter your name and PIN/password."
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 PIN_RE = re.compile(r"^[0-9]{6,8}$")
@@ -110,69 +117,90 @@ def list_users(db: Database) -> list[User]:
 
 
 def set_disabled(db: Database, username: str, disabled: bool) -> User:
+    """Disable (ending every session of theirs) or enable a user."""
     row = find_user(db, username)
     if row is None:
         raise UserError(f"No user {username}.")
     db["users"].update(row["id"], {"disabled": int(disabled)})
+    if disabled:
+        ended = sessions.end_for_user(db, row["id"])
+        log.info("user %r disabled: %d session(s) ended", row["username"], len(ended))
     return User.from_row(db["users"].get(row["id"]))
 
 
 def reset_secret(db: Database, username: str, secret: str) -> User:
+    """A new PIN/password: every session of the user ends and their lock-outs are lifted."""
     row = find_user(db, username)
     if row is None:
         raise UserError(f"No user {username}.")
     check_secret_format(row["role"], secret)
-    db["users"].update(
-        row["id"],
-        {"secret_hash": hash_secret(secret), "failed_attempts": 0, "locked_until": None},
-    )
+    db["users"].update(row["id"], {"secret_hash": hash_secret(secret)})
+    ended = sessions.end_for_user(db, row["id"])
+    lockout.unlock(db, row["username"])
+    log.info("user %r: PIN/password reset, %d session(s) ended", row["username"], len(ended))
     return User.from_row(db["users"].get(row["id"]))
 
 
-def authenticate(db: Database, username: str, secret: str, role: str, source: str) -> User:
-    """Check a login; raise LoginRefused with a message that reveals nothing useful.
-
-    Failures are recorded through ``db`` before the exception is raised, so call
-    this with the writer outside a transaction that the exception would roll back
-    (use :func:`login` with a :class:`~webapp.store.db.Store`).
-    """
-    now = time.time()
-    recent = db["auth_failures"].count_where(
-        "source = ? AND at > ?", [source, now - SOURCE_WINDOW_SECONDS]
-    )
-    if recent >= MAX_FAILURES_PER_SOURCE:
-        raise LoginRefused("Too many failed logins from this device. Wait 10 minutes.")
+def unlock(db: Database, username: str) -> User:
+    """Lift every lock-out of ``username``, from every address."""
     row = find_user(db, username)
-    if row is not None and row["locked_until"] and row["locked_until"] > now:
-        minutes = int((row["locked_until"] - now) // 60) + 1
-        raise LoginRefused(f"This account is locked after failed logins. Try in {minutes} min.")
-    ok = (
-        row is not None
-        and row["role"] == role
-        and not row["disabled"]
-        and check_secret(secret, row["secret_hash"])
-    )
-    if not ok:
-        db["auth_failures"].insert({"source": source, "at": now})
-        if row is not None:
-            failed = (row["failed_attempts"] or 0) + 1
-            update: dict = {"failed_attempts": failed}
-            if failed >= MAX_FAILED_ATTEMPTS:
-                update = {"failed_attempts": 0, "locked_until": now + LOCKOUT_SECONDS}
-            db["users"].update(row["id"], update)
-        raise LoginRefused("Wrong name or PIN/password.")
-    db["users"].update(row["id"], {"failed_attempts": 0, "locked_until": None})
+    if row is None:
+        raise UserError(f"No user {username}.")
+    addresses = lockout.unlock(db, row["username"])
+    log.info("user %r unlocked: failures from %d address(es) forgotten", row["username"], addresses)
     return User.from_row(row)
 
 
-def login(store, username: str, secret: str, role: str, source: str) -> User:  # type: ignore[no-untyped-def]
-    """Check a login against ``store``, committing the failure count before refusing."""
-    refused: LoginRefused | None = None
+def normalise_username(username: str) -> str:
+    return username.strip().lower()[:MAX_USERNAME_INPUT]
+
+
+def login(store: Store, username: str, secret: str, role: str, source: str) -> User:
+    """Check a login against ``store``; raise LoginRefused with a message that tells a real
+    user from an unknown name no more than the time it takes does.
+
+    Every attempt does the same work whoever it names: one write (counting it as a failure,
+    see :mod:`webapp.auth.lockout`), one read of ``users`` and one scrypt check, against
+    the user's hash or against :data:`~webapp.auth.secrets.DUMMY_HASH` (same cost) for a
+    name nobody has. A right secret is forgotten as a failure even when the login is
+    refused (the wrong tab, a disabled user): only a guess counts against the name.
+    """
+    name = normalise_username(username)
+    if not name or not secret:
+        raise LoginRefused(BLANK_MESSAGE)
+    now = time.time()
     with store.write() as db:
-        try:
-            user = authenticate(db, username, secret, role, source)
-        except LoginRefused as exc:
-            refused = exc
-    if refused is not None:
-        raise refused
-    return user
+        begun = lockout.begin(db, name, source, now)
+        row = find_user(db, name)
+    if isinstance(begun, lockout.Hold):
+        log.warning(
+            "login refused for %r from %s: %s held for %.0f s",
+            name,
+            source,
+            "address" if begun.per_address else "name on this address",
+            begun.seconds,
+        )
+        raise LoginRefused(begun.message)
+    right = check_secret(secret, row["secret_hash"] if row is not None else DUMMY_HASH)
+    if right and row is not None:
+        with store.write() as db:
+            lockout.forget(db, begun)
+        if row["role"] == role and not row["disabled"]:
+            return User.from_row(row)
+        log.warning(
+            "login refused for %r from %s: right secret, but %s",
+            name,
+            source,
+            "disabled" if row["disabled"] else f"on the {role} tab",
+        )
+        raise LoginRefused(WRONG_MESSAGE)
+    log.warning("login failed for %r from %s (%d in a row)", name, source, begun.failures)
+    if begun.locked_until is not None:
+        log.warning(
+            "login locked for %r from %s for %.0f s after %d failures",
+            name,
+            source,
+            begun.locked_until - now,
+            begun.failures,
+        )
+    raise LoginRefused(WRONG_MESSAGE)

@@ -373,6 +373,9 @@ def run(out: Path) -> dict[str, Any]:
     from webapp.bench.workpack import workpack_figures
 
     results["workpack"] = workpack_figures()
+    from webapp.bench.logins import login_timing_figures
+
+    results["logins"] = login_timing_figures()
     results["parse"] = parse_figures()
     results["parse_one_file"] = one_file_parse_figures()
     results["zigbee"] = zigbee_bench.cbke_figures()
@@ -412,6 +415,9 @@ def _print(results: dict[str, Any]) -> None:
     h = results["history"]
     slowest = max((v, k) for k, v in h.items() if k.endswith("_ms"))
     print(f"History over {h['jobs']} jobs: slowest query {slowest[1]} {slowest[0]:.1f} ms")
+    from webapp.bench.logins import print_login_timing
+
+    print_login_timing(results["logins"])
     w = results["workpack"]
     print(
         f"Work pack of {w['jobs']} jobs / {w['commands']} commands ({w['pack_bytes'] / 1024:.0f} "

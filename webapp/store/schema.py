@@ -306,3 +306,42 @@ def m006_trust_version(db: Database) -> None:
             f"CREATE TRIGGER trust_{name} {event} BEGIN "
             "UPDATE trust_version SET version = version + 1 WHERE id = 1; END"
         )
+
+
+@MIGRATIONS()
+def m008_sessions(db: Database) -> None:
+    """Server-side sessions (the cookie holds only a token; a row holds the SHA-256 of it,
+    so a copy of the database opens no session) and login failures per name and address.
+
+    ``users.failed_attempts`` and ``users.locked_until`` are no longer used: a lock-out
+    belongs to a name *and* the address that failed, so nobody else can lock a user out.
+    """
+    db["sessions"].create(
+        {
+            "id": str,  # SHA-256 hex of the cookie's 256-bit token
+            "user_id": int,  # NULL: not logged in yet (the login form's CSRF token)
+            "role": str,
+            "created": float,  # epoch seconds
+            "last_seen": float,
+            "address": str,  # the client's address when the session began
+            "agent": str,  # a short summary of the browser
+            "csrf": str,
+            "data": str,  # JSON: the rest of flask.session (flashed messages)
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db["sessions"].create_index(["user_id"])
+    db["sessions"].create_index(["last_seen"])
+    db["login_failures"].create(
+        {
+            "username": str,  # as typed (normalised), whether or not such a user exists
+            "address": str,
+            "failures": int,  # in a row, from this address, for this name
+            "first_at": float,
+            "last_at": float,
+            "locked_until": float,
+        },
+        pk=("username", "address"),
+    )
+    db["login_failures"].create_index(["last_at"])

@@ -8,27 +8,35 @@ import math
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from sqlite_utils import Database
 
+from webapp.auth.lockout import current_lockouts, locked_names, recent_failures
+from webapp.auth.sessions import live_sessions
 from webapp.auth.users import (
     INSTALLER,
     ROLES,
     SUPERVISOR,
+    User,
     UserError,
     add_user,
     list_users,
     reset_secret,
     set_disabled,
+    unlock,
 )
 from webapp.jobs import repo
 from webapp.jobs.states import JOB_STATUS_LABELS
 from webapp.store.events import events_for, verify_chain
 from webapp.web.context import get_db, station
 from webapp.web.lan import lan_address
-from webapp.web.security import role_required
+from webapp.web.security import current_user, role_required
+from webapp.web.sessions import ended_for_user
 from webapp.workpack.unload import waiting_by_supplier
 from webapp.zigbee.capture import CaptureError
 
@@ -171,43 +179,69 @@ def job_capture(job_id: str):  # type: ignore[no-untyped-def]
     return response
 
 
+#: What each action on the users page says it did, for the flash and the log.
+USER_ACTIONS = {
+    "add": "Added {username}.",
+    "disable": "Disabled {username}: their sessions have ended.",
+    "enable": "Enabled {username}.",
+    "reset": "Reset the PIN/password of {username}: their sessions have ended.",
+    "unlock": "Unlocked {username}.",
+}
+
+
+def _user_action(db: Database, action: str, username: str) -> User:
+    """Carry out one users-page action inside the writer's transaction."""
+    form = request.form
+    if action == "add":
+        return add_user(
+            db,
+            username,
+            form.get("role", INSTALLER),
+            form.get("secret", ""),
+            form.get("display_name", ""),
+        )
+    if action in ("disable", "enable"):
+        return set_disabled(db, username, action == "disable")
+    if action == "reset":
+        return reset_secret(db, username, form.get("secret", ""))
+    if action == "unlock":
+        return unlock(db, username)
+    raise UserError("Unknown action.")
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @role_required(SUPERVISOR)
 def users():  # type: ignore[no-untyped-def]
+    """Add, disable, enable, reset and unlock users. Disabling a user or resetting their
+    PIN/password ends all their sessions and disconnects their sockets at once."""
     error = None
     if request.method == "POST":
         action = request.form.get("action", "")
         username = request.form.get("username", "").strip()
-        secret = request.form.get("secret", "")
         try:
             with station().store.write() as db:
-                if action == "add":
-                    add_user(
-                        db,
-                        username,
-                        request.form.get("role", INSTALLER),
-                        secret,
-                        request.form.get("display_name", ""),
-                    )
-                    message = f"Added {username}."
-                elif action == "disable":
-                    set_disabled(db, username, True)
-                    message = f"Disabled {username}."
-                elif action == "enable":
-                    set_disabled(db, username, False)
-                    message = f"Enabled {username}."
-                elif action == "reset":
-                    reset_secret(db, username, secret)
-                    message = f"Reset the PIN/password of {username}."
-                else:
-                    raise UserError("Unknown action.")
+                user = _user_action(db, action, username)
         except UserError as exc:
             error = str(exc)
         else:
-            flash(message)
+            if action in ("disable", "reset"):
+                ended_for_user(user.id, action)
+            actor = current_user()
+            log.info(
+                "user admin: %s %r by supervisor %r",
+                action,
+                user.username,
+                actor.username if actor else "?",
+            )
+            flash(USER_ACTIONS[action].format(username=user.username))
             return redirect(url_for("supervisor.users"))
+    db = get_db()
     return render_template(
-        "supervisor/users.html", users=list_users(get_db()), roles=ROLES, error=error
+        "supervisor/users.html",
+        users=list_users(db),
+        roles=ROLES,
+        error=error,
+        locked=locked_names(db, time.time()),
     ), (400 if error else 200)
 
 
@@ -273,7 +307,8 @@ def no_wan():  # type: ignore[no-untyped-def]
 @bp.route("/device")
 @role_required(SUPERVISOR)
 def device():  # type: ignore[no-untyped-def]
-    """This terminal: its radio, storage, clock and HTTPS."""
+    """This terminal: its radio, storage, clock and HTTPS; who is logged in, failed logins
+    and lock-outs."""
     import shutil as _shutil
     from importlib.metadata import version
 
@@ -282,6 +317,7 @@ def device():  # type: ignore[no-untyped-def]
     st = station()
     usage = _shutil.disk_usage(st.data_dir)
     db_bytes = sum(p.stat().st_size for p in st.data_dir.glob("hht.sqlite*") if p.is_file())
+    db, now = get_db(), time.time()
     return render_template(
         "supervisor/device.html",
         radio=st.driver.info.to_dict(),
@@ -293,4 +329,26 @@ def device():  # type: ignore[no-untyped-def]
         clock=st.runner.clock.estimate(),
         https=tls_files(st.data_dir).configured,
         address=device_address(),
+        live_sessions=_stamped(live_sessions(db, now)),
+        failures=_stamped(recent_failures(db, now)),
+        lockouts=_stamped(current_lockouts(db, now)),
     )
+
+
+#: Columns of the device page's tables that hold epoch seconds.
+EPOCH_COLUMNS = ("created", "last_seen", "first_at", "last_at", "locked_until")
+
+
+def _stamped(rows: list[dict]) -> list[dict]:
+    """``rows`` with their epoch-second columns as ISO times (for the ``date_time`` filter)."""
+    return [
+        {
+            **row,
+            **{
+                column: datetime.fromtimestamp(row[column], UTC).isoformat()
+                for column in EPOCH_COLUMNS
+                if row.get(column)
+            },
+        }
+        for row in rows
+    ]
