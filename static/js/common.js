@@ -47,7 +47,7 @@ const HHT = (() => {
     socket.on("disconnect", () => onStatus && onStatus(false));
     socket.on("job", onMessage);
     // the phone's clock helps the terminal know the time (no battery clock on a Pi)
-    socket.on("clock_ping", (m) => socket.emit("clock_pong", { sent_ms: m.sent_ms, phone_ms: Date.now() }));
+    socket.on("clock_ping", (m) => socket.emit("clock_pong", { id: m.id, phone_ms: Date.now() }));
     socket.on("error", (e) => console.warn("socket error", e));
     return socket;
   }
@@ -59,9 +59,10 @@ const HHT = (() => {
   async function showTimeQuality() {
     try {
       const c = await api("/api/clock");
-      timeQuality.textContent = c.uncertainty_s === null ? "time ?" : `time ±${c.uncertainty_s < 1 ? "<1" : Math.round(c.uncertainty_s)} s`;
+      timeQuality.textContent = (c.uncertainty_s === null ? "time ?" : `time ±${c.uncertainty_s < 1 ? "<1" : Math.round(c.uncertainty_s)} s`)
+        + (c.warning ? " · phone clock disagrees" : "");
       timeQuality.title = c.label;
-      timeQuality.className = "time-quality " + (c.uncertainty_s === null || c.uncertainty_s > 10 ? "bad" : "ok");
+      timeQuality.className = "time-quality " + (c.uncertainty_s === null || c.uncertainty_s > 10 || c.warning ? "bad" : "ok");
     } catch (e) { /* logged out or offline: nothing to show */ }
   }
   if (timeQuality) { showTimeQuality(); setInterval(showTimeQuality, 30000); setTimeout(showTimeQuality, 3000); }

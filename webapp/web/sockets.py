@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +22,7 @@ from flask_socketio import SocketIO, emit, join_room, leave_room
 
 from webapp.auth.users import SUPERVISOR
 from webapp.jobs import repo
-from webapp.store.clock import utc_now
-from webapp.web import sessions
+from webapp.web import phone_clock, sessions
 from webapp.web.context import get_db, station
 from webapp.web.security import current_user
 
@@ -33,12 +31,6 @@ log = logging.getLogger(__name__)
 REGISTRY_EXTENSION = "hht_sockets"
 NAMESPACE = "/"
 SESSION_ENDED = "Your session has ended: log in again."
-
-
-PHONE_ROUND_TRIPS = 5
-MAX_ROUND_TRIP_MS = 10_000
-PLAUSIBLE_MS = (1_577_836_800_000, 4_102_444_800_000)  # 2020 to 2100
-_pings: dict[str, int] = {}
 
 
 def may_see_job(user: Any, job: dict[str, Any]) -> bool:
@@ -170,40 +162,15 @@ def register(socketio: SocketIO) -> None:
             leave_room(room)
         join_room(f"job-{job_id}")
         emit("job", {"type": "snapshot", "snapshot": station().runner.snapshot(job_id)})
-        _pings[request.sid] = 0
-        emit("clock_ping", {"sent_ms": time.time() * 1000})
+        phone_clock.start(job_id)
 
     @socketio.on("clock_pong")
     @live_only
     def on_clock_pong(data: Any) -> None:
-        """The phone's clock, one round trip at a time (a few per connection)."""
-        received_ms = time.time() * 1000
-        if current_user() is None or request.sid not in _pings:
-            return
-        try:
-            sent_ms, phone_ms = float(data["sent_ms"]), float(data["phone_ms"])
-        except (TypeError, KeyError, ValueError):
-            emit("error", {"error": "clock_pong needs sent_ms and phone_ms."})
-            return
-        if not (PLAUSIBLE_MS[0] < phone_ms < PLAUSIBLE_MS[1]) or not (
-            0 <= received_ms - sent_ms < MAX_ROUND_TRIP_MS
-        ):
-            return  # not this server's ping, or a clock nobody should trust
-        sample = station().runner.clock.offer_phone(sent_ms, phone_ms, received_ms)
-        with station().store.write() as db:
-            db["clock_samples"].insert(
-                {
-                    "at": utc_now(),
-                    "source": sample.source.value,
-                    "offset_s": sample.offset_s,
-                    "uncertainty_s": sample.uncertainty_s,
-                }
-            )
-        _pings[request.sid] += 1
-        if _pings[request.sid] < PHONE_ROUND_TRIPS:
-            emit("clock_ping", {"sent_ms": time.time() * 1000})
+        """The phone's clock: counted only as the answer to a ping sent (phone_clock)."""
+        phone_clock.answer(data)
 
     @socketio.on("disconnect")
     def on_disconnect(*_args: Any) -> None:
-        _pings.pop(request.sid, None)
+        phone_clock.forget()
         registry(_app()).remove(request.sid)
