@@ -3,6 +3,10 @@
 An installer's abort with reason "no-wan" adds the site; supervisors export the register
 (CSV) for the central one and import the central register back. A job at a listed site
 shows a warning before the visit.
+
+Sites and notes are typed by installers, so the export neutralises every cell a
+spreadsheet would read as a formula (a leading ``'``), and the import takes that ``'``
+off again.
 """
 
 from __future__ import annotations
@@ -19,6 +23,21 @@ from webapp.store.clock import utc_now
 CSV_COLUMNS = ("mpxn", "site", "reported_at", "note")
 MAX_IMPORT_ROWS = 100_000
 MPXN_RE = re.compile(r"^[0-9]{6,13}$")
+#: What makes a spreadsheet read a cell as a formula (or, tab and CR, hide one after it).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_GUARD = "'"
+
+
+def spreadsheet_safe(value: object) -> str:
+    """``value`` as a cell no spreadsheet runs: a formula's first character gets a ``'``."""
+    text = "" if value is None else str(value)
+    return FORMULA_GUARD + text if text.startswith(FORMULA_STARTS) else text
+
+
+def spreadsheet_text(cell: str) -> str:
+    """The text :func:`spreadsheet_safe` guarded, without its ``'``."""
+    guarded = cell.startswith(FORMULA_GUARD) and cell[1:].startswith(FORMULA_STARTS)
+    return cell[1:] if guarded else cell
 
 
 class RegisterError(ValueError):
@@ -62,7 +81,7 @@ def export_csv(db: Database) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for entry in register(db):
-        writer.writerow(entry)
+        writer.writerow({column: spreadsheet_safe(entry.get(column)) for column in CSV_COLUMNS})
     return out.getvalue()
 
 
@@ -83,9 +102,9 @@ def import_csv(db: Database, text: str) -> int:
         rows.append(
             {
                 "mpxn": mpxn,
-                "site": (row.get("site") or "").strip()[:200],
-                "reported_at": (row.get("reported_at") or "").strip()[:40] or utc_now(),
-                "note": (row.get("note") or "").strip()[:500],
+                "site": _cell(row, "site")[:200],
+                "reported_at": _cell(row, "reported_at")[:40] or utc_now(),
+                "note": _cell(row, "note")[:500],
                 "source": "central",
             }
         )
@@ -93,3 +112,7 @@ def import_csv(db: Database, text: str) -> int:
         raise RegisterError(problems)
     db["no_wan_register"].upsert_all(rows, pk="mpxn")
     return len(rows)
+
+
+def _cell(row: dict[str, str | None], column: str) -> str:
+    return spreadsheet_text((row.get(column) or "").strip())
