@@ -3,6 +3,10 @@
 ``hht parse`` goes straight to :mod:`webapp.cli.parse`, which needs neither click nor
 anything but the GBCS codec, so a script parsing one message at a time starts fast. Every
 other command goes through the click group in :mod:`webapp.cli.group`.
+
+Every command, the server included, runs under an owner-only umask
+(:func:`webapp.files.restrict_umask`): nothing it creates is readable by others, whatever
+umask the shell or service manager started it with.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ PARSE = "parse"
 
 
 def run() -> None:
-    """The console script: a corrupt database is reported plainly, never as a traceback."""
+    """The console script: owner-only files; a corrupt database is reported plainly, never
+    as a traceback."""
+    from webapp.files import restrict_umask
+
+    restrict_umask()
     if sys.argv[1:2] == [PARSE]:
         from webapp.cli.parse import main as parse_main
 

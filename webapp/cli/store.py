@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from webapp.cli.common import data_dir_option, fail, open_store, resolve
+from webapp.files import PRIVATE_FILE_MODE, private_umask
 
 
 @click.command()
 @data_dir_option
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 def backup(data_dir: Path | None, destination: Path) -> None:
-    """Write a consistent copy of the database (VACUUM INTO)."""
+    """Write a consistent copy of the database (VACUUM INTO), readable by its owner only."""
+    import sqlite3
+
     store = open_store(data_dir)
     try:
-        store.backup(destination)
+        with private_umask():  # SQLite creates the file: owner-only from the start
+            store.backup(destination)
     except FileExistsError as exc:
         fail(str(exc))
+    except sqlite3.OperationalError as exc:
+        fail(f"cannot write {destination}: {exc}")
+    finally:
+        store.close()
+    os.chmod(destination, PRIVATE_FILE_MODE)
     click.echo(f"Backed up to {destination}")
 
 

@@ -13,6 +13,7 @@ import logging
 import re
 from pathlib import Path
 
+from webapp.files import private_dir
 from webapp.zigbee.capture import Capture, CaptureError, merge_captures
 from webapp.zigbee.drivers.base import RadioDriver
 
@@ -20,7 +21,6 @@ log = logging.getLogger(__name__)
 
 PART_SUFFIX = ".pcapng"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
-DIRECTORY_MODE = 0o700
 
 
 def _folder_name(job_id: str) -> str:
@@ -53,7 +53,7 @@ class JobCaptures:
         number = len(self.parts(job_id)) + 1
         path = folder / f"{number:03d}{PART_SUFFIX}"
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=DIRECTORY_MODE)
+            private_dir(folder)
             capture = Capture.open(path, description=f"HHT job {job_id}: {what}")
         except (CaptureError, OSError) as exc:
             log.warning("job %s runs without a radio capture: %s", job_id, exc)

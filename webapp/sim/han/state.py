@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.files import create_private, private_dir
+
 log = logging.getLogger(__name__)
 
 DB_FILE = "han.db"
@@ -151,9 +153,8 @@ class HanStore:
     """One connection to the HAN file, shared by threads under a re-entrant lock."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / DB_FILE
+        state_dir = private_dir(Path(state_dir))
+        self.path = create_private(state_dir / DB_FILE)
         conn = sqlite3.connect(
             str(self.path),
             isolation_level=None,
