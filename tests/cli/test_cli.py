@@ -15,8 +15,11 @@ from tests.conftest import REPO_ROOT
 HHT = str(Path(sys.executable).with_name("hht"))
 
 
-def hht(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([HHT, *args], capture_output=True, text=True, timeout=120)
+def hht(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``hht args``; ``stdin`` is what it reads (a PIN, say), else nothing."""
+    result = subprocess.run(
+        [HHT, *args], capture_output=True, text=True, timeout=120, input=stdin or ""
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"hht {' '.join(args)} failed: {result.stderr}")
     return result
@@ -74,22 +77,13 @@ def test_run_job_with_an_unknown_job_says_so(demo_dir):
 def test_user_commands(tmp_path):
     data = str(tmp_path / "d")
     hht("init", "--data-dir", data)
-    hht("user", "add", "kim", "--role", "installer", "--secret", "112233", "--data-dir", data)
+    hht("user", "add", "kim", "--role", "installer", "--data-dir", data, stdin="112233\n")
     bad = hht(
-        "user",
-        "add",
-        "lee",
-        "--role",
-        "installer",
-        "--secret",
-        "12",
-        "--data-dir",
-        data,
-        check=False,
+        "user", "add", "lee", "--role", "installer", "--data-dir", data, check=False, stdin="12"
     )
     assert bad.returncode == 2 and "6 to 8 digits" in bad.stderr
     hht("user", "disable", "kim", "--data-dir", data)
-    hht("user", "reset", "kim", "--secret", "445566", "--data-dir", data)
+    hht("user", "reset", "kim", "--data-dir", data, stdin="445566\n")
     missing = hht("user", "disable", "nobody", "--data-dir", data, check=False)
     assert missing.returncode == 2 and "No user nobody" in missing.stderr
 
@@ -128,10 +122,11 @@ def test_url_prints_the_address_and_a_qr_code(tmp_path):
 def test_backup_and_restore(tmp_path):
     data = str(tmp_path / "d")
     hht("init", "--data-dir", data)
-    hht("user", "add", "kim", "--role", "installer", "--secret", "112233", "--data-dir", data)
+    hht("user", "add", "kim", "--role", "installer", "--data-dir", data, stdin="112233\n")
     backup = tmp_path / "before.sqlite"
     hht("backup", str(backup), "--data-dir", data)
-    hht("user", "add", "lee", "--role", "installer", "--secret", "445566", "--data-dir", data)
+    assert backup.stat().st_mode & 0o777 == 0o600
+    hht("user", "add", "lee", "--role", "installer", "--data-dir", data, stdin="445566\n")
     restored = hht("restore", str(backup), "--data-dir", data)
     assert "kept as" in restored.stdout
     import sqlite3
