@@ -108,6 +108,7 @@ def create_app(
         api,
         app_shell,
         auth,
+        hosts,
         installer,
         messages,
         sockets,
@@ -127,6 +128,7 @@ def create_app(
     app.register_blueprint(messages.bp)
     app.register_blueprint(app_shell.bp)
     sockets.register(socketio)
+    hosts.guard(app)  # outermost: a Host that is not this terminal gets a 400, sockets too
 
     @app.teardown_appcontext
     def _forget_db(exc: BaseException | None) -> None:  # noqa: ARG001
