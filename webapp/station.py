@@ -22,6 +22,8 @@ from webapp.jobs import repo
 from webapp.jobs.captures import JobCaptures
 from webapp.jobs.runner import Publisher, Runner
 from webapp.sdnotify import notify, watchdog_interval
+from webapp.store.audit import state as audit_state
+from webapp.store.audit.key import AuditKeyError
 from webapp.store.db import Store
 from webapp.workpack import load as pack_loading
 from webapp.workpack import trust
@@ -188,6 +190,11 @@ class Station:
         tasks).  ``clock`` is the terminal's time estimate for the runner.
         """
         store = Store.open(data_dir)
+        try:  # the events added since the last check; a break is logged and recorded
+            await asyncio.to_thread(audit_state.check_on_open, store)
+        except AuditKeyError as exc:
+            store.close()
+            raise StationError(str(exc)) from exc
         with store.write() as db:
             interrupted = repo.pause_interrupted_jobs(db)
         if interrupted:

@@ -390,6 +390,9 @@ def run(out: Path) -> dict[str, Any]:
 
     results["secured_air"] = secured_air_figures()
     results["secured_tunnel"] = secured_tunnel_figures()
+    from webapp.bench.audit import audit_figures
+
+    results["audit"] = audit_figures()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     return results
@@ -455,6 +458,7 @@ def _print(results: dict[str, Any]) -> None:
         f"{d['serial_round_trip_ms'] * 1000:.0f} us; connect {d['connect_ms']:.0f} ms"
     )
     _print_secured(results)
+    _print_audit(results)
     one = results.get("parse_one_file", {})
     if "skipped" in one:
         print(f"hht parse of one file          skipped ({one['skipped']})")
@@ -518,6 +522,16 @@ def _print_secured(results: dict[str, Any]) -> None:
         f"Secured data frame ({layers['psdu_octets']} octets, AES-CCM* NWK+APS): build "
         f"{layers['build_secured_us']:.1f} us, open {layers['open_secured_us']:.1f} us "
         f"(unsecured build {layers['build_unsecured_us']:.1f} us)"
+    )
+
+
+def _print_audit(results: dict[str, Any]) -> None:
+    a = results["audit"]
+    print(
+        f"Audit chain: verify {a['verify_events_per_second']:9.0f} events/s ({a['events']} "
+        f"events in {a['verify_seconds']:.2f} s); append {a['append_us_per_event']:.0f} us/event "
+        f"(chain {a['chain_us_per_event']:.1f} us of it); start-up check "
+        f"{a['startup_check_ms']:.0f} ms"
     )
 
 

@@ -30,6 +30,7 @@ COMMANDS = {
     "scan": "webapp.cli.radio:scan_command",
     "connect": "webapp.cli.radio:connect_command",
     "zigbee": "webapp.cli.radio:zigbee_group",
+    "audit": "webapp.cli.audit:audit",
 }
 
 

@@ -1,22 +1,25 @@
-"""The append-only, hash-chained job event log.
+"""The append-only job event log, one keyed chain over every event of the terminal.
 
-Each event's hash covers the previous event's hash, so editing or deleting a
-row after the fact breaks the chain; :func:`verify_chain` finds where.
+Each event joins the device's audit chain (:mod:`webapp.store.audit`): its link covers
+every column of its row and the previous event's link, its MAC the link under the
+terminal's audit key, and the chain's head moves with it in the same transaction.  Walking
+the chain (``hht audit verify``) finds an edited, removed, reordered or re-hashed event.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
-from webapp.store.clock import utc_now
-from webapp.store.sql import insert_row
+from webapp.store.audit.append import append
+from webapp.store.audit.chain import GENESIS
+from webapp.store.audit.key import key_for
+from webapp.store.audit.verify import check_job_events
 
-GENESIS_HASH = "0" * 64
+GENESIS_HASH = GENESIS
 
 
 @dataclass(frozen=True)
@@ -28,14 +31,9 @@ class TimeQuality:
     offset_s: float  # the estimate's correction to the system clock
 
 
-def _digest(prev_hash: str, job_id: str, at: str, kind: str, message: str, data: str) -> str:
-    material = "\x1f".join([prev_hash, job_id, at, kind, message, data])
-    return hashlib.sha256(material.encode()).hexdigest()
-
-
 def append_event(
     db: Database,
-    job_id: str,
+    job_id: str | None,
     kind: str,
     message: str,
     data: dict[str, Any] | None = None,
@@ -43,51 +41,38 @@ def append_event(
     *,
     time_quality: TimeQuality | None = None,
 ) -> dict[str, Any]:
-    """Append one event for ``job_id`` (call inside the writer's transaction).
+    """Append one event for ``job_id`` (None: the terminal's own) to the chain (call
+    inside the writer's transaction).
 
     ``time_quality`` is the terminal clock's quality at the time; None leaves the
     event's time unjudged (the system clock)."""
-    row = db.execute(
-        "SELECT hash FROM job_events WHERE job_id = ? ORDER BY id DESC LIMIT 1", [job_id]
-    ).fetchone()
-    prev_hash = row[0] if row else GENESIS_HASH
-    at = utc_now()
-    data_json = json.dumps(data or {}, sort_keys=True, separators=(",", ":"))
-    event = {
-        "job_id": job_id,
-        "at": at,
-        "kind": kind,
-        "message": message,
-        "data": data_json,
-        "actor": actor,
-        "prev_hash": prev_hash,
-        "hash": _digest(prev_hash, job_id, at, kind, message, data_json),
-    }
-    if time_quality is not None:
-        event.update(
-            time_source=time_quality.source,
-            time_uncertainty_s=time_quality.uncertainty_s,
-            time_offset_s=time_quality.offset_s,
-        )
-    event["id"] = insert_row(db, "job_events", event)
-    return event
+    return append(
+        db,
+        {
+            "job_id": job_id,
+            "kind": kind,
+            "message": message,
+            "data": json.dumps(data or {}, sort_keys=True, separators=(",", ":")),
+            "actor": actor,
+            "time_source": time_quality.source if time_quality else None,
+            "time_uncertainty_s": time_quality.uncertainty_s if time_quality else None,
+            "time_offset_s": time_quality.offset_s if time_quality else None,
+        },
+    )
 
 
 def events_for(db: Database, job_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM job_events WHERE job_id = ? ORDER BY id"
+    sql = "SELECT * FROM job_events WHERE job_id = ? ORDER BY seq"
     params: list[Any] = [job_id]
     if limit is not None:
-        sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY id"
+        sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY seq"
         params.append(limit)
     return [dict(r) for r in db.query(sql, params)]
 
 
 def verify_chain(db: Database, job_id: str) -> int | None:
-    """The id of the first event whose hash does not check, or None if all do."""
-    prev_hash = GENESIS_HASH
-    for ev in db.query("SELECT * FROM job_events WHERE job_id = ? ORDER BY id", [job_id]):
-        expected = _digest(prev_hash, job_id, ev["at"], ev["kind"], ev["message"], ev["data"])
-        if ev["prev_hash"] != prev_hash or ev["hash"] != expected:
-            return ev["id"]
-        prev_hash = ev["hash"]
-    return None
+    """The id of the first of ``job_id``'s events that does not check (its row, its MAC or
+    its place in the device's chain), or None if all do.  The whole chain:
+    :mod:`webapp.store.audit.verify`."""
+    problem = check_job_events(db, key_for(db), job_id)
+    return None if problem is None else problem.event_id

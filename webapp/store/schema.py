@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from webapp.store.audit.migrate import start_chain
+
 MIGRATIONS = Migrations("hht")
 
 
@@ -306,6 +308,13 @@ def m006_trust_version(db: Database) -> None:
             f"CREATE TRIGGER trust_{name} {event} BEGIN "
             "UPDATE trust_version SET version = version + 1 WHERE id = 1; END"
         )
+
+
+@MIGRATIONS()
+def m007_audit_chain(db: Database) -> None:
+    """One keyed audit chain over every job event of the terminal (webapp.store.audit):
+    the existing events re-chained from their content, then a start marker."""
+    start_chain(db)
 
 
 @MIGRATIONS()

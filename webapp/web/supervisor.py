@@ -32,7 +32,8 @@ from webapp.auth.users import (
 )
 from webapp.jobs import repo
 from webapp.jobs.states import JOB_STATUS_LABELS
-from webapp.store.events import events_for, verify_chain
+from webapp.store.audit.job import job_chain_state
+from webapp.store.events import events_for
 from webapp.web.context import get_db, station
 from webapp.web.lan import lan_address
 from webapp.web.security import current_user, role_required
@@ -109,7 +110,7 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
         responses_by_command=by_command,
         unmatched=[r for r in responses if r["command_id"] is None],
         events=events_for(db, job_id),
-        chain_break=verify_chain(db, job_id),
+        chain=job_chain_state(db, station().data_dir, job_id),
         capture=_capture_summary(job_id),
         installer=db.execute(
             "SELECT display_name FROM users WHERE id = ?", [job["assignee_id"]]

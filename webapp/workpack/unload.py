@@ -4,10 +4,11 @@ Per supplier (the commands' originator) the HHT writes a zip of DUIS 8.13 Return
 Local Command Response bodies, one per command answered (the first answer; a
 second copy that came by the other route is marked, never sent twice), and
 8.14.1/8.14.2 hub status bodies for hubs installed, with a manifest signed by
-the terminal's own key.  Each unload is recorded with what it carried; an item
-stays "waiting" until a supervisor confirms the back office received an unload
-holding it, so an unload lost on the way is simply made again.  Nothing is
-deleted by unloading.
+the terminal's own key, which also carries the terminal's audit chain head, signed, and
+the chain since the supplier's last confirmed unload (``unload_chain``).  Each unload is
+recorded with what it carried; an item stays "waiting" until a supervisor confirms the
+back office received an unload holding it, so an unload lost on the way is simply made
+again.  Nothing is deleted by unloading.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from webapp.duis import (
     sign_enveloped,
 )
 from webapp.identity import SigningIdentity
+from webapp.store.audit.heads import write_head_file
 from webapp.store.clock import utc_now
 from webapp.store.db import Store
 from webapp.workpack.archive import write_archive
 from webapp.workpack.errors import WorkPackError
 from webapp.workpack.trust import sha256_hex, sign_detached
+from webapp.workpack.unload_chain import audit_for_unload
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +257,16 @@ def make_unload(
             )
             .last_pk
         )
+        chain = audit_for_unload(
+            db,
+            data_dir,
+            terminal,
+            supplier_eui=supplier_eui,
+            unload_id=unload_id,
+            job_ids={i["job_id"] for i in items} | {s["job_id"] for s in statuses},
+            at=utc_now(),
+        )
+        members.update(chain.members)
         manifest = {
             "format": UNLOAD_FORMAT,
             "unload_id": unload_id,
@@ -264,6 +277,7 @@ def make_unload(
             "responses": items,
             "hub_statuses": statuses,
             "hub_status_not_recorded": not_recorded,
+            "audit": chain.manifest,
         }
         manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
         members["manifest.json"] = manifest_bytes
@@ -281,6 +295,8 @@ def make_unload(
                 for kind, ref, rid in recorded
             ]
         )
+    if chain.intact:  # a broken chain's head must not replace the last good one on file
+        write_head_file(data_dir, chain.recorded)
     log.info(
         "unload %d for %s: %d responses, %d hub statuses",
         unload_id,
