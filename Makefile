@@ -16,7 +16,7 @@ PARSER_STAMP := $(VENV)/.parser-stamp
 # checkout's webapp/ is found ahead of any webapp/ folder an older install left behind.
 EDITABLE := --config-settings editable_mode=compat -e
 
-.PHONY: setup install run test lint format bench soak clean browser
+.PHONY: setup install run test lint format bench soak clean browser front attack
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
@@ -39,18 +39,23 @@ install:
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(EDITABLE) .
 	$(PY) -m compileall -q webapp > /dev/null
+	@bash scripts/ensure-nginx.sh
 
 $(DATA)/hht.sqlite: | $(PARSER_STAMP)
 	$(HHT) init --demo --data-dir $(DATA)
 
-run: $(PARSER_STAMP) $(DATA)/hht.sqlite
+run: $(PARSER_STAMP) $(DATA)/hht.sqlite front
 	@echo "Demo logins: installer alex / PIN 246810, supervisor sam / password supervise-demo"
 	$(HHT) serve --data-dir $(DATA) --port $(PORT)
 
 browser:
 	@bash scripts/ensure-chromium.sh
 
-test: $(PARSER_STAMP) browser
+# nginx, the front `hht serve` runs before gunicorn (README "Serving"); installed when missing.
+front:
+	@bash scripts/ensure-nginx.sh
+
+test: $(PARSER_STAMP) browser front
 	@bash scripts/ensure-tshark.sh
 	$(VENV)/bin/ruff check webapp tests
 	$(VENV)/bin/lint-imports
@@ -64,8 +69,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format webapp tests
 	$(VENV)/bin/ruff check --fix webapp tests
 
-bench: $(PARSER_STAMP) browser
+bench: $(PARSER_STAMP) browser front
 	$(PY) -m webapp.bench.suite --out .bench/results.json
+
+# The server under a bounded attack on loopback (about a minute); fails if the installer
+# waited more than 2 s for a page or the job did not complete. FRONT=none: without nginx.
+FRONT ?= auto
+attack: $(PARSER_STAMP) front
+	$(PY) -m webapp.bench.attack --front $(FRONT) --out .bench/attack.json
 
 soak: $(PARSER_STAMP)
 	$(PY) -m webapp.testing.crash --points 60 --out .bench/crash.json

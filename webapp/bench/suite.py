@@ -21,6 +21,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from webapp.bench.attack import attack_figures, serving_pids
+from webapp.bench.attack import print_figures as print_attack
 from webapp.bench.cpu import CpuMeter
 from webapp.sim.demo import DEMO_INSTALLER, create_demo
 
@@ -76,12 +78,9 @@ def _pss_kib(pid: int) -> int:
 
 
 def _tree_pids(pid: int) -> list[int]:
-    """A process and its children (gunicorn arbiter + worker)."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
-    return pids
+    """A process and its children (gunicorn arbiter + worker), without the front (nginx),
+    whose memory is counted apart."""
+    return serving_pids(pid)[0]
 
 
 def _tree_rss_kib(pid: int) -> int:
@@ -297,6 +296,7 @@ def _server_figures(data_dir: Path, job_id: str) -> dict[str, Any]:
         idle = sum(_rss_kib(each) for each in pids)
         idle_parts = [_rss_kib(each) / 1024 for each in pids]
         idle_pss = sum(_pss_kib(each) for each in pids)
+        front_pids = serving_pids(proc.pid)[1]
         b = Browser(base)
         b.get("/login?role=installer")
         b.post_form(
@@ -327,6 +327,8 @@ def _server_figures(data_dir: Path, job_id: str) -> dict[str, Any]:
             "rss_idle_budget_mib": SERVER_RSS_BUDGET_MIB,
             "rss_idle_arbiter_and_worker_mib": idle_parts,
             "pss_idle_mib": idle_pss / 1024,
+            "rss_idle_front_mib": sum(_rss_kib(each) for each in front_pids) / 1024,
+            "pss_idle_front_mib": sum(_pss_kib(each) for each in front_pids) / 1024,
             "rss_during_job_mib": peak / 1024,
             "installer_run_page_bytes": sum(weight.values()),
             "installer_run_page_parts": weight,
@@ -366,6 +368,7 @@ def run(out: Path) -> dict[str, Any]:
         jobs = create_demo(server_dir)
         results["server"] = _server_figures(server_dir, jobs[0])
         results["history"] = _history_figures(Path(tmp) / "history")
+    results["attack"] = attack_figures()
     from webapp.bench import frames as zigbee_bench
     from webapp.bench.oneshot import one_file_parse_figures
     from webapp.bench.parse import parse_figures
@@ -412,9 +415,14 @@ def _print(results: dict[str, Any]) -> None:
         f"Server RSS idle                {s['rss_idle_mib']:8.1f} MiB ({parts}; budget "
         f"{s['rss_idle_budget_mib']:.0f} MiB); PSS {s['pss_idle_mib']:.1f} MiB"
     )
+    print(
+        f"Front (nginx) RSS idle         {s['rss_idle_front_mib']:8.1f} MiB; PSS "
+        f"{s['pss_idle_front_mib']:.1f} MiB (apart from the budget)"
+    )
     print(f"Server RSS during a job        {s['rss_during_job_mib']:8.1f} MiB")
     print(f"Installer run page weight      {s['installer_run_page_bytes'] / 1024:8.1f} KiB")
     print(f"Server job status at the end   {s['job_status_at_end']:>8}")
+    print_attack(results["attack"])
     h = results["history"]
     slowest = max((v, k) for k, v in h.items() if k.endswith("_ms"))
     print(f"History over {h['jobs']} jobs: slowest query {slowest[1]} {slowest[0]:.1f} ms")

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from webapp.cli.common import data_dir_option, fail, resolve
 
+if TYPE_CHECKING:
+    from webapp.web.tls import TlsFiles
+
 DEFAULT_PORT = 8080
 DEFAULT_THREADS = 16
 ANY_ADDRESS = ("0.0.0.0", "::")
+FRONTS = ("auto", "nginx", "none")
+NO_FRONT_WARNING = (
+    "WARNING: nginx is not installed, so the HHT serves without its front: slow or idle "
+    "clients on the Wi-Fi can hold gunicorn's threads and stop it answering (logins and "
+    "Socket.IO are still guarded). Install nginx (scripts/ensure-nginx.sh, or apt-get "
+    "install nginx) and restart; '--front none' serves this way without this warning."
+)
 
 
 def device_url(data_dir: Path, port: int, host: str | None = None) -> str:
@@ -48,6 +59,13 @@ def print_url(url: str) -> None:
     type=float,
     help="Simulated HAN only: device time runs this many times faster.",
 )
+@click.option(
+    "--front",
+    type=click.Choice(FRONTS),
+    default="auto",
+    show_default=True,
+    help="nginx in front of gunicorn: auto (when installed, else a warning), nginx, none.",
+)
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
 def serve(
     data_dir: Path | None,
@@ -56,6 +74,7 @@ def serve(
     radio: str,
     threads: int,
     time_scale: float,
+    front: str,
     dev: bool,
 ) -> None:
     """Serve the web app (what make run and the systemd unit start)."""
@@ -73,6 +92,7 @@ def serve(
     print_url(device_url(directory, port, shown))
     if tls is None:
         click.echo("Serving plain HTTP ('hht tls init' enables HTTPS for camera and offline use).")
+    front_command, upstream = (None, None) if dev else _front(directory, front, host, port, tls)
     settings = ServeSettings(
         data_dir=str(directory.resolve()),
         host=host,
@@ -81,11 +101,47 @@ def serve(
         threads=threads,
         time_scale=time_scale,
         tls_dir=str(files.directory.resolve()) if tls is not None else None,
+        front=front_command,
+        upstream=upstream,
     )
     if dev:
         serve_here(settings, dev=True)
     else:
         become_server(settings)
+
+
+def _front(
+    directory: Path, choice: str, host: str, port: int, tls: TlsFiles | None
+) -> tuple[list[str] | None, str | None]:
+    """nginx's command line and gunicorn's socket when nginx serves in front (its
+    configuration written and checked), else (None, None), said loudly."""
+    import subprocess
+
+    from webapp.web import front
+
+    nginx = None if choice == "none" else front.find_nginx()
+    if nginx is None:
+        if choice == "nginx":
+            fail("nginx is not installed (scripts/ensure-nginx.sh installs it).")
+        if choice == "auto":
+            click.echo(NO_FRONT_WARNING, err=True)
+        return None, None
+    names = front.certificate_names(tls.server_cert) if tls is not None else []
+    files = front.write_config(
+        directory,
+        host=host,
+        port=port,
+        tls_cert=tls.server_cert.resolve() if tls is not None else None,
+        tls_key=tls.server_key.resolve() if tls is not None else None,
+        host_names=front.known_host_names(names),
+    )
+    check = subprocess.run(
+        front.nginx_command(nginx, files, test=True), capture_output=True, text=True
+    )
+    if check.returncode != 0:
+        fail(f"nginx refuses the front's configuration {files.config}:\n{check.stderr}")
+    click.echo(f"nginx in front ({files.config}); gunicorn on {files.upstream_socket}.")
+    return front.nginx_command(nginx, files), str(files.upstream_socket)
 
 
 @click.command()
