@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,14 @@ import pytest
 import socketio
 
 from tests.security.live import Live, live_server, need_nginx
-from webapp.bench.attack import Installer, Siege, hold_websocket, websocket_handshake
+from webapp.bench.attack import (
+    Installer,
+    Siege,
+    free_port,
+    hht_command,
+    hold_websocket,
+    websocket_handshake,
+)
 from webapp.cli.serve import DEFAULT_THREADS
 from webapp.web import front
 from webapp.web.socket_gate import SOCKETS_PER_ADDRESS, SOCKETS_PER_SESSION, total_socket_cap
@@ -167,6 +175,30 @@ def test_gunicorns_control_socket_is_off(
         listening = Path("/proc/net/unix").read_text().split()
         assert not [path for path in listening if path.endswith("gunicorn.ctl")]
         assert "control socket" not in server.log_text().lower()
+
+
+def test_a_second_server_on_the_same_data_directory_is_refused(live: Live):
+    """It would take over the first one's gunicorn socket (and database and radio)."""
+    second = subprocess.run(
+        [
+            hht_command(),
+            "serve",
+            "--data-dir",
+            str(live.data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2
+    assert (
+        "another hht serve" in second.stderr and "is serving this data directory" in second.stderr
+    )
+    assert Installer(live.port).request("GET", "/login")[0] == 200  # the first one goes on
 
 
 def test_a_name_this_device_does_not_have_is_refused_at_the_front(live: Live):

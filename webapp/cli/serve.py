@@ -80,12 +80,18 @@ def serve(
     """Serve the web app (what make run and the systemd unit start)."""
     from webapp.cli.serving import ServeSettings, become_server
     from webapp.cli.serving import serve as serve_here
+    from webapp.web.front import RUN_DIR
     from webapp.web.lan import lan_address
+    from webapp.web.server import AlreadyServing, hold_serve_lock
     from webapp.web.tls import tls_files
 
     directory = resolve(data_dir)
     if not (directory / "hht.sqlite").exists():
         fail(f"No HHT data in {directory}; run 'hht init' (or 'hht init --demo') first.")
+    try:
+        hold_serve_lock(directory / RUN_DIR)  # held by this process, and after its exec
+    except AlreadyServing as exc:
+        fail(str(exc))
     files = tls_files(directory)
     tls = files if files.configured else None
     shown = lan_address() if host in ANY_ADDRESS else host

@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from webapp.sdnotify import notify
@@ -47,7 +48,38 @@ FRONT_EXIT_STATUS = 3
 #: strings (Engine.IO's sid, search terms), no referrer, no user agent.
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
+#: Under the data directory's run directory: held by the serving process for its life.
+SERVE_LOCK_FILE = "serve.lock"
+
 AppFactory = Callable[[], "Flask"]
+
+
+class AlreadyServing(RuntimeError):
+    """Another ``hht serve`` holds this data directory."""
+
+
+def hold_serve_lock(run_dir: Path) -> int:
+    """Lock ``<run>/serve.lock`` for as long as the returned descriptor stays open (across
+    ``exec`` too: it is inheritable): one server per data directory, since a second would
+    take over the first one's gunicorn socket (and its database and radio)."""
+    import fcntl
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(run_dir, 0o700)
+    fd = os.open(run_dir / SERVE_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise AlreadyServing(
+            f"another hht serve (pid {holder}) is serving this data directory"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    os.set_inheritable(fd, True)
+    return fd
+
 
 #: HTTP client libraries that python-engineio and python-socketio import, when installed,
 #: for their client halves. The server never uses those; unloaded they save about 15 MiB.
