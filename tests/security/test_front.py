@@ -4,6 +4,7 @@ timeouts and limits that keep slow, idle and greedy clients from holding the ser
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -77,8 +78,12 @@ def test_the_front_terminates_https_when_the_device_has_a_certificate(
 def test_a_data_dir_too_deep_for_a_unix_socket_gets_a_short_run_dir(tmp_path: Path):
     deep = tmp_path / ("d" * 90)
     files = front.write_config(deep, host="127.0.0.1", port=8080)
-    assert len(str(files.upstream_socket)) <= front.MAX_SOCKET_PATH
-    assert (files.directory.stat().st_mode & 0o777) == 0o700
+    try:
+        assert len(str(files.upstream_socket)) <= front.MAX_SOCKET_PATH
+        assert (files.directory.stat().st_mode & 0o777) == 0o700
+        assert front.front_dir(deep) == files.directory  # the same one at every start
+    finally:
+        shutil.rmtree(files.directory)
 
 
 def test_the_front_lets_through_what_the_app_allows(app):  # type: ignore[no-untyped-def]

@@ -17,12 +17,15 @@ It imports nothing but the standard library: the serving process's arbiter impor
 
 from __future__ import annotations
 
+import contextlib
 import grp
+import hashlib
 import ipaddress
 import os
 import pwd
 import shutil
 import socket
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,12 +106,20 @@ class FrontFiles:
 
 
 def front_dir(data_dir: Path) -> Path:
-    """``<data>/run/front``, or a private temporary directory when that path is too long
-    for gunicorn's unix socket."""
+    """``<data>/run/front``; when that path is too long for gunicorn's unix socket, a
+    private directory in the temporary directory named after the data directory (the
+    same at every start), or a fresh one if that name is taken by someone else."""
     directory = Path(data_dir).resolve() / RUN_DIR / FRONT_DIR
-    if len(str(directory / UPSTREAM_SOCKET)) > MAX_SOCKET_PATH:
-        return Path(tempfile.mkdtemp(prefix="hht-front-"))
-    return directory
+    if len(str(directory / UPSTREAM_SOCKET)) <= MAX_SOCKET_PATH:
+        return directory
+    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:16]
+    short = Path(tempfile.gettempdir()) / f"hht-front-{digest}"
+    with contextlib.suppress(FileExistsError):
+        short.mkdir(mode=0o700)
+    found = short.lstat()
+    if stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid() and not found.st_mode & 0o077:
+        return short
+    return Path(tempfile.mkdtemp(prefix="hht-front-"))
 
 
 def known_host_names(tls_names: list[str] | None = None) -> list[str]:
