@@ -195,8 +195,7 @@ class Station:
         except AuditKeyError as exc:
             store.close()
             raise StationError(str(exc)) from exc
-        with store.write() as db:
-            interrupted = repo.pause_interrupted_jobs(db)
+        interrupted = await store.write_async(repo.pause_interrupted_jobs)
         if interrupted:
             log.warning("jobs interrupted by a restart, now paused: %s", ", ".join(interrupted))
         opened: OpenedRadio | None = None

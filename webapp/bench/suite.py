@@ -376,6 +376,9 @@ def run(out: Path) -> dict[str, Any]:
     from webapp.bench.workpack import workpack_figures
 
     results["workpack"] = workpack_figures()
+    from webapp.bench.upload_stall import upload_stall_figures
+
+    results["upload_stall"] = upload_stall_figures()
     from webapp.bench.logins import login_timing_figures
 
     results["logins"] = login_timing_figures()
@@ -436,6 +439,9 @@ def _print(results: dict[str, Any]) -> None:
         f"({w['load_ms_per_command']:.2f} ms/command), unload of {w['unload_responses']} "
         f"responses {w['unload_seconds']:.2f} s"
     )
+    from webapp.bench.upload_stall import print_upload_stall
+
+    print_upload_stall(results["upload_stall"])
     z = results["zigbee"]
     print(
         f"CBKE suite 2 handshake (host)  {z['cbke_handshake_ms']:8.1f} ms "

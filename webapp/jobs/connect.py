@@ -90,7 +90,7 @@ class Connection:
         self._listener: asyncio.Task | None = None
 
     # ------------------------------------------------------------- device set
-    def choose_device_set(
+    async def choose_device_set(
         self, job: dict[str, Any], hub_id: str, meters_seen: set[str], actor: str
     ) -> None:
         """Fix the job to the candidate set for ``hub_id``, or refuse to connect."""
@@ -103,12 +103,14 @@ class Connection:
             return
         match = match_device_set(job["device_sets"], hub_id, meters_seen)
         if match.chosen is None:
-            self.journal.record(job["id"], "no-match", match.message, actor, hub=hub_id)
+            await self.journal.record_async(job["id"], "no-match", match.message, actor, hub=hub_id)
             raise RunnerError(match.message)
-        with self.store.write() as db:
-            repo.choose_device_set(
-                db, job["id"], match.chosen, actor, time_quality=self.journal.time_quality()
+        quality = self.journal.time_quality()
+        await self.store.write_async(
+            lambda db: repo.choose_device_set(
+                db, job["id"], match.chosen, actor, time_quality=quality
             )
+        )
 
     # ---------------------------------------------------------------- connect
     async def connect(
@@ -117,7 +119,7 @@ class Connection:
         """Choose the device set, open the link, collect what the hub held, listen."""
         job = repo.require_job(self.store.reader(), job_id)
         hub_id = hub_id.strip().upper()
-        self.choose_device_set(job, hub_id, set(meters_seen), actor)
+        await self.choose_device_set(job, hub_id, set(meters_seen), actor)
         job = repo.require_job(self.store.reader(), job_id)
         await self.disconnect()
         stand_at_site(self.driver, job)
@@ -130,7 +132,9 @@ class Connection:
         live = self.board.live(job_id)
         live.phase, live.instruction, live.connected_hub = "connecting", None, None
         self.board.publish_live(job_id)
-        self.journal.record(job_id, "connect", f"Connecting to hub {hub_id}", actor, hub=hub_id)
+        await self.journal.record_async(
+            job_id, "connect", f"Connecting to hub {hub_id}", actor, hub=hub_id
+        )
         started = time.monotonic()
 
         def on_stage(stage: ConnectStage) -> None:
@@ -145,15 +149,16 @@ class Connection:
             live.phase, live.stage, live.stage_label = "idle", None, None
             live.instruction = exc.instruction
             self.board.publish_live(job_id)
-            self.journal.record(
+            await self.journal.record_async(
                 job_id, "connect-failed", exc.instruction, actor, code=exc.code.value
             )
             raise
         self.link, self.job_id, self.lost = link, job_id, None
         live.phase, live.connected_hub = "connected", hub_id
-        with self.store.write() as db:
-            db["jobs"].update(job_id, {"connected_hub_id": hub_id})
-        self.journal.record(
+        await self.store.write_async(
+            lambda db: db["jobs"].update(job_id, {"connected_hub_id": hub_id})
+        )
+        await self.journal.record_async(
             job_id,
             "connected",
             f"Connected to hub {hub_id} in {time.monotonic() - started:.1f} s",
@@ -167,7 +172,9 @@ class Connection:
         hub_time = await link.hub_time()
         clock = self._clock()
         if hub_time is not None and clock.offer_hub_time(*hub_time) is not None:
-            self.journal.record(job_id, "clock", f"Hub time read: {clock.estimate().label}")
+            await self.journal.record_async(
+                job_id, "clock", f"Hub time read: {clock.estimate().label}"
+            )
 
     async def disconnect(self) -> None:
         if self._listener:

@@ -79,7 +79,7 @@ class Control:
             self._clock().estimate(), use_cases, self.time_tolerance_s
         )
         if not allowed:
-            self.journal.record(job_id, "held", why, actor)
+            await self.journal.record_async(job_id, "held", why, actor)
             raise RunnerError(why)
         control = JobControl()
         self._controls[job_id] = control
@@ -110,8 +110,8 @@ class Control:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await control.task
         self.active_job = None if self.active_job == job_id else self.active_job
-        with self.store.write() as db:
-            self.journal.set_status(
+        await self.store.write_async(
+            lambda db: self.journal.set_status(
                 db,
                 job_id,
                 JobStatus.ABORTED,
@@ -121,6 +121,7 @@ class Control:
                 abort_note=note,
                 finished_at=utc_now(),
             )
+        )
         if self.connection.job_id == job_id:
             await self.connection.disconnect()
         self.board.live(job_id).phase = "idle"
@@ -145,6 +146,8 @@ class Control:
             except (RadioError, RunnerError) as exc:
                 log.warning("job %s not resumed after the stick came back: %s", job["id"], exc)
                 continue
-            self.journal.record(job["id"], "radio", "The radio stick is back; the job carries on")
+            await self.journal.record_async(
+                job["id"], "radio", "The radio stick is back; the job carries on"
+            )
             resumed.append(job["id"])
         return resumed

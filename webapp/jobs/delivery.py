@@ -12,6 +12,10 @@ each ending at a named checkpoint (:mod:`webapp.faults`):
 
 A retry (no answer in time) resends exactly the same bytes: the device's replay
 protection turns a second delivery into a rejection, never a second execution.
+
+Every commit is awaited (:meth:`Store.write_async`): the loop that owns the radio
+never waits for the store's writer, so nothing a page does (loading a pack, say)
+holds up a send, an answer or the watchdog.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from sqlite_utils import Database
 
 from webapp.faults import checkpoint
 from webapp.jobs import repo
@@ -104,38 +110,44 @@ class Delivery:
     async def run(self, job_id: str, actor: str, pause: asyncio.Event) -> None:
         """Run (or resume) the job to its end or to a resumable stop."""
         try:
-            self._mark_running(job_id, actor)
+            await self._mark_running(job_id, actor)
             await self._run_service_requests(job_id, pause)
         except JobInterrupted as exc:
-            self.pause_safely(job_id, exc.message, exc.reason)
+            await self.pause_safely(job_id, exc.message, exc.reason)
         except StorageFullError:
             # the link goes too: a new one offers every answer the hub still holds
             await self.connection.disconnect()
-            self.pause_safely(job_id, STORAGE_FULL_MESSAGE, PauseReason.STORAGE_FULL)
+            await self.pause_safely(job_id, STORAGE_FULL_MESSAGE, PauseReason.STORAGE_FULL)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("job %s stopped on an unexpected error", job_id)
-            self.pause_safely(job_id, INTERNAL_ERROR_MESSAGE, PauseReason.INTERNAL_ERROR)
+            await self.pause_safely(job_id, INTERNAL_ERROR_MESSAGE, PauseReason.INTERNAL_ERROR)
         finally:
             self.waiters.clear()
         self.board.publish_snapshot(self.store.reader(), job_id)
 
-    def _mark_running(self, job_id: str, actor: str) -> None:
-        with self.store.write() as db:
+    async def _mark_running(self, job_id: str, actor: str) -> None:
+        def mark(db: Database) -> None:
             job = repo.require_job(db, job_id)
             fields = {} if job["started_at"] else {"started_at": utc_now()}
             verb = "Resumed" if job["status"] == JobStatus.PAUSED else "Started"
             self.journal.set_status(db, job_id, JobStatus.RUNNING, f"{verb} job", actor, **fields)
+
+        await self.store.write_async(mark)
         live = self.board.live(job_id)
         live.phase, live.instruction = "running", None
         self.board.publish_snapshot(self.store.reader(), job_id)
 
-    def pause_safely(self, job_id: str, message: str, reason: PauseReason) -> None:
+    async def pause_safely(self, job_id: str, message: str, reason: PauseReason) -> None:
         """Record the pause if the disk lets us; the page is told either way. A job whose
         pause could not be written is paused at the next start-up (pause_interrupted_jobs)."""
-        with contextlib.suppress(StorageFullError), self.store.write() as db:
-            self.journal.set_status(db, job_id, JobStatus.PAUSED, message, reason=reason)
+        with contextlib.suppress(StorageFullError):
+            await self.store.write_async(
+                lambda db: self.journal.set_status(
+                    db, job_id, JobStatus.PAUSED, message, reason=reason
+                )
+            )
         live = self.board.live(job_id)
         live.phase = "connected" if self.connection.link else "idle"
         live.stop_waiting()
@@ -147,9 +159,9 @@ class Delivery:
         for sr in repo.service_requests(reader, job_id):
             sr_commands = [c for c in all_commands if c["service_request_id"] == sr["id"]]
             await self._run_service_request(job_id, sr, sr_commands, pause)
-        self._finish(job_id)
+        await self._finish(job_id)
 
-    def _finish(self, job_id: str) -> None:
+    async def _finish(self, job_id: str) -> None:
         final = repo.commands(self.store.reader(), job_id)
         ok = all(CommandState(c["state"]) in GOOD_STATES for c in final)
         status = JobStatus.COMPLETED if ok else JobStatus.FAILED
@@ -158,8 +170,9 @@ class Delivery:
             if ok
             else "Finished; some service requests failed (see the commands marked)"
         )
-        with self.store.write() as db:
-            self.journal.set_status(db, job_id, status, message, finished_at=utc_now())
+        await self.store.write_async(
+            lambda db: self.journal.set_status(db, job_id, status, message, finished_at=utc_now())
+        )
         live = self.board.live(job_id)
         live.phase = "connected" if self.connection.link else "idle"
         live.stop_waiting()
@@ -179,7 +192,7 @@ class Delivery:
             state = CommandState(cmd["state"])
             if failed_at is not None:
                 if state not in DONE_STATES:
-                    self._set_command(
+                    await self._set_command(
                         cmd["id"],
                         state=CommandState.SKIPPED.value,
                         last_error=f"Not sent: command {failed_at['seq']} failed",
@@ -190,20 +203,21 @@ class Delivery:
             if state not in GOOD_STATES:
                 failed_at = cmd
         sr_state = "failed" if failed_at else "done"
-        with self.store.write() as db:
-            db["service_requests"].update(sr["id"], {"state": sr_state})
+        await self.store.write_async(
+            lambda db: db["service_requests"].update(sr["id"], {"state": sr_state})
+        )
 
     # ---------------------------------------------------------------- command
     async def deliver(self, job_id: str, cmd: dict[str, Any], pause: asyncio.Event) -> CommandState:
         """Send one command until it is settled or the job must stop."""
-        send = self._begin(job_id, cmd)
+        send = await self._begin(job_id, cmd)
         while True:
-            link = self._may_send(send, pause)
+            link = await self._may_send(send, pause)
             answer = self.waiters.expect(send.command_id)
             try:
-                self._commit_intent(send)
+                await self._commit_intent(send)
                 await self._hand_to_radio(send, link)
-                self._commit_delivered(send)
+                await self._commit_delivered(send)
                 state = await self._await_answer(send, answer, pause)
             finally:
                 self.waiters.drop(send.command_id)
@@ -211,11 +225,11 @@ class Delivery:
                 self._settled(send)
                 return state
 
-    def _begin(self, job_id: str, cmd: dict[str, Any]) -> _Send:
+    async def _begin(self, job_id: str, cmd: dict[str, Any]) -> _Send:
         sleepy = cmd["device_role"] in SLEEPY_ROLES
         timeout = GSME_RESPONSE_TIMEOUT_SECONDS if sleepy else RESPONSE_TIMEOUT_SECONDS
         if CommandState(cmd["state"]) in IN_FLIGHT_STATES:
-            self.journal.record(
+            await self.journal.record_async(
                 job_id,
                 "resume",
                 f"Command {cmd['seq']} ({cmd['use_case']}) was in flight; resending the same "
@@ -224,7 +238,7 @@ class Delivery:
             )
         return _Send(job_id, cmd, sleepy, self._scaled(timeout), time.monotonic())
 
-    def _may_send(self, send: _Send, pause: asyncio.Event) -> HubLink:
+    async def _may_send(self, send: _Send, pause: asyncio.Event) -> HubLink:
         """The link to send on, or why the job stops before this send."""
         if pause.is_set():
             raise JobInterrupted(PAUSED_MESSAGE, PauseReason.INSTALLER)
@@ -236,7 +250,7 @@ class Delivery:
             raise JobInterrupted(LINK_DROPPED_MESSAGE, PauseReason.LINK_LOST)
         if send.sends >= MAX_ATTEMPTS:
             cmd = send.cmd
-            self._set_command(
+            await self._set_command(
                 send.command_id,
                 state=CommandState.TIMED_OUT.value,
                 last_error=f"No answer after {send.sends} tries",
@@ -249,10 +263,10 @@ class Delivery:
             )
         return link
 
-    def _commit_intent(self, send: _Send) -> None:
+    async def _commit_intent(self, send: _Send) -> None:
         """Step 1: commit that attempt n is about to go out."""
         send.sends += 1
-        send.cmd = self._set_command(
+        send.cmd = await self._set_command(
             send.command_id,
             state=CommandState.SENDING.value,
             attempts=send.cmd["attempts"] + 1,
@@ -270,18 +284,22 @@ class Delivery:
         try:
             await link.put(send.cmd["raw"])
         except RadioError as exc:
-            self._set_command(send.command_id, last_error=exc.instruction)
+            await self._set_command(send.command_id, last_error=exc.instruction)
             self.connection.link_lost(send.job_id, exc)
             raise JobInterrupted(exc.instruction, pause_reason_for(exc)) from exc
         checkpoint("sent")
 
-    def _commit_delivered(self, send: _Send) -> None:
+    async def _commit_delivered(self, send: _Send) -> None:
         """Step 3: commit ``delivered``, unless the answer came in first and is stored."""
-        with self.store.write() as db:
+
+        def commit(db: Database) -> tuple[dict[str, Any], bool]:
             cmd = repo.get_command(db, send.command_id)
-            changed = cmd["state"] == CommandState.SENDING.value
-            if changed:
-                cmd = repo.update_command(db, send.command_id, state=CommandState.DELIVERED.value)
+            if cmd["state"] != CommandState.SENDING.value:
+                return cmd, False
+            delivered = CommandState.DELIVERED.value
+            return repo.update_command(db, send.command_id, state=delivered), True
+
+        cmd, changed = await self.store.write_async(commit)
         send.cmd = cmd
         if changed:
             self.board.publish_command(cmd)
@@ -295,7 +313,7 @@ class Delivery:
         try:
             state = await asyncio.wait_for(asyncio.shield(answer), send.timeout)
         except TimeoutError:
-            return self._no_answer(send)
+            return await self._no_answer(send)
         except asyncio.CancelledError:
             if pause.is_set():
                 raise JobInterrupted(PAUSED_MESSAGE, PauseReason.INSTALLER) from None
@@ -314,10 +332,10 @@ class Delivery:
             live.waiting_for = f"Waiting for the {send.cmd['device_role'].upper()} to answer"
         self.board.publish_live(send.job_id)
 
-    def _no_answer(self, send: _Send) -> CommandState | None:
+    async def _no_answer(self, send: _Send) -> CommandState | None:
         """A send timed out: the state if an answer was stored meanwhile, else None."""
         cmd = send.cmd
-        self.journal.record(
+        await self.journal.record_async(
             send.job_id,
             "timeout",
             f"No answer to command {cmd['seq']} ({cmd['use_case']}), attempt {cmd['attempts']}",
@@ -332,9 +350,8 @@ class Delivery:
         self._durations.setdefault(send.job_id, []).append(time.monotonic() - send.started)
 
     # ---------------------------------------------------------------- helpers
-    def _set_command(self, command_id: int, **fields: Any) -> dict[str, Any]:
-        with self.store.write() as db:
-            cmd = repo.update_command(db, command_id, **fields)
+    async def _set_command(self, command_id: int, **fields: Any) -> dict[str, Any]:
+        cmd = await self.store.write_async(lambda db: repo.update_command(db, command_id, **fields))
         self.board.publish_command(cmd)
         return cmd
 

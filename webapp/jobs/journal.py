@@ -2,6 +2,10 @@
 
 Each runner holds its own :class:`Journal` over its own clock, so two runners in
 one process stamp their events each with their own clock.
+
+The radio's loop commits with :meth:`Journal.record_async` (the store's writer thread
+does the transaction while the loop goes on); :meth:`Journal.record` is for the pages'
+threads, which may wait for the writer.
 """
 
 from __future__ import annotations
@@ -49,9 +53,18 @@ class Journal:
         )
 
     def record(self, job_id: str, kind: str, message: str, actor: str = "hht", **data: Any) -> None:
-        """Commit one event and tell the job's pages."""
+        """Commit one event and tell the job's pages: from a thread, never the radio loop."""
         with self.store.write() as db:
             event = self.append(db, job_id, kind, message, data, actor)
+        self.board.publish_event(event)
+
+    async def record_async(
+        self, job_id: str, kind: str, message: str, actor: str = "hht", **data: Any
+    ) -> None:
+        """Commit one event from the radio loop, which goes on meanwhile; then tell the pages."""
+        event = await self.store.write_async(
+            lambda db: self.append(db, job_id, kind, message, data, actor)
+        )
         self.board.publish_event(event)
 
     def set_status(

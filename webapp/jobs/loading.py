@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -104,6 +105,11 @@ def _check_devices(where: str, devices: dict[str, str]) -> list[str]:
     return problems
 
 
+def _exists(db: Database, where: str, params: list[object]) -> bool:
+    """Whether a row matches (plain SQL: this runs again inside the writer, per command)."""
+    return db.execute(f"SELECT 1 FROM {where} LIMIT 1", params).fetchone() is not None
+
+
 def _check_command(
     db: Database,
     at: str,
@@ -124,12 +130,19 @@ def _check_command(
     if msg.originator_hex != spec.supplier_eui:
         problems.append(f"{at}: originator {msg.originator_hex} is not the job's supplier")
     key = (msg.originator_hex, msg.recipient_hex, msg.counter, msg.message_code)
-    if key in seen or db["commands"].count_where(
-        "originator = ? AND recipient = ? AND counter = ? AND message_code = ?", list(key)
+    if key in seen or _exists(
+        db,
+        "commands WHERE originator = ? AND recipient = ? AND counter = ? AND message_code = ?",
+        list(key),
     ):
         problems.append(f"{at}: counter {msg.counter} was already seen")
     seen.add(key)
     return problems
+
+
+def _assignees(db: Database, specs: list[JobSpec]) -> dict[str, dict[str, Any] | None]:
+    """Each assignee named, looked up once (a pack's jobs mostly share a few installers)."""
+    return {name: find_user(db, name) for name in {s.assignee for s in specs if s.assignee}}
 
 
 def check_jobs(db: Database, specs: list[JobSpec]) -> list[str]:
@@ -137,17 +150,18 @@ def check_jobs(db: Database, specs: list[JobSpec]) -> list[str]:
     problems: list[str] = []
     seen_ids: set[str] = set()
     seen_transactions: set[tuple[str, str, int, int]] = set()
+    users = _assignees(db, specs)
     for spec in specs:
         where = f"job {spec.id}"
         if spec.id in seen_ids:
             problems.append(f"{where}: the job id appears twice")
         seen_ids.add(spec.id)
-        if db["jobs"].count_where("id = ?", [spec.id]):
+        if _exists(db, "jobs WHERE id = ?", [spec.id]):
             problems.append(f"{where}: already loaded")
-        if not db["suppliers"].count_where("eui = ?", [spec.supplier_eui]):
+        if not _exists(db, "suppliers WHERE eui = ?", [spec.supplier_eui]):
             problems.append(f"{where}: supplier {spec.supplier_eui} is not trusted here")
         if spec.assignee:
-            user = find_user(db, spec.assignee)
+            user = users[spec.assignee]
             if user is None or user["role"] != INSTALLER:
                 problems.append(f"{where}: no installer {spec.assignee}")
         if not spec.service_requests:
@@ -183,10 +197,30 @@ def check_jobs(db: Database, specs: list[JobSpec]) -> list[str]:
     return problems
 
 
-def _insert_job(db: Database, spec: JobSpec, work_pack_id: int | None, now: str) -> int:
+def _insert(db: Database, table: str, row: dict[str, object]) -> int:
+    """Insert ``row`` into ``table``; its rowid.
+
+    Plain SQL, not sqlite-utils' ``insert`` (which looks the table up again for every
+    row): a pack's rows are written inside the store's writer, which must be held briefly.
+    """
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    cursor = db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
+    return int(cursor.lastrowid or 0)
+
+
+def _insert_job(
+    db: Database,
+    spec: JobSpec,
+    work_pack_id: int | None,
+    now: str,
+    users: dict[str, dict[str, Any] | None],
+) -> int:
     first = spec.device_sets[0]
-    assignee = find_user(db, spec.assignee) if spec.assignee else None
-    db["jobs"].insert(
+    assignee = users[spec.assignee] if spec.assignee else None
+    _insert(
+        db,
+        "jobs",
         {
             "id": spec.id,
             "work_pack_id": work_pack_id,
@@ -204,53 +238,51 @@ def _insert_job(db: Database, spec: JobSpec, work_pack_id: int | None, now: str)
             "device_set_id": None,
             "hub_install": json.dumps(spec.hub_install) if spec.hub_install else None,
             "created_at": now,
-        }
+        },
     )
-    sr_ids = []
-    for sr_seq, sr in enumerate(spec.service_requests, 1):
-        sr_ids.append(
-            db["service_requests"]
-            .insert(
-                {
-                    "job_id": spec.id,
-                    "seq": sr_seq,
-                    "service_reference": sr.service_reference,
-                    "service_reference_variant": sr.service_reference_variant
-                    or sr.service_reference,
-                    "use_case": sr.use_case,
-                    "title": sr.title,
-                    "duis_request_id": "",
-                    "command_variant": sr.command_variant,
-                    "state": "queued",
-                }
-            )
-            .last_pk
+    sr_ids = [
+        _insert(
+            db,
+            "service_requests",
+            {
+                "job_id": spec.id,
+                "seq": sr_seq,
+                "service_reference": sr.service_reference,
+                "service_reference_variant": sr.service_reference_variant or sr.service_reference,
+                "use_case": sr.use_case,
+                "title": sr.title,
+                "duis_request_id": "",
+                "command_variant": sr.command_variant,
+                "state": "queued",
+            },
         )
+        for sr_seq, sr in enumerate(spec.service_requests, 1)
+    ]
     seq = 0
     for n, dset in enumerate(spec.device_sets):
-        set_id = (
-            db["device_sets"]
-            .insert(
-                {
-                    "job_id": spec.id,
-                    "seq": n + 1,
-                    "label": dset.label or SET_LABELS[n],
-                    "hub_id": dset.hub_id,
-                    "devices": json.dumps(
-                        {k: v.upper() for k, v in dset.devices.items()}, sort_keys=True
-                    ),
-                }
-            )
-            .last_pk
+        set_id = _insert(
+            db,
+            "device_sets",
+            {
+                "job_id": spec.id,
+                "seq": n + 1,
+                "label": dset.label or SET_LABELS[n],
+                "hub_id": dset.hub_id,
+                "devices": json.dumps(
+                    {k: v.upper() for k, v in dset.devices.items()}, sort_keys=True
+                ),
+            },
         )
         if len(spec.device_sets) == 1:
-            db["jobs"].update(spec.id, {"device_set_id": set_id})
+            db.execute("UPDATE jobs SET device_set_id = ? WHERE id = ?", [set_id, spec.id])
         for sr_id, sr, cmds in zip(sr_ids, spec.service_requests, dset.commands, strict=True):
             for cmd in cmds:
                 seq += 1
                 msg = parse_message(cmd.raw)
                 known = use_case_for(msg.message_code)
-                db["commands"].insert(
+                _insert(
+                    db,
+                    "commands",
                     {
                         "job_id": spec.id,
                         "service_request_id": sr_id,
@@ -267,7 +299,7 @@ def _insert_job(db: Database, spec: JobSpec, work_pack_id: int | None, now: str)
                         "state": CommandState.QUEUED.value,
                         "attempts": 0,
                         "updated_at": now,
-                    }
+                    },
                 )
     return seq
 
@@ -278,8 +310,9 @@ def add_jobs(db: Database, specs: list[JobSpec], work_pack_id: int | None = None
     if problems:
         raise LoadError(problems)
     now = utc_now()
+    users = _assignees(db, specs)
     for spec in specs:
-        count = _insert_job(db, spec, work_pack_id, now)
+        count = _insert_job(db, spec, work_pack_id, now, users)
         sets = len(spec.device_sets)
         append_event(
             db,

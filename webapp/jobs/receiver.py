@@ -5,6 +5,9 @@ before it is acknowledged to the hub, and acknowledged before anything else
 happens with it: the page is told and the delivery waiting for that command's
 answer is woken.  A message that cannot be stored is not acknowledged, so the
 hub keeps it for the next connection.
+
+The commit is awaited (:meth:`Store.write_async`): the radio's loop goes on while the
+store's writer thread does it, and the acknowledgement still waits for the commit.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+
+from sqlite_utils import Database
 
 from webapp.clock import Clock
 from webapp.clock.device_time import reported_device_time
@@ -56,12 +61,15 @@ class Receiver:
             await self.accept(raw, job_id)
         if held:
             message = f"Collected {len(held)} held messages from the hub"
-            self.journal.record(job_id, "collected", message)
+            await self.journal.record_async(job_id, "collected", message)
 
     async def accept(self, raw: bytes, job_id: str) -> None:
         """Commit one incoming message, acknowledge it to the hub, then act on it."""
         checkpoint("response-received")
-        result, event = self._commit(raw, job_id)
+        certificates = self._certificates()
+        result, event = await self.store.write_async(
+            lambda db: self._commit(db, raw, job_id, certificates)
+        )
         checkpoint("response-committed")
         link = self._link()
         if link is not None:
@@ -72,36 +80,37 @@ class Receiver:
         cmd = result.command
         if cmd is not None:
             if result.new and cmd["use_case"] in TIME_SETTING_USE_CASES:
-                self._compare_device_time(cmd, raw)
+                await self._compare_device_time(cmd, raw)
             self.board.publish_command(cmd)
             self.waiters.settle(cmd["id"], cmd["state"])
 
-    def _commit(self, raw: bytes, job_id: str) -> tuple[incoming.Incoming, dict[str, Any] | None]:
-        """Store ``raw`` and its event in one transaction."""
-        with self.store.write() as db:
-            result = incoming.store_message(
-                db, raw, route="hht", job_id=job_id, certificates=self._certificates()
-            )
-            if not result.new:
-                return result, None
-            cmd = result.command
-            event = self.journal.append(
-                db,
-                cmd["job_id"] if cmd else job_id,
-                "response" if cmd else result.event_kind,
-                result.summary,
-                {"command_id": cmd["id"]} if cmd else {"response_id": result.response_id},
-            )
+    def _commit(
+        self, db: Database, raw: bytes, job_id: str, certificates: Any
+    ) -> tuple[incoming.Incoming, dict[str, Any] | None]:
+        """Store ``raw`` and its event in the transaction ``db`` (on the writer thread)."""
+        result = incoming.store_message(
+            db, raw, route="hht", job_id=job_id, certificates=certificates
+        )
+        if not result.new:
+            return result, None
+        cmd = result.command
+        event = self.journal.append(
+            db,
+            cmd["job_id"] if cmd else job_id,
+            "response" if cmd else result.event_kind,
+            result.summary,
+            {"command_id": cmd["id"]} if cmd else {"response_id": result.response_id},
+        )
         return result, event
 
-    def _compare_device_time(self, cmd: dict[str, Any], raw: bytes) -> None:
+    async def _compare_device_time(self, cmd: dict[str, Any], raw: bytes) -> None:
         """After a clock-setting command: how far is the device's time from ours?"""
         device_time = reported_device_time(raw)
         if device_time is None:
             return
         estimate = self._clock().estimate()
         difference = device_time - estimate.now
-        self.journal.record(
+        await self.journal.record_async(
             cmd["job_id"],
             "clock-check",
             f"{cmd['device_role'].upper()} time after {cmd['use_case']} differs from the "

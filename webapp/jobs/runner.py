@@ -12,6 +12,10 @@ that do the work:
 * :mod:`~webapp.jobs.delivery` sends each command through the life cycle;
 * :mod:`~webapp.jobs.live` keeps what is happening now and tells the pages;
 * :mod:`~webapp.jobs.journal` writes job events stamped with this runner's clock.
+
+Everything the runner commits from the loop is awaited on the store's writer thread
+(:meth:`~webapp.store.db.Store.write_async`), so the loop never waits for the writer:
+however long a page holds it, commands go out, answers come in and the watchdog pings.
 """
 
 from __future__ import annotations
@@ -140,7 +144,8 @@ class Runner:
         self.board.publish_live(job_id)
 
     def note(self, job_id: str, kind: str, message: str, actor: str = "hht") -> None:
-        """Record something that happened outside the runner (thread-safe)."""
+        """Record something that happened outside the runner: from the pages' threads
+        (it waits for the store's writer), never from the radio loop."""
         self.journal.record(job_id, kind, message, actor)
 
     def snapshot(self, job_id: str) -> dict[str, Any]:
@@ -166,7 +171,7 @@ class Runner:
             hubs_of_open_jobs(self.store.reader()),
             self.driver.info.bands,
         )
-        self.journal.record(
+        await self.journal.record_async(
             job_id,
             "scan",
             f"Scan heard {len(out)} networks",

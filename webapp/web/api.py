@@ -13,6 +13,7 @@ from webapp.jobs import repo
 from webapp.jobs.runner import RunnerError
 from webapp.jobs.states import ABORT_REASONS
 from webapp.web.context import get_db, hht, loop, station
+from webapp.web.params import BodyRefused, json_body
 from webapp.web.security import current_user, role_required
 from webapp.zigbee.drivers.base import RadioError
 
@@ -38,7 +39,10 @@ def _job_for_installer(job_id: str) -> dict[str, Any]:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = json_body()
+    except BodyRefused as exc:
+        _fail(str(exc))
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -12,6 +12,7 @@ from webapp.gbcs.errors import GbcsError
 from webapp.jobs import repo
 from webapp.store.sql import get_row
 from webapp.web.context import get_db, station
+from webapp.web.params import path_id
 from webapp.web.security import current_user, role_required
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
@@ -55,11 +56,12 @@ def _view(raw: bytes, title: str, job: dict[str, Any], **extra: Any) -> str:
     )
 
 
-@bp.route("/command/<int:command_id>")
+@bp.route("/command/<command_id>")
 @role_required(INSTALLER, SUPERVISOR)
-def command(command_id: int):  # type: ignore[no-untyped-def]
+def command(command_id: str):  # type: ignore[no-untyped-def]
     db = get_db()
-    row = get_row(db, "commands", command_id)
+    number = path_id(command_id, "command id")
+    row = get_row(db, "commands", number)
     if row is None:
         abort(404)
     job = _allowed_job(row["job_id"])
@@ -67,16 +69,16 @@ def command(command_id: int):  # type: ignore[no-untyped-def]
         db.query(
             "SELECT id, route, received_at, outcome FROM responses "
             "WHERE command_id = ? ORDER BY id",
-            [command_id],
+            [number],
         )
     )
     return _view(row["raw"], f"Command {row['seq']}: {row['use_case']}", job, responses=answers)
 
 
-@bp.route("/response/<int:response_id>")
+@bp.route("/response/<response_id>")
 @role_required(INSTALLER, SUPERVISOR)
-def response(response_id: int):  # type: ignore[no-untyped-def]
-    row = get_row(get_db(), "responses", response_id)
+def response(response_id: str):  # type: ignore[no-untyped-def]
+    row = get_row(get_db(), "responses", path_id(response_id, "response id"))
     if row is None:
         abort(404)
     job = _allowed_job(row["job_id"])

@@ -36,6 +36,7 @@ from webapp.store.audit.job import job_chain_state
 from webapp.store.events import events_for
 from webapp.web.context import get_db, station
 from webapp.web.lan import lan_address
+from webapp.web.params import int_arg
 from webapp.web.security import current_user, role_required
 from webapp.web.sessions import ended_for_user
 from webapp.workpack.unload import waiting_by_supplier
@@ -53,9 +54,8 @@ _UNSAFE_DOWNLOAD_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 MAX_DOWNLOAD_STEM = 80
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+#: History pages go this far (25 million jobs); further is a 400, never an SQLite overflow.
+MAX_HISTORY_PAGE = 1_000_000
 
 
 @bp.route("/")
@@ -67,9 +67,9 @@ def history():  # type: ignore[no-untyped-def]
         status=request.args.get("status", "")
         if request.args.get("status") in JOB_STATUS_LABELS
         else "",
-        installer_id=_int_arg("installer"),
+        installer_id=int_arg("installer"),
         search=request.args.get("q", "").strip()[:64],
-        page=_int_arg("page") or 1,
+        page=int_arg("page", 1, maximum=MAX_HISTORY_PAGE),
     )
     jobs, total = repo.job_history(get_db(), flt)
     pages = max(1, math.ceil(total / repo.HISTORY_PAGE_SIZE))

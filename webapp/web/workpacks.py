@@ -16,6 +16,7 @@ from flask import (
 from webapp.auth.users import SUPERVISOR
 from webapp.identity import duis_signing_identity, terminal_identity
 from webapp.web.context import get_db, station
+from webapp.web.params import int_arg, int_form, path_id
 from webapp.web.security import current_user, role_required
 from webapp.workpack import unload
 from webapp.workpack.archive import MAX_ARCHIVE_BYTES
@@ -101,17 +102,17 @@ def workpacks():  # type: ignore[no-untyped-def]
             "LEFT JOIN suppliers s ON s.eui = w.supplier_eui ORDER BY w.id DESC LIMIT 50"
         )
     )
-    loaded = request.args.get("loaded", "")
+    loaded = int_arg("loaded")
     jobs = (
         list(
             get_db().query(
                 "SELECT id, site, mpxn, appointment, status, "
                 "(SELECT count(*) FROM device_sets d WHERE d.job_id = jobs.id) AS sets "
                 "FROM jobs WHERE work_pack_id = ? ORDER BY id",
-                [int(loaded)],
+                [loaded],
             )
         )
-        if loaded.isdigit()
+        if loaded is not None
         else []
     )
     status = 400 if problems else (409 if other_supplier else 200)
@@ -133,7 +134,7 @@ def unloads():  # type: ignore[no-untyped-def]
         st = station()
         try:
             if request.form.get("action") == "confirm":
-                unload_id = int(request.form.get("unload_id", "0") or 0)
+                unload_id = int_form("unload_id", 0, minimum=0)
                 with st.store.write() as db:
                     count = unload.confirm_received(db, unload_id, _actor())
                 flash(f"Unload {unload_id} confirmed as received; {count} items stop waiting.")
@@ -161,10 +162,11 @@ def unloads():  # type: ignore[no-untyped-def]
     ), (400 if problems else 200)
 
 
-@bp.route("/unloads/<int:unload_id>.zip")
+@bp.route("/unloads/<unload_id>.zip")
 @role_required(SUPERVISOR)
-def unload_file(unload_id: int):  # type: ignore[no-untyped-def]
-    row = get_db().execute("SELECT file_name FROM unloads WHERE id = ?", [unload_id]).fetchone()
+def unload_file(unload_id: str):  # type: ignore[no-untyped-def]
+    number = path_id(unload_id, "unload id")
+    row = get_db().execute("SELECT file_name FROM unloads WHERE id = ?", [number]).fetchone()
     if row is None or not row[0]:
         abort(404)
     path = station().data_dir / unload.UNLOADS_DIR / row[0]

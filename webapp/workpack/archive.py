@@ -11,13 +11,15 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 from webapp.workpack.errors import WorkPackError
 
 MAX_ARCHIVE_BYTES = 16 * 1024 * 1024
 MAX_MEMBERS = 5_000
 MAX_MEMBER_BYTES = 2 * 1024 * 1024
-MAX_TOTAL_BYTES = 200 * 1024 * 1024
+#: All members together, inflated: held in memory while the pack is verified (on a Pi).
+MAX_TOTAL_BYTES = 64 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed; XML compresses well, bombs far better
 MEMBER_NAME = re.compile(r"^(?:[a-z]+/)?[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zips are reproducible: same content, same bytes
@@ -70,7 +72,7 @@ def read_archive(data: bytes, what: str = "work pack") -> dict[str, bytes]:
         try:
             with archive.open(info) as handle:
                 content = handle.read(MAX_MEMBER_BYTES + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
             problems.append(f"file {info.filename}: cannot be read ({exc})")
             continue
         if len(content) > MAX_MEMBER_BYTES:  # a header that lied about the size

@@ -3,6 +3,16 @@
 Nothing is written unless the whole pack is good; a refusal lists every problem
 found (signature, certificate, files, DUIS XML, each command), so the back office
 can fix them in one go.
+
+Verifying is the long part (unzipping, hashing, the signature, parsing every DUIS
+file and command), and the pack comes from outside, so it is done on a reader
+connection, **before** the store's writer is taken: the running job, logins and
+button presses never wait for an upload.  Then one short transaction checks again
+what the database might have changed meanwhile (the supplier's certificate, the pack,
+its jobs and counters not loaded since) and writes.  Each command file is read once
+however many times the manifest names it, and the command files are read only when
+the manifest's signature is good: nothing an untrusted sender wrote is parsed beyond
+the manifest.
 """
 
 from __future__ import annotations
@@ -17,13 +27,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlite_utils import Database
 
-from webapp.duis import DuisError, parse_local_command
+from webapp.duis import DuisError, LocalCommand, parse_local_command
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.message import parse_message
 from webapp.jobs.loading import (
     CommandSpec,
     DeviceSetSpec,
     JobSpec,
+    LoadError,
     ServiceRequestSpec,
     add_jobs,
     check_jobs,
@@ -34,9 +45,22 @@ from webapp.workpack import unload
 from webapp.workpack.archive import read_archive
 from webapp.workpack.errors import WorkPackError
 from webapp.workpack.manifest import MANIFEST_NAME, SIGNATURE_NAME, Manifest, parse_manifest
-from webapp.workpack.trust import sha256_hex, trusted_supplier, validity_problem, verify_detached
+from webapp.workpack.trust import (
+    fingerprint,
+    sha256_hex,
+    trusted_supplier,
+    validity_problem,
+    verify_detached,
+)
 
 log = logging.getLogger(__name__)
+
+#: A refusal lists at most this many problems, then says how many more there were.
+MAX_PROBLEMS_LISTED = 100
+NOT_READ = (
+    "the command files were not read: a pack's files are read only once its signature "
+    "verifies with a trusted supplier's certificate"
+)
 
 
 class OtherSupplierWaiting(WorkPackError):
@@ -49,48 +73,90 @@ class VerifiedPack:
     sha256: str
     specs: list[JobSpec]
     device_certificates: dict[str, str] = field(default_factory=dict)  # EUI -> PEM
+    supplier_fingerprint: str = ""  # the certificate the signature verified with
 
 
-def _command_from_file(name: str, content: bytes, sr: dict[str, Any]) -> tuple[CommandSpec, str]:
-    """The command a file carries, and a problem ('' when none)."""
+@dataclass(frozen=True)
+class _CommandFile:
+    """What one command file holds, read once: the command, and what is wrong with it."""
+
+    spec: CommandSpec
+    problem: str = ""  # about the file itself, whichever service request names it
+    local: LocalCommand | None = None  # a DUIS file's envelope
+
+
+def _read_command_file(name: str, content: bytes) -> _CommandFile:
+    """The command a file carries (one parse of its XML and of its GBCS)."""
     if name.startswith("gbcs/"):
         if name.endswith(".hex"):
             try:
                 raw = bytes.fromhex(content.decode("ascii").strip())
             except (UnicodeDecodeError, ValueError):
-                return CommandSpec(b""), f"{name}: not hexadecimal"
+                return _CommandFile(CommandSpec(b""), f"{name}: not hexadecimal")
         else:
             raw = content
-        return CommandSpec(raw), ""
+        return _CommandFile(CommandSpec(raw))
     try:
         local = parse_local_command(content)
     except DuisError as exc:
-        return CommandSpec(b""), f"{name}: {exc}"
+        return _CommandFile(CommandSpec(b""), f"{name}: {exc}")
     spec = CommandSpec(local.gbcs, local.request_id)
-    variant = sr["service_reference_variant"]
-    if local.service_reference_variant != variant:
-        return spec, (
-            f"{name}: DUIS ServiceReferenceVariant {local.service_reference_variant} is not the "
-            f"service request's {variant}"
-        )
     try:
         msg = parse_message(local.gbcs)
     except GbcsError:
-        return spec, ""  # reported once, by the command checks
+        return _CommandFile(spec, local=local)  # reported once, by the command checks
     if (local.originator, local.target, local.counter) != (
         msg.originator_hex,
         msg.recipient_hex,
         msg.counter,
     ):
-        return spec, (
+        return _CommandFile(
+            spec,
             f"{name}: DUIS RequestID {local.request_id} does not name the GBCS command inside "
             f"(originator {msg.originator_hex}, recipient {msg.recipient_hex}, counter "
-            f"{msg.counter})"
+            f"{msg.counter})",
+            local,
         )
-    return spec, ""
+    return _CommandFile(spec, local=local)
 
 
-def _job_spec(job: Any, members: dict[str, bytes], supplier_eui: str, problems: list[str]):
+class _CommandFiles:
+    """The pack's command files, each read at its first mention and never again.
+
+    A problem with a file is reported once, at its first mention, however often the
+    manifest names it (the manifest refuses a second naming anyway)."""
+
+    def __init__(self, members: dict[str, bytes]) -> None:
+        self._members = members
+        self._read: dict[str, _CommandFile] = {}
+        self._reported: set[str] = set()
+
+    def command(self, name: str, sr: dict[str, Any], problems: list[str], where: str):
+        """The command ``name`` carries for the service request ``sr`` (None: not in the pack)."""
+        if name not in self._members:
+            return None  # reported with the file checks
+        read = self._read.get(name)
+        if read is None:
+            read = self._read[name] = _read_command_file(name, self._members[name])
+        self._report(name, read.problem, problems, where)
+        variant = sr["service_reference_variant"]
+        if read.local is not None and read.local.service_reference_variant != variant:
+            self._report(
+                f"{name} {variant}",
+                f"{name}: DUIS ServiceReferenceVariant {read.local.service_reference_variant} "
+                f"is not the service request's {variant}",
+                problems,
+                where,
+            )
+        return CommandSpec(read.spec.raw, read.spec.duis_request_id)
+
+    def _report(self, key: str, problem: str, problems: list[str], where: str) -> None:
+        if problem and key not in self._reported:
+            self._reported.add(key)
+            problems.append(f"{where}: {problem}")
+
+
+def _job_spec(job: Any, files: _CommandFiles, supplier_eui: str, problems: list[str]):
     raw = job.raw
     srs = [
         ServiceRequestSpec(
@@ -108,12 +174,9 @@ def _job_spec(job: Any, members: dict[str, bytes], supplier_eui: str, problems: 
         for sr, names in zip(job.service_requests, dset["commands"], strict=False):
             cmds = []
             for name in names:
-                if name not in members:
-                    continue  # reported with the file checks
-                cmd, problem = _command_from_file(name, members[name], sr)
-                if problem:
-                    problems.append(f"job {raw.get('id')}: {problem}")
-                cmds.append(cmd)
+                cmd = files.command(name, sr, problems, f"job {raw.get('id')}")
+                if cmd is not None:
+                    cmds.append(cmd)
             lists.append(cmds)
         sets.append(DeviceSetSpec(devices=dset["devices"], commands=lists, label=dset["label"]))
     return JobSpec(
@@ -155,10 +218,28 @@ def _certificates(manifest: Manifest, members: dict[str, bytes], problems: list[
     return out
 
 
+def _listed(problems: list[str]) -> list[str]:
+    """``problems``, the first MAX_PROBLEMS_LISTED of them and how many more there were."""
+    if len(problems) <= MAX_PROBLEMS_LISTED:
+        return problems
+    more = len(problems) - MAX_PROBLEMS_LISTED
+    return [*problems[:MAX_PROBLEMS_LISTED], f"... and {more} more problems"]
+
+
+def _already_loaded(db: Database, manifest: Manifest, digest: str) -> str | None:
+    earlier = db.execute(
+        "SELECT loaded_at FROM work_packs WHERE sha256 = ? OR (pack_id = ? AND supplier_eui = ?)",
+        [digest, manifest.pack_id, manifest.supplier_eui],
+    ).fetchone()
+    return f"work pack {manifest.pack_id} was already loaded ({earlier[0]})" if earlier else None
+
+
 def verify_pack(
     db: Database, data: bytes, now: datetime | None = None, default_assignee: str | None = None
 ) -> VerifiedPack:
-    """Check ``data`` completely against ``db``; WorkPackError lists every problem."""
+    """Check ``data`` completely against ``db``; WorkPackError lists every problem.
+
+    Only reads ``db``: give it a reader connection, not the writer (see the module)."""
     members = read_archive(data)
     missing = [n for n in (MANIFEST_NAME, SIGNATURE_NAME) if n not in members]
     if missing:
@@ -167,6 +248,7 @@ def verify_pack(
     if manifest is None:
         raise WorkPackError(problems)
     supplier = trusted_supplier(db, manifest.supplier_eui) if manifest.supplier_eui else None
+    signed = False
     if supplier is None:
         problems.insert(
             0,
@@ -177,25 +259,38 @@ def verify_pack(
         why = verify_detached(members[MANIFEST_NAME], members[SIGNATURE_NAME], supplier.certificate)
         if why:
             problems.insert(0, f"bad signature: {why}")
+        signed = not why
         expired = validity_problem(supplier.certificate, now)
         if expired:
             problems.insert(0, f"supplier {supplier.name} ({supplier.eui}): {expired}")
     problems.extend(_file_problems(manifest, members))
+    if not signed:
+        raise WorkPackError(_listed([*problems, NOT_READ]))
+    assert supplier is not None
     digest = sha256_hex(data)
-    earlier = db.execute(
-        "SELECT loaded_at FROM work_packs WHERE sha256 = ? OR (pack_id = ? AND supplier_eui = ?)",
-        [digest, manifest.pack_id, manifest.supplier_eui],
-    ).fetchone()
+    earlier = _already_loaded(db, manifest, digest)
     if earlier:
-        problems.append(f"work pack {manifest.pack_id} was already loaded ({earlier[0]})")
-    specs = [_job_spec(j, members, manifest.supplier_eui, problems) for j in manifest.jobs]
+        problems.append(earlier)
+    files = _CommandFiles(members)
+    specs = [_job_spec(j, files, manifest.supplier_eui, problems) for j in manifest.jobs]
     for spec in specs:
         spec.assignee = spec.assignee or default_assignee
     certs = _certificates(manifest, members, problems)
     problems.extend(check_jobs(db, specs))
     if problems:
-        raise WorkPackError(problems)
-    return VerifiedPack(manifest, digest, specs, certs)
+        raise WorkPackError(_listed(problems))
+    return VerifiedPack(manifest, digest, specs, certs, fingerprint(supplier.certificate))
+
+
+def _changed_meanwhile(db: Database, pack: VerifiedPack) -> list[str]:
+    """What the database changed since ``pack`` was verified that makes it unloadable
+    (checked in the writing transaction; cheap: no file is read again)."""
+    m = pack.manifest
+    supplier = trusted_supplier(db, m.supplier_eui)
+    if supplier is None or fingerprint(supplier.certificate) != pack.supplier_fingerprint:
+        return [f"supplier {m.supplier_eui}'s certificate changed while the pack was checked"]
+    earlier = _already_loaded(db, m, pack.sha256)
+    return [earlier] if earlier else []
 
 
 @dataclass(frozen=True)
@@ -220,10 +315,14 @@ def load_pack(
     """Verify and load ``data`` in one transaction, or change nothing and raise.
 
     ``default_assignee`` takes the pack's unassigned jobs (an installer loading the
-    answer to their site survey)."""
+    answer to their site survey).  The pack is verified before the store's writer is
+    taken; the writer is held only for the short transaction that writes it."""
+    pack = verify_pack(store.reader(), data, now, default_assignee)
+    m = pack.manifest
     with store.write() as db:
-        pack = verify_pack(db, data, now, default_assignee)
-        m = pack.manifest
+        changed = _changed_meanwhile(db, pack)
+        if changed:
+            raise WorkPackError(changed)
         waiting = [w for w in unload.waiting_by_supplier(db) if w["supplier_eui"] != m.supplier_eui]
         if waiting and not accept_other_supplier:
             raise OtherSupplierWaiting(
@@ -248,7 +347,10 @@ def load_pack(
             }
         )
         work_pack_id = pack_row.last_pk
-        add_jobs(db, pack.specs, work_pack_id)
+        try:
+            add_jobs(db, pack.specs, work_pack_id)  # checks the jobs again, in this transaction
+        except LoadError as exc:  # a job or a counter loaded while the pack was checked
+            raise WorkPackError(_listed(exc.problems)) from None
         if m.return_target and m.return_counter_start is not None:
             row = db["suppliers"].get(m.supplier_eui)
             current = row.get("return_counter_next") or 0
@@ -259,8 +361,11 @@ def load_pack(
                     "return_counter_next": max(current, m.return_counter_start),
                 },
             )
-        for eui, pem in pack.device_certificates.items():
-            db["device_certificates"].upsert({"eui": eui, "certificate_pem": pem}, pk="eui")
+        db.conn.executemany(  # plain SQL: sqlite-utils' upsert looks the table up per row
+            "INSERT INTO device_certificates (eui, certificate_pem) VALUES (?, ?) "
+            "ON CONFLICT (eui) DO UPDATE SET certificate_pem = excluded.certificate_pem",
+            list(pack.device_certificates.items()),
+        )
         commands = db.execute(
             "SELECT count(*) FROM commands c JOIN jobs j ON j.id = c.job_id "
             "WHERE j.work_pack_id = ?",

@@ -16,23 +16,40 @@ Layout (README, "Work pack format")::
 
 ``commands`` has one list per service request, in order, naming the files that
 carry that request's commands for that device set.
+
+The manifest is untrusted until its signature is checked, and it is read before that,
+so its size is bounded before anything is done with it: its bytes, how deep it nests
+(checked before decoding: the JSON decoder recurses), and how many jobs, service
+requests, device sets and command mentions it holds (counted before any is looked at).
+A command file carries one command, which is delivered once, so the manifest may name
+each command file once only; hence no good pack names more commands than the archive
+holds files.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from webapp.gbcs.eui import strict_eui_text
+from webapp.workpack.archive import MAX_MEMBERS
+from webapp.workpack.jsonlimits import JsonTooDeep, loads_bounded
 
 FORMAT = "hht-workpack/1"
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.sig"
-MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+#: A 500-job pack's manifest is well under 1 MiB.
+MAX_MANIFEST_BYTES = 2 * 1024 * 1024
+#: The layout above nests 7 levels deep; anything much deeper is not a manifest.
+MAX_JSON_DEPTH = 16
 MAX_JOBS = 500
+MAX_SERVICE_REQUESTS = 5_000  # in the whole pack
+MAX_DEVICE_SETS = 2_000  # in the whole pack
+#: Command files named, in the whole pack: each file may be named once.
+MAX_COMMAND_MENTIONS = MAX_MEMBERS
 MAX_TEXT = 200
 LOCAL_DELIVERY_VARIANTS = (2, 3, 6, 7)  # DUIS command variants returned for local delivery
 COMMAND_FILE = re.compile(r"^(duis/[A-Za-z0-9._-]+\.xml|gbcs/[A-Za-z0-9._-]+\.(hex|bin))$")
@@ -103,6 +120,50 @@ class _Reader:
             self.problems.append(f"{where}: {str(value)[:40]!r} is not a 16-digit hex EUI")
             return ""
         return text
+
+
+def _items(value: Any, key: str) -> list[Any]:
+    """``value[key]`` when ``value`` is an object holding a list there, else nothing."""
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def _mentions(jobs: list[Any]) -> list[str]:
+    """Every command file name the jobs mention, in order, repeats included."""
+    names: list[str] = []
+    for job in jobs:
+        for dset in _items(job, "device_sets"):
+            for names_of_request in _items(dset, "commands"):
+                if isinstance(names_of_request, list):
+                    names.extend(n for n in names_of_request if isinstance(n, str))
+    return names
+
+
+def _size_problems(jobs: list[Any]) -> list[str]:
+    """The pack's size against its caps, counted before anything in it is looked at."""
+    counts = {
+        "jobs": (len(jobs), MAX_JOBS),
+        "service requests": (
+            sum(len(_items(job, "service_requests")) for job in jobs),
+            MAX_SERVICE_REQUESTS,
+        ),
+        "device sets": (sum(len(_items(job, "device_sets")) for job in jobs), MAX_DEVICE_SETS),
+        "command files named": (len(_mentions(jobs)), MAX_COMMAND_MENTIONS),
+    }
+    return [
+        f"{MANIFEST_NAME}: {count} {what}; the limit is {limit}"
+        for what, (count, limit) in counts.items()
+        if count > limit
+    ]
+
+
+def _named_twice(jobs: list[Any]) -> list[str]:
+    return [
+        f"{MANIFEST_NAME}: {name[:60]} is named {count} times; a command file carries one "
+        "command, delivered once, so name it once"
+        for name, count in Counter(_mentions(jobs)).items()
+        if count > 1
+    ]
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -211,13 +272,19 @@ def parse_manifest(data: bytes) -> tuple[Manifest | None, list[str]]:
     if len(data) > MAX_MANIFEST_BYTES:
         return None, [f"{MANIFEST_NAME} is over {MAX_MANIFEST_BYTES} bytes"]
     try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+        doc = loads_bounded(data, MAX_JSON_DEPTH, object_pairs_hook=_no_duplicate_keys)
+    except JsonTooDeep as exc:
+        return None, [f"{MANIFEST_NAME} is refused: {exc} (the limit is {MAX_JSON_DEPTH})"]
     except (UnicodeDecodeError, ValueError) as exc:
-        return None, [f"{MANIFEST_NAME} is not valid JSON: {exc}"]
+        return None, [f"{MANIFEST_NAME} is not valid JSON: {str(exc)[:200]}"]
     r = _Reader()
     doc = r.mapping(doc, MANIFEST_NAME)
     if doc.get("format") != FORMAT:
-        return None, [f"{MANIFEST_NAME}: format must be {FORMAT!r}, not {doc.get('format')!r}"]
+        found = doc.get("format")
+        return None, [f"{MANIFEST_NAME}: format must be {FORMAT!r}, not {str(found)[:40]!r}"]
+    too_big = _size_problems(_items(doc, "jobs"))
+    if too_big:
+        return None, too_big
     pack_id = r.text(doc, "pack_id", MANIFEST_NAME, limit=64)
     supplier = r.mapping(doc.get("supplier"), f"{MANIFEST_NAME}, supplier")
     supplier_eui = r.eui(supplier.get("eui"), f"{MANIFEST_NAME}, supplier eui")
@@ -249,9 +316,7 @@ def parse_manifest(data: bytes) -> tuple[Manifest | None, list[str]]:
     raw_jobs = r.listing(doc, "jobs", MANIFEST_NAME)
     if not raw_jobs:
         r.problems.append(f"{MANIFEST_NAME}: no jobs")
-    if len(raw_jobs) > MAX_JOBS:
-        r.problems.append(f"{MANIFEST_NAME}: {len(raw_jobs)} jobs; the limit is {MAX_JOBS}")
-        raw_jobs = []
+    r.problems.extend(_named_twice(raw_jobs))
     jobs = [_job(r, item, n, files) for n, item in enumerate(raw_jobs, 1)]
     manifest = Manifest(
         pack_id=pack_id,
