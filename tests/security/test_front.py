@@ -13,6 +13,7 @@ from gunicorn.config import Config
 
 from tests.security.live import need_nginx
 from webapp.web import front
+from webapp.web.hosts import ALLOWED_HOSTS_ENV, certificate_names
 from webapp.web.server import ACCESS_LOG_FORMAT, gunicorn_settings
 from webapp.web.socket_gate import SOCKETS_PER_ADDRESS
 from webapp.web.tls import init_tls
@@ -55,9 +56,9 @@ def test_the_front_config_has_its_timeouts_and_limits_and_nginx_accepts_it(tmp_p
 def test_the_front_terminates_https_when_the_device_has_a_certificate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setenv(front.ALLOWED_HOSTS_ENV, "hht.fleet.example, other.example")
+    monkeypatch.setenv(ALLOWED_HOSTS_ENV, "hht.fleet.example, other.example")
     tls = init_tls(tmp_path, ["localhost", "hht-van-12"], ["127.0.0.1"])
-    names = front.certificate_names(tls.server_cert)
+    names = certificate_names(tls.server_cert)
     assert "hht-van-12" in names
     files = front.write_config(
         tmp_path,

@@ -124,6 +124,7 @@ def _front(
     import subprocess
 
     from webapp.web import front
+    from webapp.web.hosts import certificate_names
 
     nginx = None if choice == "none" else front.find_nginx()
     if nginx is None:
@@ -132,7 +133,7 @@ def _front(
         if choice == "auto":
             click.echo(NO_FRONT_WARNING, err=True)
         return None, None
-    names = front.certificate_names(tls.server_cert) if tls is not None else []
+    names = certificate_names(tls.server_cert) if tls is not None else []
     files = front.write_config(
         directory,
         host=host,

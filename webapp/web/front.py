@@ -24,12 +24,12 @@ import ipaddress
 import os
 import pwd
 import shutil
-import socket
 import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from webapp.web.hosts import device_names
 from webapp.web.socket_gate import SOCKETIO_PATH, SOCKETS_PER_ADDRESS
 
 #: Where nginx is looked for when it is not on the PATH (Debian puts it in /usr/sbin).
@@ -70,7 +70,6 @@ REFUSED_STATUS = 429  # over a limit
 UNKNOWN_HOST_STATUS = 400
 UNKNOWN_HOST_MESSAGE = "This terminal does not answer to that name."
 #: Names allowed besides the device's own, comma-separated (the app reads it too).
-ALLOWED_HOSTS_ENV = "HHT_ALLOWED_HOSTS"
 #: A stopping front finishes what it is passing on for this long (websockets stay open).
 SHUTDOWN_SECONDS = 3
 
@@ -123,13 +122,11 @@ def front_dir(data_dir: Path) -> Path:
 
 
 def known_host_names(tls_names: list[str] | None = None) -> list[str]:
-    """The names this device answers to, besides any IP address (DNS rebinding): its host
-    name, with ``.local``, ``localhost``, the names its TLS certificate carries and those
-    in ``$HHT_ALLOWED_HOSTS``."""
-    host = socket.gethostname().lower()
-    listed = [n.strip().lower() for n in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",")]
-    names = [host, f"{host}.local", "localhost", *(n.lower() for n in tls_names or []), *listed]
-    return list(dict.fromkeys(name for name in names if name and _plain_name(name)))
+    """The names this device answers to, besides any IP address (DNS rebinding), as the
+    app's Host check has them (:func:`webapp.web.hosts.device_names`: its host name, with
+    ``.local``, ``localhost``, the names its TLS certificate carries and those in
+    ``$HHT_ALLOWED_HOSTS``), each safe to write into nginx's configuration."""
+    return sorted(name for name in device_names(extra=tls_names or []) if _plain_name(name))
 
 
 def _plain_name(name: str) -> bool:
@@ -315,15 +312,3 @@ def nginx_command(nginx: Path | str, files: FrontFiles, *, test: bool = False) -
     if test:
         command += ["-t", "-q"]
     return command
-
-
-def certificate_names(cert: Path) -> list[str]:
-    """The DNS names a server certificate is for (its subjectAltName)."""
-    from cryptography import x509
-
-    certificate = x509.load_pem_x509_certificate(Path(cert).read_bytes())
-    try:
-        alt = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return []
-    return [str(name) for name in alt.value.get_values_for_type(x509.DNSName)]

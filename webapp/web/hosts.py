@@ -18,7 +18,7 @@ import ipaddress
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,7 @@ def device_names(extra: Iterable[str] = (), tls_cert: Path | None = None) -> fro
     names = [LOOPBACK_NAME, host, host + MDNS_SUFFIX, *extra]
     names += os.environ.get(ALLOWED_HOSTS_ENV, "").split(",")
     if tls_cert is not None:
-        names += _certificate_names(tls_cert)
+        names += certificate_names(tls_cert)
     return frozenset(n for n in (_normal(name) for name in names) if n)
 
 
@@ -113,7 +113,7 @@ def _normal(name: str) -> str:
     return name.strip().lower().rstrip(".")
 
 
-def _certificate_names(cert: Path) -> Iterator[str]:
+def certificate_names(cert: Path) -> list[str]:
     """The DNS names a certificate's subjectAltName carries (none if it cannot be read)."""
     from cryptography import x509
 
@@ -121,5 +121,5 @@ def _certificate_names(cert: Path) -> Iterator[str]:
         certificate = x509.load_pem_x509_certificate(cert.read_bytes())
         alt = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except (OSError, ValueError, x509.ExtensionNotFound):
-        return iter(())
-    return iter(alt.value.get_values_for_type(x509.DNSName))
+        return []
+    return [str(name) for name in alt.value.get_values_for_type(x509.DNSName)]
