@@ -72,9 +72,9 @@ def test_the_cookie_is_a_token_and_the_table_keeps_only_its_hash(app, client):
     assert mine["address"] == "127.0.0.1" and mine["created"] <= mine["last_seen"]
 
 
-def test_the_cookie_flags(app, client):
+def _login_installer(client):  # type: ignore[no-untyped-def]
     client.get("/login")
-    response = client.post(
+    return client.post(
         "/login?role=installer",
         data={
             "username": DEMO_INSTALLER[0],
@@ -83,6 +83,10 @@ def test_the_cookie_flags(app, client):
             "csrf_token": _token(client),
         },
     )
+
+
+def test_the_cookie_flags(app, client):
+    response = _login_installer(client)
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{COOKIE}=")
     for flag in ("HttpOnly", "SameSite=Strict", "Path=/", "Expires="):
@@ -90,16 +94,7 @@ def test_the_cookie_flags(app, client):
     assert "Secure" not in cookie  # plain HTTP in this app
     app.config["SESSION_COOKIE_SECURE"] = True  # as hht serve sets it under HTTPS
     client.post("/logout", data={"csrf_token": _token(client)})
-    client.get("/login")
-    response = client.post(
-        "/login?role=installer",
-        data={
-            "username": DEMO_INSTALLER[0],
-            "secret": DEMO_INSTALLER[2],
-            "role": "installer",
-            "csrf_token": _token(client),
-        },
-    )
+    response = _login_installer(client)
     assert "Secure" in response.headers["Set-Cookie"]
 
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -315,12 +314,9 @@ def test_verifying_100000_events_takes_seconds(tmp_path) -> None:
             rows.append(event)
         db["job_events"].insert_all(rows, batch_size=5000)
         chain.write_head(db, key, seq, link)
-    started = time.perf_counter()
-    report = full(store)
-    elapsed = time.perf_counter() - started
+    report = full(store)  # how fast: make bench (audit), never a timed assertion here
     store.close()
     assert report.intact and report.events == 100_001
-    assert elapsed < 30, f"{elapsed:.1f} s to verify 100,000 events"
 
 
 def test_the_bench_figures_have_their_shape() -> None:

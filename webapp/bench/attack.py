@@ -370,7 +370,7 @@ class Siege:
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self.tally: Counter[str] = Counter()
-        self.lived: dict[str, list[float]] = {"slow_header": [], "idle": []}
+        self.lived: dict[str, list[float]] = {"slow_header": [], "slow_body": [], "idle": []}
         self._threads: list[threading.Thread] = []
 
     def count(self, what: str, n: int = 1) -> None:
@@ -413,6 +413,20 @@ class Siege:
             self.stop.wait(RETRY_SECONDS)
 
     def _slow_headers(self) -> None:
+        head = f"GET /login HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+        self._trickle(head, b"X", "slow_header")  # one byte of a header line, never ended
+
+    def _slow_body(self) -> None:
+        head = (
+            f"POST /login HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {SLOW_BODY_BYTES}\r\n\r\n"
+        )
+        self._trickle(head, b"a", "slow_body")
+
+    def _trickle(self, head: str, byte: bytes, kind: str) -> None:
+        """Send ``head``, then ``byte`` whenever the server has said nothing for a while,
+        until the server answers or closes; again, until the attack stops."""
         while not self.stop.is_set():
             opened = time.monotonic()
             try:
@@ -425,50 +439,18 @@ class Siege:
                 continue
             with sock:
                 try:
-                    sock.sendall(f"GET /login HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n".encode())
+                    sock.sendall(head.encode())
                     while not self.stop.is_set():
                         try:
-                            if not sock.recv(4096):
-                                break  # the server closed it
-                            break  # it answered (408): done with this connection
-                        except TimeoutError:
-                            sock.sendall(b"X")  # one byte of a header line, never ended
-                except OSError:
-                    pass
-            if not self.stop.is_set():
-                self.lived["slow_header"].append(time.monotonic() - opened)
-                self.count("slow_header_cut_off")
-
-    def _slow_body(self) -> None:
-        while not self.stop.is_set():
-            try:
-                sock = socket.create_connection(
-                    (HOST, self.port), timeout=TRICKLE_SECONDS, source_address=(ATTACKER_ADDRESS, 0)
-                )
-            except OSError:
-                self.count("slow_connect_failed")
-                self.stop.wait(RETRY_SECONDS)
-                continue
-            with sock:
-                try:
-                    sock.sendall(
-                        (
-                            f"POST /login HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
-                            "Content-Type: application/x-www-form-urlencoded\r\n"
-                            f"Content-Length: {SLOW_BODY_BYTES}\r\n\r\n"
-                        ).encode()
-                    )
-                    while not self.stop.is_set():
-                        try:
-                            if not sock.recv(4096):
-                                break
+                            sock.recv(4096)  # closed, or an answer (408): done with it
                             break
                         except TimeoutError:
-                            sock.sendall(b"a")
+                            sock.sendall(byte)
                 except OSError:
                     pass
             if not self.stop.is_set():
-                self.count("slow_body_cut_off")
+                self.lived[kind].append(time.monotonic() - opened)
+                self.count(f"{kind}_cut_off")
 
     def _idle(self, n: int) -> None:
         """``n`` connections that say nothing, each reopened when the server closes it."""
@@ -592,6 +574,7 @@ def attack_figures(
             "attack": counts,
             "attackers": dict(sorted(siege.tally.items())),
             "slow_header_lived_s_max": max(siege.lived["slow_header"], default=0.0),
+            "slow_body_lived_s_max": max(siege.lived["slow_body"], default=0.0),
             "idle_lived_s_max": max(siege.lived["idle"], default=0.0),
             "rss_idle_mib": idle_rss,
             "limit_s": INSTALLER_LIMIT_SECONDS,
