@@ -56,6 +56,7 @@ def test_https_page_is_a_secure_context(demo_dir, demo_jobs, shots):
         page.reload()
         assert page.evaluate("navigator.serviceWorker.controller !== null") is True
         context.set_offline(True)
+        page.wait_for_function("!navigator.onLine")  # the emulation has reached the page
         page.goto(f"{url}/i/")
         expect(page.locator("#offline-title")).to_have_text("The terminal is out of reach")
         shots(page, "offline")
