@@ -9,13 +9,16 @@ from typing import Any
 from sqlite_utils import Database
 
 from webapp.jobs.states import (
-    COMMAND_STATE_LABELS,
     IN_FLIGHT_STATES,
     JOB_STATUS_LABELS,
     OPEN_JOB_STATUSES,
+    SERVICE_REQUEST_STATE_LABELS,
     CommandState,
     JobStatus,
     PauseReason,
+    command_label,
+    device_name,
+    service_request_state,
     sql_in,
 )
 from webapp.store.clock import utc_now
@@ -173,8 +176,9 @@ def choose_device_set(
     )
 
 
-def command_view(cmd: dict[str, Any]) -> dict[str, Any]:
-    """A command as pages and sockets see it (no raw bytes)."""
+def command_view(cmd: dict[str, Any], job_status: str | None = None) -> dict[str, Any]:
+    """A command as pages and sockets see it (no raw bytes), its state in words consistent
+    with ``job_status`` when given."""
     return {
         "id": cmd["id"],
         "seq": cmd["seq"],
@@ -184,8 +188,9 @@ def command_view(cmd: dict[str, Any]) -> dict[str, Any]:
         "counter": cmd["counter"],
         "recipient": cmd["recipient"],
         "device_role": cmd["device_role"],
+        "device_name": device_name(cmd["device_role"]),
         "state": cmd["state"],
-        "state_label": COMMAND_STATE_LABELS[CommandState(cmd["state"])],
+        "state_label": command_label(cmd["state"], job_status),
         "attempts": cmd["attempts"],
         "outcome": cmd["outcome"],
         "outcome_reason": cmd["outcome_reason"],
@@ -281,14 +286,22 @@ def jobs_for_installer(db: Database, user_id: int, day: str) -> list[dict[str, A
 def job_snapshot(db: Database, job_id: str, live: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a page needs to draw a job from scratch (sent on every (re)connect)."""
     job = require_job(db, job_id)
-    cmds = [command_view(c) for c in commands(db, job_id)]
+    cmds = [command_view(c, job["status"]) for c in commands(db, job_id)]
     by_sr: dict[int, list[dict[str, Any]]] = {}
     for c in cmds:
         by_sr.setdefault(c["service_request_id"], []).append(c)
     srs = []
     for sr in service_requests(db, job_id):
         sr_cmds = by_sr.get(sr["id"], [])
-        srs.append({**sr, "commands": sr_cmds})
+        sr_state = service_request_state((c["state"] for c in sr_cmds), job["status"])
+        srs.append(
+            {
+                **sr,
+                "commands": sr_cmds,
+                "state": sr_state.value,
+                "state_label": SERVICE_REQUEST_STATE_LABELS[sr_state],
+            }
+        )
     done = sum(
         1
         for c in cmds

@@ -71,6 +71,70 @@ JOB_STATUS_LABELS = {
     JobStatus.ABORTED: "Aborted",
 }
 
+# What a command of a paused job says while it is in flight: the terminal is not waiting for
+# its answer now, and on resume it finds out whether the device acted on it.
+PAUSED_IN_FLIGHT_LABEL = "Paused: sent, answer not yet received"
+
+
+def command_label(state: str, job_status: str | None = None) -> str:
+    """A command's state in the words every page uses, consistent with its job's status."""
+    command_state = CommandState(state)
+    if job_status == JobStatus.PAUSED and command_state in IN_FLIGHT_STATES:
+        return PAUSED_IN_FLIGHT_LABEL
+    return COMMAND_STATE_LABELS[command_state]
+
+
+class ServiceRequestState(StrEnum):
+    WAITING = "waiting"
+    IN_PROGRESS = "in-progress"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+
+
+SERVICE_REQUEST_STATE_LABELS = {
+    ServiceRequestState.WAITING: "Waiting",
+    ServiceRequestState.IN_PROGRESS: "In progress",
+    ServiceRequestState.PAUSED: "Paused",
+    ServiceRequestState.DONE: "Done",
+    ServiceRequestState.FAILED: "Failed",
+}
+
+
+def service_request_state(
+    command_states: Iterable[str], job_status: str | None = None
+) -> ServiceRequestState:
+    """A service request's state from its commands', consistent with its job's status: a
+    request under way in a paused job is paused, not in progress."""
+    states = [CommandState(s) for s in command_states]
+    if states and all(s in GOOD_STATES for s in states):
+        return ServiceRequestState.DONE
+    if any(s in (CommandState.FAILED, CommandState.SKIPPED) for s in states):
+        return ServiceRequestState.FAILED
+    if CommandState.TIMED_OUT in states and job_status in FINISHED_JOB_STATUSES:
+        return ServiceRequestState.FAILED
+    if any(s != CommandState.QUEUED for s in states):
+        if job_status == JobStatus.PAUSED:
+            return ServiceRequestState.PAUSED
+        return ServiceRequestState.IN_PROGRESS
+    return ServiceRequestState.WAITING
+
+
+# The devices by the names an installer uses (the roles' codes stay behind "Details").
+DEVICE_ROLE_NAMES = {
+    "hub": "Hub",
+    "chf": "Hub",
+    "gpf": "Gas proxy in the hub",
+    "esme": "Electricity meter",
+    "gsme": "Gas meter",
+    "ihd": "In-home display",
+}
+
+
+def device_name(role: str | None) -> str:
+    return DEVICE_ROLE_NAMES.get((role or "").lower(), (role or "device").upper())
+
+
 ABORT_REASONS = {
     "no-wan": "No WAN signal at the property",
     "no-access": "No access to the property or meters",
