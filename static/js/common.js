@@ -65,7 +65,8 @@ const HHT = (() => {
       timeQuality.className = "time-quality " + (c.uncertainty_s === null || c.uncertainty_s > 10 || c.warning ? "bad" : "ok");
     } catch (e) { /* logged out or offline: nothing to show */ }
   }
-  if (timeQuality) { showTimeQuality(); setInterval(showTimeQuality, 30000); setTimeout(showTimeQuality, 3000); }
+  // once per page load, then every 30 s
+  if (timeQuality) { showTimeQuality(); setInterval(showTimeQuality, 30000); }
   const insecure = document.getElementById("insecure-note");
   if (insecure && !window.isSecureContext) insecure.classList.remove("hidden");
 

@@ -22,13 +22,16 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/static/")) {
-    // the shell: versioned with the terminal's software, so the cache is never out of date
-    event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
+    // the shell, by its versioned URL (?v= changes with the file): the cached copy of that
+    // very version, else the network; out of reach, whichever version is cached (the
+    // offline page links its stylesheet without a version)
+    event.respondWith(caches.match(request).then((hit) => hit || fetch(request).catch(() =>
+      caches.match(request, { ignoreSearch: true }).then((any) => any || Response.error()))));
     return;
   }
   if (request.mode === "navigate") {
     // pages carry job data: network only, the offline page when the terminal is unreachable
-    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE)));
+    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE, { ignoreSearch: true })));
   }
   // everything else (/api/, /socket.io/) is left to the network
 });

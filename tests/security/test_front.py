@@ -49,6 +49,16 @@ def test_the_front_config_has_its_timeouts_and_limits_and_nginx_accepts_it(tmp_p
     assert _directive(text, "proxy_request_buffering") == ["on"]
     assert "proxy_set_header Upgrade $http_upgrade" in text
     assert _directive(text, "access_log") == ["off"]  # gunicorn writes it
+    assert _directive(text, "gzip") == ["on"]
+    assert _directive(text, "gzip_proxied") == ["any"]  # everything comes from gunicorn
+    assert _directive(text, "gzip_vary") == ["on"]
+    assert set(_directive(text, "gzip_types")[0].split()) >= {
+        "text/css",
+        "text/javascript",
+        "application/json",
+        "application/manifest+json",
+        "image/svg+xml",
+    }
     assert (files.directory.stat().st_mode & 0o777) == 0o700
     _nginx_accepts(files)
 

@@ -5,6 +5,8 @@ control socket is off, and a short attack leaves the installer served."""
 
 from __future__ import annotations
 
+import gzip
+import http.client
 import re
 import socket
 import subprocess
@@ -209,6 +211,39 @@ def test_a_name_this_device_does_not_have_is_refused_at_the_front(live: Live):
     assert status == front.UNKNOWN_HOST_STATUS
     assert body.decode().strip() == front.UNKNOWN_HOST_MESSAGE
     assert installer.request("GET", "/login", headers={"Host": f"localhost:{live.port}"})[0] == 200
+
+
+def _get(live: Live, path: str, accept_encoding: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": accept_encoding})
+        response = conn.getresponse()
+        headers: dict[str, str] = {}
+        for name, value in response.getheaders():  # a header sent twice: both values
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        return response.status, headers, response.read()
+    finally:
+        conn.close()
+
+
+def test_the_front_compresses_text_for_a_browser_that_takes_gzip(live: Live):
+    if not live.front_pids():
+        need_nginx()  # skipped when nginx is absent; else the server must have a front
+        pytest.fail("nginx is installed but the server runs without its front")
+    page = _get(live, "/login", "identity")[2].decode()
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+\.(?:css|js)\?v=[0-9a-f]+)"', page)
+    assert any(".css" in a for a in assets) and any(".js" in a for a in assets), page
+    for path in ["/login", "/manifest.webmanifest", "/sw.js", *assets]:
+        status, plain_headers, plain = _get(live, path, "identity")
+        assert status == 200 and "content-encoding" not in plain_headers, path
+        status, headers, packed = _get(live, path, "gzip, deflate, br")
+        assert status == 200, path
+        assert headers.get("content-encoding") == "gzip", (path, headers)
+        assert "Accept-Encoding" in headers.get("vary", ""), (path, headers)
+        assert len(packed) < len(plain), path
+        if path != "/login":  # a page differs at every load (its CSRF token)
+            assert gzip.decompress(packed) == plain, path
 
 
 def test_the_installer_is_served_during_a_short_attack(

@@ -368,6 +368,9 @@ def run(out: Path) -> dict[str, Any]:
         jobs = create_demo(server_dir)
         results["server"] = _server_figures(server_dir, jobs[0])
         results["history"] = _history_figures(Path(tmp) / "history")
+    from webapp.bench.page_weight import page_weight_figures
+
+    results["page_weight"] = page_weight_figures()
     results["attack"] = attack_figures()
     from webapp.bench import frames as zigbee_bench
     from webapp.bench.oneshot import one_file_parse_figures
@@ -423,8 +426,14 @@ def _print(results: dict[str, Any]) -> None:
         f"{s['pss_idle_front_mib']:.1f} MiB (apart from the budget)"
     )
     print(f"Server RSS during a job        {s['rss_during_job_mib']:8.1f} MiB")
-    print(f"Installer run page weight      {s['installer_run_page_bytes'] / 1024:8.1f} KiB")
+    print(
+        f"Installer run page, uncompressed {s['installer_run_page_bytes'] / 1024:6.1f} KiB "
+        "(the app's answers, before the front)"
+    )
     print(f"Server job status at the end   {s['job_status_at_end']:>8}")
+    from webapp.bench.page_weight import print_page_weight
+
+    print_page_weight(results["page_weight"])
     print_attack(results["attack"])
     h = results["history"]
     slowest = max((v, k) for k, v in h.items() if k.endswith("_ms"))

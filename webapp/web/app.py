@@ -115,10 +115,12 @@ def create_app(
         supervisor,
         workpacks,
     )
+    from webapp.web.assets import init_assets
     from webapp.web.security import init_security
     from webapp.web.views import register_filters
 
     init_security(app)
+    init_assets(app)
     register_filters(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(installer.bp)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, send_from_directory
 
+from webapp.web.assets import versioned_path
+
 bp = Blueprint("app_shell", __name__)
 
 #: What the service worker keeps on the phone (paths under static/).
@@ -27,14 +29,15 @@ SHELL_FILES = (
 
 @cache
 def service_worker_source(static_dir: str) -> str:
-    """sw.js with its shell list and a version that changes whenever a shell file does."""
+    """sw.js with its shell list (the versioned URLs the pages use) and a cache name that
+    changes whenever a shell file does."""
     root = Path(static_dir)
     digest = hashlib.sha256()
     for name in SHELL_FILES:
         digest.update(name.encode())
         digest.update((root / name).read_bytes())
     source = (root / "js" / "sw.js").read_text()
-    shell = json.dumps([f"/static/{name}" for name in SHELL_FILES])
+    shell = json.dumps([versioned_path(static_dir, name) for name in SHELL_FILES])
     return source.replace("__VERSION__", digest.hexdigest()[:12]).replace("__SHELL__", shell)
 
 

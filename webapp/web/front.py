@@ -9,6 +9,10 @@ it passes it on, takes the whole response at once, and cuts off clients that daw
   directory has a certificate, and proxies everything, websockets included, to gunicorn;
 - gunicorn listens only on a unix socket in the run directory (owner-only), so nothing
   reaches it but nginx, which sets the client's address (``X-Forwarded-For``) and scheme;
+- nginx compresses text (pages, CSS, scripts, JSON, SVG, the manifest) with gzip, so the
+  Pi's Python spends neither memory nor time on it. Pages hold the CSRF token; a page is
+  compressed with text an attacker chose only if the attacker's site can make the phone
+  ask for it logged in, which the session cookie (``SameSite=Strict``) does not allow;
 - this module only writes the configuration: :mod:`webapp.web.server` starts nginx as a
   child of gunicorn's arbiter, as the service's user, and stops the HHT when nginx stops.
 
@@ -72,6 +76,19 @@ UNKNOWN_HOST_MESSAGE = "This terminal does not answer to that name."
 #: Names allowed besides the device's own, comma-separated (the app reads it too).
 #: A stopping front finishes what it is passing on for this long (websockets stay open).
 SHUTDOWN_SECONDS = 3
+
+# Compression. HTML is always compressed (nginx's text/html); these types besides.
+GZIP_TYPES = (
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/manifest+json",
+    "image/svg+xml",
+)
+GZIP_LEVEL = 5  # of 9: most of the gain for little of the CPU
+#: Shorter answers are sent as they are (gzip's header and the Vary header outweigh it).
+GZIP_MIN_BYTES = 256
 
 
 def find_nginx() -> Path | None:
@@ -226,6 +243,14 @@ http {{
     proxy_read_timeout {UPSTREAM_READ_TIMEOUT_SECONDS}s;
     proxy_request_buffering on;
     proxy_buffering on;
+
+    # Every answer comes from gunicorn ("proxied"); caches keyed by the encoding asked for.
+    gzip on;
+    gzip_comp_level {GZIP_LEVEL};
+    gzip_min_length {GZIP_MIN_BYTES};
+    gzip_proxied any;
+    gzip_vary on;
+    gzip_types {" ".join(GZIP_TYPES)};
 
     map $http_upgrade $hht_connection {{
         default upgrade;
