@@ -68,7 +68,10 @@ const HHT = (() => {
   // once per page load, then every 30 s
   if (timeQuality) { showTimeQuality(); setInterval(showTimeQuality, 30000); }
   const insecure = document.getElementById("insecure-note");
-  if (insecure && !window.isSecureContext) insecure.classList.remove("hidden");
+  if (insecure && !window.isSecureContext) {
+    insecure.classList.remove("hidden");
+    document.getElementById("notices").classList.remove("hidden");
+  }
 
   return { api, el, showError, eui, followJob };
 })();

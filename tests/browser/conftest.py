@@ -39,7 +39,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(demo_dir: Path, scheme: str = "http") -> Iterator[str]:
+def running_server(
+    demo_dir: Path, scheme: str = "http", time_scale: str = BROWSER_TIME_SCALE
+) -> Iterator[str]:
     """``hht serve`` (gunicorn) on a free port; HTTPS when the data dir has TLS set up."""
     port = _free_port()
     hht = Path(sys.executable).with_name("hht")
@@ -56,7 +58,7 @@ def running_server(demo_dir: Path, scheme: str = "http") -> Iterator[str]:
             "--port",
             str(port),
             "--time-scale",
-            BROWSER_TIME_SCALE,
+            time_scale,
             "--threads",
             "8",
         ],
