@@ -9,23 +9,12 @@ exercise exactly the path real work takes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from webapp.duis.ids import format_request_id
-from webapp.gbcs.gbz import GbzComponent, ZclFrame, build_gbz
-from webapp.gbcs.zcl_ids import (
-    CLUSTER_BASIC,
-    CLUSTER_METERING,
-    CLUSTER_PRICE,
-    CLUSTER_TIME,
-    CMD_READ_ATTRIBUTES,
-    CMD_WRITE_ATTRIBUTES,
-    FRAME_CLUSTER_SPECIFIC,
-    FRAME_GLOBAL,
-    TYPE_UTC_TIME,
-)
 from webapp.jobs.loading import CommandSpec, DeviceSetSpec, ServiceRequestSpec
+from webapp.sim.command_payloads import CommandContext, command_payload
 from webapp.sim.dcc import build_command
 from webapp.sim.han.scenario import SiteInfo
 from webapp.sim.pki import Identity
@@ -80,47 +69,6 @@ PLANS = {
 }
 
 
-def _set_time_validity(when: datetime) -> bytes:
-    """GCS28 Set Time Command: a DER SEQUENCE of the validity start and end times."""
-    parts = b""
-    for instant in (when, when + timedelta(hours=24)):
-        stamp = instant.strftime("%Y%m%d%H%M%SZ").encode()
-        parts += b"\x18" + bytes([len(stamp)]) + stamp
-    return b"\x30" + bytes([len(parts)]) + parts
-
-
-def _payload(step: Step, when: datetime) -> bytes:
-    """A plausible command payload for ``step``: GBZ (ZCL inside), or DER for GCS28."""
-    if step.use_case == "GCS28":
-        return _set_time_validity(when)
-    if step.use_case == "ECS70":
-        value = int((when - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds())
-        attr = (0x0000).to_bytes(2, "little") + bytes([TYPE_UTC_TIME]) + value.to_bytes(4, "little")
-        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_WRITE_ATTRIBUTES, attr)
-        cluster = CLUSTER_TIME
-    elif step.use_case in ("ECS17B", "ECS17b"):
-        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_READ_ATTRIBUTES, (0x0000).to_bytes(2, "little"))
-        cluster = CLUSTER_METERING
-    elif step.use_case == "ECS52":
-        frame = ZclFrame(FRAME_GLOBAL, 1, CMD_READ_ATTRIBUTES, (0x0002).to_bytes(2, "little"))
-        cluster = CLUSTER_BASIC
-    elif step.use_case in ("ECS01a", "GCS01a"):
-        # Publish Price-like content: provider id, rate label, tier, price (pence/kWh x 1000)
-        body = (1).to_bytes(4, "little") + b"\x08STANDARD" + (24500).to_bytes(4, "little")
-        frame = ZclFrame(FRAME_CLUSTER_SPECIFIC, 1, 0x00, body)
-        cluster = CLUSTER_PRICE
-    else:
-        return b""
-    return build_gbz([GbzComponent(control=0, cluster_id=cluster, zcl=frame)])
-
-
-def _der_device_payload(eui: str) -> bytes:
-    """A small DER SEQUENCE naming the device a device-log/join command is about."""
-    octets = bytes.fromhex(eui)
-    inner = b"\x04" + bytes([len(octets)]) + octets
-    return b"\x30" + bytes([len(inner)]) + inner
-
-
 def device_set_of(site: SiteInfo) -> dict[str, str]:
     return {
         "hub": site.hub_id,
@@ -150,11 +98,9 @@ def service_requests_for(
     commands: list[list[CommandSpec]] = []
     for counter, step in enumerate(steps, start=last_counter + 1):
         target = devices[step.role]
-        subject = devices["gsme"] if step is CCS01_GSME else devices["esme"]
-        if step.use_case in ("CCS01", "CS03A1", "CS03B"):
-            payload = _der_device_payload(devices["ihd"] if step is CS03A1 else subject)
-        else:
-            payload = _payload(step, now)
+        context = CommandContext(now, counter, supplier.eui_hex.upper(), target, devices)
+        subject = "gsme" if step is CCS01_GSME else "esme"
+        payload = command_payload(step.use_case, context, subject)
         raw = build_command(
             han,  # type: ignore[arg-type]
             supplier_identity=supplier,

@@ -1,11 +1,12 @@
-"""GBZ payloads of the simulated devices' responses.
+"""The payloads of the simulated devices' responses, in the kind of the command answered.
 
 A GBZ command is answered component by component: a ZCL Read Attributes command gets a Read
 Attributes Response with plausible values (UNSUPPORTED_ATTRIBUTE for attributes the sim does
-not model), Write Attributes a Write Attributes Response (all written), anything else a
-Default Response.  Commands whose
-payload is not GBZ (DLMS COSEM, ASN.1) are answered with one synthetic component chosen by
-message code (a read for the read use cases below, else a Default Response).
+not model), Write Attributes a Write Attributes Response (all written), anything else (the
+Calendar and Price publish commands of GCS01a, say) a Default Response.  A DLMS COSEM
+Access-Request gets an Access-Response item by item (:mod:`.dlms_answers`). A command whose
+payload is neither is answered with one synthetic GBZ component chosen by message code (a
+read for the read use cases below, else a Default Response).
 
 Use cases whose responses are ASN.1 (``webapp.gbcs.payload.ASN1_MESSAGE_CODES``: joins,
 credentials, GCS28 ...) are answered with the bare result INTEGER, 0 for success.
@@ -18,12 +19,11 @@ or wrong MAC, as a Default Response, or as the result INTEGER for ASN.1 use case
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from webapp.gbcs import der_build as der
 from webapp.gbcs.datetimes import ZCL_EPOCH
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.gbz import (
@@ -64,29 +64,17 @@ from webapp.gbcs.zcl_status import (
     STATUS_UNSUPPORTED_ATTRIBUTE,
 )
 
+from .dlms_answers import dlms_answer
+from .read_context import ReadContext
+
+__all__ = ["ReadContext", "rejection_payload", "success_payload"]
+
 log = logging.getLogger(__name__)
 
 MESSAGE_CODE_GCS28 = 0x007F
+RESULT_SUCCESS = 0  # an ASN.1 response code
+TIME_RELIABLE = 0  # GCS28 Device Time Status
 GBZ_PREFIX = b"\x01\x09"
-
-
-@dataclass(frozen=True)
-class ReadContext:
-    """What a device needs to make up plausible attribute values."""
-
-    eui: str
-    kind: str
-    now: float
-
-    def _fraction(self, label: str) -> float:
-        digest = hashlib.sha256(f"{self.eui}:{label}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / (1 << 64)
-
-    def register(self, label: str, rate_per_hour: float) -> int:
-        """A register that grows steadily with sim time from a device-specific start."""
-        start = int(self._fraction(label) * 20_000_000)
-        hours = max(0.0, self.now - ZCL_EPOCH.timestamp()) / 3600
-        return start + int(hours * rate_per_hour * (0.5 + self._fraction(label + "/rate")))
 
 
 def _uint(size: int) -> Callable[[int], bytes]:
@@ -120,7 +108,7 @@ def _metering(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
     if attribute == 0x0302:  # Divisor
         return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT24, _uint(3)(1000))
     if attribute == 0x0400:  # InstantaneousDemand (W)
-        demand = 0 if gas else 150 + int(ctx._fraction(f"demand{int(ctx.now) // 60}") * 2850)
+        demand = 0 if gas else 150 + int(ctx.fraction(f"demand{int(ctx.now) // 60}") * 2850)
         return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_INT24, _int24(demand))
     return None
 
@@ -138,7 +126,7 @@ def _basic(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
         0x0004: "HHT-SIM",  # ManufacturerName
         0x0005: f"SIM-{ctx.kind.upper()}",  # ModelIdentifier
         0x0006: "20240115",  # DateCode
-        0x4000: f"{ctx.kind.upper()}-2.1.{int(ctx._fraction('build') * 90) + 10}",  # SWBuildID
+        0x4000: f"{ctx.kind.upper()}-2.1.{int(ctx.fraction('build') * 90) + 10}",  # SWBuildID
     }
     if attribute in numbers:
         data_type, value = numbers[attribute]
@@ -150,7 +138,7 @@ def _basic(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
 
 def _ota(ctx: ReadContext, attribute: int) -> AttributeRecord | None:
     if attribute == 0x0002:  # CurrentFileVersion
-        version = 0x02010000 + int(ctx._fraction("firmware") * 0x20)
+        version = 0x02010000 + int(ctx.fraction("firmware") * 0x20)
         return AttributeRecord(attribute, STATUS_SUCCESS, TYPE_UINT32, _uint(4)(version))
     return None
 
@@ -234,38 +222,29 @@ def _answer(component: GbzComponent, ctx: ReadContext) -> GbzComponent:
     return default_response(component, STATUS_SUCCESS)
 
 
-def der_integer(value: int) -> bytes:
-    """A DER INTEGER (small non-negative values)."""
-    body = value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big")
-    return bytes([0x02, len(body)]) + body
-
-
-def der_generalized_time(instant: float) -> bytes:
-    stamp = datetime.fromtimestamp(instant, UTC).strftime("%Y%m%d%H%M%SZ").encode()
-    return bytes([0x18, len(stamp)]) + stamp
-
-
-def der_sequence(*parts: bytes) -> bytes:
-    body = b"".join(parts)
-    return bytes([0x30, len(body)]) + body
-
-
 def set_gsme_clock_response(ctx: ReadContext) -> bytes:
     """GCS28 Set Time Response: the device's time now and "Reliable" (0)."""
-    return der_sequence(der_generalized_time(ctx.now), der_integer(0))
+    now = datetime.fromtimestamp(ctx.now, UTC)
+    return der.sequence(der.generalized_time(now), der.integer(TIME_RELIABLE))
 
 
 def success_payload(message_code: int, command_payload: bytes, ctx: ReadContext) -> bytes:
+    """The payload of a device's answer to a command it executed, in the command's kind."""
     if message_code == MESSAGE_CODE_GCS28:
         return set_gsme_clock_response(ctx)
     if message_code in ASN1_MESSAGE_CODES:
-        return der_integer(0)
-    components = command_components(command_payload) or [_synthetic_command(message_code)]
+        return der.integer(RESULT_SUCCESS)
+    components = command_components(command_payload)
+    if components is None:
+        answer = dlms_answer(command_payload, ctx)
+        if answer is not None:
+            return answer
+        components = [_synthetic_command(message_code)]
     return build_gbz([_answer(c, ctx) for c in components])
 
 
 def rejection_payload(message_code: int, command_payload: bytes, status: int) -> bytes:
     if message_code in ASN1_MESSAGE_CODES and status != STATUS_DUPLICATE_EXISTS:
-        return der_integer(status)
+        return der.integer(status)
     components = command_components(command_payload) or [_synthetic_command(message_code)]
     return build_gbz([default_response(components[0], status)])
