@@ -31,6 +31,8 @@ COMMANDS = {
     "connect": "webapp.cli.radio:connect_command",
     "zigbee": "webapp.cli.radio:zigbee_group",
     "audit": "webapp.cli.audit:audit",
+    "identity": "webapp.cli.fleet:identity",
+    "fleet": "webapp.cli.fleet:fleet",
 }
 
 

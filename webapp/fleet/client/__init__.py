@@ -1,0 +1,1 @@
+"""The HHT's side of the fleet office: join, sync (push batches, fetch packs), the pusher."""

@@ -1,0 +1,1 @@
+"""The fleet server: PostgreSQL schema, enrolment, ingest, packs, central unload and pages."""
