@@ -28,6 +28,25 @@ BLOCKING_RULES = ("region",)
 SIZE_TOLERANCE_PX = 0.05
 #: The elements listed when a page scrolls sideways (the widest first).
 OVERFLOW_LISTED = 5
+#: A page is measured once its DOM has not changed for this long (its scripts have drawn
+#: what their first answers brought), or after ``SETTLE_LIMIT_MS`` whatever it does. A page
+#: that waits for its socket's first snapshot says what to wait for (a test's own step).
+QUIET_MS = 300
+SETTLE_LIMIT_MS = 5000
+
+SETTLE_JS = """
+([quiet, limit]) => new Promise((resolve) => {
+  let timer = setTimeout(done, quiet);
+  const observer = new MutationObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(done, quiet);
+  });
+  const cap = setTimeout(done, limit);
+  function done() { observer.disconnect(); clearTimeout(timer); clearTimeout(cap); resolve(); }
+  const everything = { subtree: true, childList: true, attributes: true, characterData: true };
+  observer.observe(document.documentElement, everything);
+})
+"""
 
 CONTROLS_JS = """
 ([minimum, tolerance]) => {
@@ -124,8 +143,15 @@ def small_controls(page: Any, minimum: int) -> list[str]:
     ]
 
 
+def settle(page: Any) -> None:
+    """Wait until the page's DOM is quiet (see ``QUIET_MS``)."""
+    page.evaluate(SETTLE_JS, [QUIET_MS, SETTLE_LIMIT_MS])
+
+
 def page_problems(page: Any, minimum: int) -> list[str]:
-    """Everything wrong with the open page at each phone size (the page is not reloaded)."""
+    """Everything wrong with the open page at each phone size (the page is not reloaded),
+    once it has settled."""
+    settle(page)
     problems = []
     for size in PHONES:
         page.set_viewport_size(size)

@@ -56,13 +56,18 @@ def _scan(page: Any) -> None:
     page.locator("li.beacon").first.wait_for()
 
 
+def _commands_drawn(page: Any) -> None:
+    """The run page draws its commands from the socket's first snapshot."""
+    page.locator(".cmd").first.wait_for()
+
+
 INSTALLER_PAGES = {
     "todays-jobs": Visit(lambda s: "/i/"),
     "job": Visit(lambda s: f"/i/jobs/{s.ready_job}"),
     "hub": Visit(lambda s: f"/i/jobs/{s.ready_job}/hub"),
     "hub-after-scan": Visit(lambda s: f"/i/jobs/{s.ready_job}/hub", _scan),
-    "run": Visit(lambda s: f"/i/jobs/{s.ready_job}/run"),
-    "run-finished": Visit(lambda s: f"/i/jobs/{s.ran_job}/run"),
+    "run": Visit(lambda s: f"/i/jobs/{s.ready_job}/run", _commands_drawn),
+    "run-finished": Visit(lambda s: f"/i/jobs/{s.ran_job}/run", _commands_drawn),
     "survey": Visit(lambda s: f"/i/jobs/{s.ready_job}/survey"),
     "load-work-pack": Visit(lambda s: "/i/workpack"),
     "command-message": Visit(lambda s: f"/messages/command/{s.command_id}"),
