@@ -144,3 +144,20 @@ class Commands:
 @pytest.fixture
 def command(han: SimHan, supplier: DemoSupplier) -> Commands:
     return Commands(han, supplier)
+
+
+def closed_out(**answers: str) -> str:
+    """A job's close-out as the installer's form records it (installed, indoors on an
+    external wall, no aerial, with a network signal unless ``answers`` say otherwise)."""
+    from webapp.jobs import closeout
+
+    form = {
+        "installed": "yes",
+        "chf_location": "Indoors on external wall",
+        "aerial_install": "no",
+        "sm_wan": "yes",
+        **answers,
+    }
+    result = closeout.parse_form(form)
+    assert not result.problems, result.problems
+    return closeout.stamp(result.record, by="alex", at="2026-12-05T10:00:00.000+00:00")

@@ -40,6 +40,39 @@ const HHT = (() => {
 
   function eui(hex) { return (hex || "").toUpperCase().match(/.{1,2}/g)?.join("-") || ""; }
 
+  /* A stored UTC time as the phone's local clock time, to the second. */
+  function localTime(iso) {
+    const when = new Date(iso || "");
+    return isNaN(when) ? "" : when.toLocaleTimeString("en-GB", { hour12: false });
+  }
+
+  /* A device id as on its label, breaking only between byte pairs (as the pages' filter). */
+  function euiNode(hex) {
+    const span = el("span", { class: "eui" });
+    eui(hex).split("-").forEach((pair, i) => {
+      if (i) span.append("-", document.createElement("wbr"));
+      span.append(pair);
+    });
+    return span;
+  }
+
+  /* "Show codes and ids": engineers' details (codes, counters, network ids) stay out of the
+     way until asked for; the choice holds from page to page. */
+  const DETAILS_KEY = "hht-show-details";
+  function showDetails(on) {
+    document.body.classList.toggle("details-on", on);
+    document.querySelectorAll("[data-details-toggle]").forEach((b) => {
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.textContent = on ? "Hide codes and ids" : "Show codes and ids";
+    });
+  }
+  document.querySelectorAll("[data-details-toggle]").forEach((b) => b.addEventListener("click", () => {
+    const on = !document.body.classList.contains("details-on");
+    try { localStorage.setItem(DETAILS_KEY, on ? "1" : ""); } catch (e) { /* private mode */ }
+    showDetails(on);
+  }));
+  try { showDetails(localStorage.getItem(DETAILS_KEY) === "1"); } catch (e) { showDetails(false); }
+
   /* Follow one job: the server sends a full snapshot on every (re)connect, then deltas. */
   function followJob(jobId, onMessage, onStatus) {
     const socket = io({ transports: ["websocket", "polling"] });
@@ -73,5 +106,5 @@ const HHT = (() => {
     document.getElementById("notices").classList.remove("hidden");
   }
 
-  return { api, el, showError, eui, followJob };
+  return { api, el, showError, eui, euiNode, localTime, followJob };
 })();

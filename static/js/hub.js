@@ -18,6 +18,18 @@
   function bars(lqi) { return lqi > 200 ? "Strong" : lqi > 150 ? "Good" : lqi > 100 ? "Fair" : lqi > 50 ? "Weak" : "Very weak"; }
 
   const SHOWN_OTHERS = 5;
+  const findBox = document.getElementById("find-box");
+  const connectCard = document.getElementById("connect-card");
+  const heading = document.getElementById("hub-heading");
+  const goRun = document.getElementById("go-run");
+
+  function windowText(b) {
+    if (b.interpan_open === false) {
+      return b.expected ? "Not accepting a terminal now: switch the hub off and on again, then scan again"
+        : "Not accepting a terminal now";
+    }
+    return b.interpan_open ? "Ready to pair with this terminal" : "";
+  }
 
   function render(beacons, showAll) {
     list.replaceChildren();
@@ -26,7 +38,7 @@
       return;
     }
     if (!beacons.some((b) => b.expected)) {
-      list.append(HHT.el("li", { class: "error", text: "This job's hub was not heard. Check its label, move closer, or power-cycle it, then scan again." }));
+      list.append(HHT.el("li", { class: "error", text: "This job's hub was not heard. Check its label, move closer, or switch the hub off and on again, then scan again." }));
     }
     const others = beacons.filter((b) => !b.expected).length;
     let othersShown = 0;
@@ -38,28 +50,27 @@
         break;
       }
       const flag = FLAGS[b.flag] || b.flag;
-      const windowText = b.interpan_open === false
-        ? (b.expected ? "Pairing window closed: power-cycle the hub" : "Pairing window closed")
-        : b.interpan_open ? "Pairing window open" : "Pairing window unknown";
       const canConnect = b.expected && b.supported && b.interpan_open !== false;
       const btn = HHT.el("button", { text: "Connect", class: b.expected ? "" : "secondary", disabled: !canConnect });
       btn.addEventListener("click", () => connect(b.extended_pan_id));
       let cycle = null;
       if (b.expected && b.interpan_open === false && page.dataset.simulated === "yes") {
-        cycle = HHT.el("button", { class: "secondary", text: "Power-cycle the hub (simulator)", id: "power-cycle" });
+        cycle = HHT.el("button", { class: "secondary", text: "Switch the hub off and on (simulator)", id: "power-cycle" });
         cycle.addEventListener("click", async () => {
           try { await HHT.api(`/api/jobs/${jobId}/sim/power-cycle`, {}); await scan(); }
           catch (e) { HHT.showError(errorBox, e.message); }
         });
       }
+      const pan = b.pan_id.toString(16).toUpperCase().padStart(4, "0");
       list.append(HHT.el("li", { class: "card beacon " + b.flag, "data-hub": b.extended_pan_id },
         HHT.el("div", {},
-          HHT.el("div", { class: "mono", text: HHT.eui(b.extended_pan_id) }),
+          HHT.el("div", {}, HHT.euiNode(b.extended_pan_id)),
           HHT.el("span", { class: "badge s-" + b.flag, text: flag }),
-          HHT.el("div", { class: "muted", text: `${b.band} · channel ${b.channel} · PAN ${b.pan_id.toString(16).toUpperCase().padStart(4, "0")} · ${windowText}` }),
-          b.supported ? null : HHT.el("div", { class: "error", text: `This terminal's stick cannot use ${b.band}.` }),
+          HHT.el("div", { class: "muted", text: windowText(b) }),
+          HHT.el("div", { class: "muted detail", text: `${b.band} · channel ${b.channel} · network ${pan} · LQI ${b.lqi}, ${b.rssi} dBm` }),
+          b.supported ? null : HHT.el("div", { class: "error", text: `This terminal's radio cannot use ${b.band}.` }),
           cycle),
-        HHT.el("div", {}, HHT.el("div", { class: "signal", text: bars(b.lqi), title: `LQI ${b.lqi}, ${b.rssi} dBm` }), btn)));
+        HHT.el("div", {}, HHT.el("div", { class: "signal", text: bars(b.lqi) }), btn)));
     }
   }
 
@@ -85,22 +96,54 @@
     });
   }
 
+  /* The connect card takes the scan list's place, at the top, where the installer looks. */
+  function showConnecting(hubId) {
+    findBox.classList.add("hidden");
+    connectCard.classList.remove("hidden");
+    document.getElementById("connect-hub").replaceChildren(HHT.euiNode(hubId));
+    heading.textContent = "Connecting to the hub";
+    document.getElementById("connect-title").textContent = "Connecting…";
+    document.getElementById("scan-again").classList.add("hidden");
+    scanBtn.classList.add("hidden");
+    goRun.classList.add("hidden");
+    window.scrollTo(0, 0);
+  }
+
+  function showConnected(hubId) {
+    showConnecting(hubId);
+    showStage("ready");
+    heading.textContent = "Connected to the hub";
+    document.getElementById("connect-title").textContent = "Connected";
+    document.getElementById("scan-again").classList.remove("hidden");
+    goRun.classList.remove("hidden");
+    goRun.setAttribute("data-main-action", "");
+    goRun.focus({ preventScroll: true });
+  }
+
+  function showFinding(message) {
+    connectCard.classList.add("hidden");
+    findBox.classList.remove("hidden");
+    heading.textContent = "Find the hub";
+    scanBtn.classList.remove("hidden");
+    goRun.classList.add("hidden");
+    HHT.showError(errorBox, message || "");
+  }
+
   async function connect(hubId) {
     HHT.showError(errorBox, "");
-    document.getElementById("connect-card").classList.remove("hidden");
-    document.getElementById("connect-hub").textContent = HHT.eui(hubId);
+    showConnecting(hubId);
     showStage(stages[0]);
-    list.querySelectorAll("button").forEach((b) => (b.disabled = true));
     try {
       await HHT.api(`/api/jobs/${jobId}/connect`, { hub_id: hubId });
-      showStage("ready");
-      document.getElementById("go-run").classList.remove("hidden");
+      showConnected(hubId);
     } catch (e) {
-      HHT.showError(errorBox, e.message);
       document.querySelectorAll("#stages li.active").forEach((li) => (li.className = "todo"));
-      list.querySelectorAll("button").forEach((b) => (b.disabled = false));
+      showFinding(e.message);
     }
   }
+
+  document.getElementById("scan-again").addEventListener("click", () => { showFinding(""); scan(); });
+  if (page.dataset.connectedHub) showConnected(page.dataset.connectedHub);
 
   /* ----- the hub label: camera (secure origins), photo, or typed ----- */
   const labelResult = document.getElementById("label-result");

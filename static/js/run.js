@@ -1,4 +1,4 @@
-/* Run a job: live progress from the server (the truth), controls, abort, summary. */
+/* Run a job: live progress from the server (the truth), one main action, abort, the end. */
 "use strict";
 (() => {
   const page = document.getElementById("run-page");
@@ -6,41 +6,40 @@
   const simulated = page.dataset.simulated === "yes";
   const $ = (id) => document.getElementById(id);
   const errorBox = $("run-error");
+  const FINISHED = ["completed", "failed", "aborted"];
+  const SETTLED = ["answered", "failed", "rejected", "skipped"];
   let state = null; // the last snapshot, updated by deltas
   let wakeLock = null;
+  let wakePressed = null; // the command whose gas-meter prompt the installer answered
 
   function commandRow(c) {
-    return HHT.el("div", { class: "cmd", "data-command": c.id, "data-state": c.state },
-      HHT.el("span", {}, `${c.seq}. `, HHT.el("a", { href: `/messages/command/${c.id}`, text: c.use_case, class: "msg-link" }), " ",
-        HHT.el("span", { class: "muted", text: `→ ${c.device_role.toUpperCase()} · #${c.counter}` })),
-      HHT.el("span", { class: "badge s-" + c.state, text: c.state_label + (c.attempts > 1 ? ` (try ${c.attempts})` : "") }));
+    const tries = c.attempts > 1 ? ` (try ${c.attempts})` : "";
+    return HHT.el("a", { class: "cmd", href: `/messages/command/${c.id}`, "data-command": c.id, "data-state": c.state },
+      HHT.el("span", {},
+        HHT.el("span", { text: `To the ${c.device_name.toLowerCase()}` }),
+        HHT.el("span", { class: "muted detail", text: ` · ${c.use_case} · counter ${c.counter}` })),
+      HHT.el("span", { class: "badge s-" + c.state, text: c.state_label + tries }));
   }
 
   function renderCommands() {
     const box = $("srs");
     box.replaceChildren();
     for (const sr of state.service_requests) {
-      const states = sr.commands.map((c) => c.state);
-      const srState = states.every((s) => s === "answered" || s === "rejected") ? "completed"
-        : states.some((s) => s === "failed" || s === "skipped") ? "failed"
-        : states.some((s) => s !== "queued") ? "running" : "ready";
-      const labels = { completed: "Done", failed: "Failed", running: "In progress", ready: "Waiting" };
       box.append(HHT.el("section", { class: "card sr", "data-sr": sr.id },
-        HHT.el("h3", {}, HHT.el("span", { text: `${sr.title}` }), HHT.el("span", { class: "badge s-" + srState, text: labels[srState] })),
-        HHT.el("div", { class: "muted", text: `${sr.service_reference} · ${sr.use_case}` }),
+        HHT.el("h3", {}, HHT.el("span", { text: sr.title }), HHT.el("span", { class: "badge s-" + sr.state, text: sr.state_label })),
+        HHT.el("div", { class: "muted detail", text: `${sr.service_reference_variant || sr.service_reference} · ${sr.use_case}` }),
         ...sr.commands.map(commandRow)));
     }
     const all = state.service_requests.flatMap((s) => s.commands);
-    const done = all.filter((c) => ["answered", "failed", "rejected", "skipped"].includes(c.state)).length;
+    const done = all.filter((c) => SETTLED.includes(c.state)).length;
     $("bar").style.width = all.length ? `${(100 * done) / all.length}%` : "0";
-    $("progress-text").textContent = `${done} of ${all.length} commands settled.`;
+    $("progress-text").textContent = `${done} of ${all.length} commands finished.`;
   }
 
   function addLog(ev) {
     const log = $("log");
     if (log.querySelector(`[data-event="${ev.id}"]`)) return;
-    const time = (ev.at || "").slice(11, 19);
-    log.append(HHT.el("div", { "data-event": ev.id, text: `${time}  ${ev.message}` }));
+    log.append(HHT.el("div", { "data-event": ev.id, text: `${HHT.localTime(ev.at)}  ${ev.message}` }));
     log.scrollTop = log.scrollHeight;
   }
 
@@ -49,48 +48,74 @@
     return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
   }
 
+  /* What the installer reads in the "now" box, and the one action that goes with it. */
+  function nowText(job, live, connected) {
+    if (FINISHED.includes(job.status)) return job.status_message || job.status_label;
+    if (live.waiting_for) {
+      if (live.action === "wake-gsme" && wakePressed === live.deadline_ms) return "Gas meter button pressed: waiting for the gas meter to answer…";
+      let text = live.waiting_for;
+      if (live.deadline_ms) text += ` (gives up in ${fmtLeft(live.deadline_ms - Date.now())})`;
+      return text;
+    }
+    if (job.status === "running") return "Sending commands…";
+    if (live.instruction) return live.instruction;
+    if (job.status === "paused") return (job.status_message || "Paused.") + (connected ? " Press Resume to go on." : "");
+    return connected ? "Connected to the hub. Press Start." : "Not connected to the hub: reconnect to start.";
+  }
+
+  function mainAction(job, live, connected) {
+    const finished = FINISHED.includes(job.status);
+    if (finished) return job.closed_out ? "go-summary" : "go-finish";
+    if (job.status === "running") {
+      if (live.action === "wake-gsme" && simulated && wakePressed !== live.deadline_ms) return "wake";
+      return "pause";
+    }
+    return connected ? "start" : "reconnect";
+  }
+
   function renderLive() {
     const job = state.job;
     const live = state.live || {};
     $("job-status").textContent = job.status_label;
     $("job-status").className = "badge s-" + job.status;
-    const finished = ["completed", "failed", "aborted"].includes(job.status);
+    const finished = FINISHED.includes(job.status);
     const running = job.status === "running";
-    const connected = live.phase === "connected" || live.phase === "running" || live.phase === "waiting";
-    $("start").classList.toggle("hidden", running || finished || !connected);
+    const connected = ["connected", "running", "waiting"].includes(live.phase);
+    const action = mainAction(job, live, connected);
+    for (const id of ["start", "wake", "pause", "reconnect", "go-finish", "go-summary"]) $(id).classList.toggle("hidden", id !== action);
+    // while the gas meter is awaited, Pause stays within reach beside its button
+    if (action === "wake") $("pause").classList.remove("hidden");
     $("start").textContent = job.status === "paused" ? "Resume" : "Start";
-    $("pause").classList.toggle("hidden", !running);
-    $("reconnect").classList.toggle("hidden", running || finished || connected);
-    $("wake").classList.toggle("hidden", !(running && live.action === "wake-gsme" && simulated));
     $("abort-box").classList.toggle("hidden", finished);
     const now = $("now");
-    let text;
-    if (finished) text = job.status_message || job.status_label;
-    else if (live.waiting_for) {
-      text = live.waiting_for;
-      if (live.deadline_ms) text += ` (gives up in ${fmtLeft(live.deadline_ms - Date.now())})`;
-    } else if (running) text = "Sending commands…";
-    else if (live.instruction) text = live.instruction;
-    else if (job.status === "paused") text = job.status_message || "Paused.";
-    else text = connected ? "Connected to the hub. Press Start." : "Not connected to the hub.";
-    now.textContent = text;
+    now.textContent = nowText(job, live, connected);
     now.classList.toggle("idle", !running && !live.instruction);
-    const etaKnown = running && live.eta_ms && live.eta_ms > Date.now() && !live.action;
-    $("eta").textContent = etaKnown ? `About ${fmtLeft(live.eta_ms - Date.now())} left.` : "";
+    let eta = "";
+    if (running && live.action === "wake-gsme") eta = "Time left depends on when the gas meter wakes.";
+    else if (running && live.eta_ms && live.eta_ms > Date.now()) eta = `About ${fmtLeft(live.eta_ms - Date.now())} left.`;
+    $("eta").textContent = eta;
     if (finished) showSummary();
     keepAwake(running);
   }
 
   function showSummary() {
+    const job = state.job;
     const all = state.service_requests.flatMap((s) => s.commands);
     const count = (s) => all.filter((c) => c.state === s).length;
     const box = $("summary");
     box.classList.remove("hidden");
-    box.classList.toggle("bad", state.job.status !== "completed");
-    $("summary-title").textContent = state.job.status_label;
-    $("summary-text").textContent = `${count("answered")} answered, ${count("rejected")} already done, ` +
-      `${count("failed")} refused, ${count("skipped")} not sent, of ${all.length} commands.` +
-      (state.job.abort_reason ? ` Abort reason: ${state.job.abort_reason}.` : "");
+    box.classList.toggle("bad", job.status !== "completed");
+    $("summary-title").textContent = job.status_label;
+    const parts = [`${count("answered")} done`];
+    if (count("rejected")) parts.push(`${count("rejected")} already done before`);
+    if (count("failed")) parts.push(`${count("failed")} refused by the device`);
+    if (count("skipped")) parts.push(`${count("skipped")} not sent`);
+    $("summary-text").textContent = `${parts.join(", ")}, of ${all.length} commands.` +
+      (job.abort_reason_label ? ` Abort reason: ${job.abort_reason_label}.` : "");
+    const closeout = $("closeout-text");
+    closeout.classList.remove("hidden");
+    closeout.textContent = job.closed_out ? job.closeout_summary
+      : "Last step: record how the hub is installed, or that it was not.";
   }
 
   async function keepAwake(on) {
@@ -117,27 +142,49 @@
         if (i >= 0) sr.commands[i] = msg.command;
       }
       renderCommands();
+      // a settled command may settle its step: the server says in what words
+      if (SETTLED.includes(msg.command.state) || msg.command.state === "sending") refresh();
     } else if (msg.type === "live") {
       state.live = msg.live;
       renderLive();
     } else if (msg.type === "event") {
       addLog(msg.event);
-      if (msg.event.kind === "status") HHT.api(`/api/jobs/${jobId}`).then((s) => onMessage({ type: "snapshot", snapshot: s }));
+      if (["status", "hub-install"].includes(msg.event.kind)) refresh();
     }
   }
 
+  function refresh() { return HHT.api(`/api/jobs/${jobId}`).then((s) => onMessage({ type: "snapshot", snapshot: s })); }
+
   async function act(path, body) {
     HHT.showError(errorBox, "");
-    try { await HHT.api(`/api/jobs/${jobId}/${path}`, body || {}); }
-    catch (e) { HHT.showError(errorBox, e.message); }
+    try { await HHT.api(`/api/jobs/${jobId}/${path}`, body || {}); return true; }
+    catch (e) { HHT.showError(errorBox, e.message); return false; }
   }
 
   $("start").addEventListener("click", () => act("start"));
   $("pause").addEventListener("click", () => act("pause"));
-  $("wake").addEventListener("click", () => act("sim/wake-gsme"));
+  $("wake").addEventListener("click", async () => {
+    const pressedFor = state && state.live ? state.live.deadline_ms : null;
+    if (await act("sim/wake-gsme")) { wakePressed = pressedFor; renderLive(); }
+  });
+  /* Abort: a reason first, then a second, explicit yes. */
+  const reason = $("abort-reason");
   $("abort-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    act("abort", { reason: $("abort-reason").value, note: $("abort-note").value });
+    const label = reason.options[reason.selectedIndex].text;
+    $("abort-question").textContent = `Abort this job because "${label}"? Nothing more will be sent to the meters and the job cannot be started again.`;
+    $("abort-confirm").classList.remove("hidden");
+    $("abort-ask").classList.add("hidden");
+    $("abort-yes").focus();
+  });
+  function closeConfirm() { $("abort-confirm").classList.add("hidden"); $("abort-ask").classList.remove("hidden"); }
+  $("abort-no").addEventListener("click", closeConfirm);
+  reason.addEventListener("change", closeConfirm);
+  $("abort-yes").addEventListener("click", async () => {
+    $("abort-yes").disabled = true;
+    if (await act("abort", { reason: reason.value, note: $("abort-note").value })) await refresh();
+    $("abort-yes").disabled = false;
+    closeConfirm();
   });
   setInterval(() => state && state.live && state.live.deadline_ms && renderLive(), 1000);
   HHT.followJob(jobId, onMessage, (up) => { if (!up) HHT.showError(errorBox, "Lost contact with the terminal; reconnecting…"); else HHT.showError(errorBox, ""); });

@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 
-from tests.conftest import login
+from tests.conftest import closed_out, login
 from tests.workpack.conftest import job_spec, pack_spec, unpack
 from webapp.sim.packs import build_pack
 from webapp.workpack.archive import write_archive
@@ -97,6 +97,8 @@ def test_unload_download_and_confirm(app, client, demo_dir) -> None:
             await st.runner.wait(job_id)
 
         loop.call(run())
+        with st.store.write() as db:  # the installer's close-out
+            db["jobs"].update(job_id, {"hub_install": closed_out()})
     token = login(client, "supervisor")
     home = client.get("/s/").get_data(as_text=True)
     assert 'id="waiting"' in home and "6</td>" in home  # six answers waiting
@@ -147,37 +149,93 @@ def test_installer_loads_the_answer_to_a_survey(client, demo_dir) -> None:
     assert refused.status_code == 400 and "is not a zip file" in refused.get_data(as_text=True)
 
 
-def test_hub_installation_record(app, client, demo_jobs) -> None:
+def _finish(client, app, job_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Mark the job finished at its expected hub, as after its last command."""
+    from webapp.web.context import station
+
+    with app.app_context(), station().store.write() as db:
+        hub = db["jobs"].get(job_id)["expected_hub_id"]
+        db["jobs"].update(
+            job_id,
+            {"status": "completed", "connected_hub_id": hub, "finished_at": "2026-12-05T10:00:00"},
+        )
+
+
+def test_close_out_records_what_the_installer_saw(app, client, demo_jobs) -> None:
     from webapp.web.context import station
 
     job = demo_jobs[1]
-    with app.app_context(), station().store.write() as db:
-        db["jobs"].update(job["id"], {"connected_hub_id": job["expected_hub_id"]})
     token = login(client, "installer")
+    assert client.get(f"/i/jobs/{job['id']}/finish").status_code == 302  # not finished yet
+    _finish(client, app, job["id"])
     page = client.get(f"/i/jobs/{job['id']}").get_data(as_text=True)
-    assert 'id="hub-install"' in page
+    assert 'id="go-finish"' in page  # the job page's one action is the close-out
+    form = client.get(f"/i/jobs/{job['id']}/finish").get_data(as_text=True)
+    assert 'id="hub-install"' in form and " checked" not in form  # nothing pre-answered
+    url = f"/i/jobs/{job['id']}/finish"
+    nothing = client.post(url, data={"csrf_token": token})
+    assert nothing.status_code == 400 and "whether the hub is installed" in nothing.text
     missing = client.post(
-        f"/i/jobs/{job['id']}/hub-install",
-        data={"csrf_token": token, "chf_location": "Deep indoors", "sm_wan": "no"},
+        url,
+        data={"csrf_token": token, "installed": "yes", "chf_location": "Deep indoors"},
     )
-    assert missing.status_code == 302
-    assert "choose the type of premises" in client.get(f"/i/jobs/{job['id']}").get_data(
-        as_text=True
-    )
-    client.post(
-        f"/i/jobs/{job['id']}/hub-install",
+    assert missing.status_code == 400
+    assert "external aerial" in missing.text and "smart-meter network" in missing.text
+    no_premises = client.post(
+        url,
         data={
             "csrf_token": token,
+            "installed": "yes",
             "chf_location": "Deep indoors",
-            "sm_wan": "no",
-            "premise_type": "Terraced",
             "aerial_install": "yes",
+            "sm_wan": "no",
         },
     )
+    assert no_premises.status_code == 400 and "type of premises" in no_premises.text
+    with app.app_context():
+        assert station().store.reader()["jobs"].get(job["id"])["hub_install"] is None or (
+            "recorded_at" not in station().store.reader()["jobs"].get(job["id"])["hub_install"]
+        )
+    done = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "installed": "yes",
+            "chf_location": "Deep indoors",
+            "aerial_install": "yes",
+            "sm_wan": "no",
+            "premise_type": "Terraced",
+            "metal_obstruction": "yes",
+        },
+    )
+    assert done.status_code == 302 and done.location.endswith(f"/i/jobs/{job['id']}/summary")
     with app.app_context():
         record = json.loads(station().store.reader()["jobs"].get(job["id"])["hub_install"])
-    assert record["sm_wan"] is False and record["premise_type"] == "Terraced"
-    assert record["aerial_install"] is True
+    assert record["installed"] is True and record["sm_wan"] is False
+    assert record["premise_type"] == "Terraced" and record["aerial_install"] is True
+    assert record["metal_obstruction"] is True and record["recorded_by"] == "alex"
+    summary = client.get(done.location).get_data(as_text=True)
+    assert "Hub installed: Deep indoors, no network signal, external aerial fitted" in summary
+    assert 'id="next-job"' in summary
+
+
+def test_not_installed_needs_a_reason(app, client, demo_jobs) -> None:
+    from webapp.web.context import station
+
+    job = demo_jobs[2]
+    token = login(client, "installer")
+    _finish(client, app, job["id"])
+    url = f"/i/jobs/{job['id']}/finish"
+    bare = client.post(url, data={"csrf_token": token, "installed": "no"})
+    assert bare.status_code == 400 and "why the hub was not installed" in bare.text
+    other = client.post(url, data={"csrf_token": token, "installed": "no", "reason": "other"})
+    assert other.status_code == 400 and "note" in other.text
+    ok = client.post(url, data={"csrf_token": token, "installed": "no", "reason": "refused"})
+    assert ok.status_code == 302
+    with app.app_context():
+        record = json.loads(station().store.reader()["jobs"].get(job["id"])["hub_install"])
+    assert record["installed"] is False and record["reason"] == "refused"
+    assert "Hub not installed: Customer refused" in client.get(ok.location).text
 
 
 def _station_of(app):  # type: ignore[no-untyped-def]

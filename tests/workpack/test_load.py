@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import closed_out
 from tests.workpack.conftest import db_state, job_spec, pack_spec, reseal, unpack
 from webapp.workpack.archive import MAX_MEMBER_BYTES, MAX_MEMBERS, write_archive
 from webapp.workpack.errors import WorkPackError
@@ -211,6 +212,7 @@ def test_another_suppliers_waiting_answers_warn_first(store, build, demo_dir) ->
                 "expected_hub_id": "00DB000000000001",
                 "connected_hub_id": "00DB000000000001",
                 "finished_at": "2026-11-20T10:00:00+00:00",
+                "hub_install": closed_out(),
             }
         )
     built = build(pack_spec(job_spec("W1", "1 Warn Road")))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import closed_out
 from tests.duis.schema import needs_schema, validate
 from tests.workpack.conftest import job_spec, pack_spec
 from webapp.cli.run_job import run_job_headless
@@ -48,6 +49,8 @@ def loaded(store, build, demo_dir):  # type: ignore[no-untyped-def]
     load_pack(store, build(spec).data(), source="t", actor="test")
     for job_id in ("RT1", "RT2"):
         assert _run(demo_dir, job_id)["status"] == "completed"
+        with store.write() as db:
+            db["jobs"].update(job_id, {"hub_install": closed_out()})
     return store
 
 
@@ -176,13 +179,11 @@ def test_no_wan_hub_install_becomes_8_14_2(loaded, demo_dir) -> None:
         db["jobs"].update(
             "RT2",
             {
-                "hub_install": json.dumps(
-                    {
-                        "chf_location": "Basement or Cellar",
-                        "aerial_install": True,
-                        "sm_wan": False,
-                        "premise_type": "Terraced",
-                    }
+                "hub_install": closed_out(
+                    chf_location="Basement or Cellar",
+                    aerial_install="yes",
+                    sm_wan="no",
+                    premise_type="Terraced",
                 )
             },
         )

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.conftest import closed_out
 from tests.workpack.conftest import job_spec, pack_spec
 from webapp.cli.run_job import run_job_headless
 from webapp.identity import terminal_identity
@@ -90,6 +91,8 @@ def ran(store, build, demo_dir):  # type: ignore[no-untyped-def]
     load_pack(store, build(spec).data(), source="t", actor="test")
     for job_id in ("AU1", "AU2"):
         assert asyncio.run(run_job_headless(demo_dir, job_id, FAST))["status"] == "completed"
+        with store.write() as db:
+            db["jobs"].update(job_id, {"hub_install": closed_out()})
     return store
 
 

@@ -15,7 +15,7 @@ from webapp.jobs.delivery import Delivery
 from webapp.jobs.errors import RunnerError
 from webapp.jobs.journal import Journal
 from webapp.jobs.live import LiveBoard
-from webapp.jobs.states import FINISHED_JOB_STATUSES, JobStatus, PauseReason
+from webapp.jobs.states import ABORT_REASONS, FINISHED_JOB_STATUSES, JobStatus, PauseReason
 from webapp.jobs.waiters import Waiters
 from webapp.store.clock import utc_now
 from webapp.store.db import Store
@@ -115,7 +115,7 @@ class Control:
                 db,
                 job_id,
                 JobStatus.ABORTED,
-                f"Aborted: {reason}" + (f" ({note})" if note else ""),
+                f"Aborted: {ABORT_REASONS.get(reason, reason)}" + (f" ({note})" if note else ""),
                 actor,
                 abort_reason=reason,
                 abort_note=note,

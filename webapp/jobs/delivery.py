@@ -47,6 +47,7 @@ from webapp.jobs.states import (
     CommandState,
     JobStatus,
     PauseReason,
+    device_name,
     sql_in,
 )
 from webapp.jobs.waiters import Waiters
@@ -63,6 +64,10 @@ DEFAULT_COMMAND_SECONDS = 3.0  # ETA estimate before any command has been timed
 SLEEPY_ROLES = frozenset({"gsme"})
 PAUSED_MESSAGE = "Paused by the installer. Resume when ready."
 INTERNAL_ERROR_MESSAGE = "Stopped on an internal error; see the log."
+# A gas meter that has just answered stays awake a little while for what the hub's gas proxy
+# holds for it: the next command goes without asking for its button, unless no answer comes
+# within this grace (the shortest wake a gas meter is modelled with).
+GSME_AWAKE_GRACE_SECONDS = 10.0
 GSME_WAKE_PROMPT = "The gas meter is asleep. Press the button on the gas meter to wake it."
 
 
@@ -102,6 +107,7 @@ class Delivery:
         self.waiters = waiters
         self.time_scale = time_scale
         self._durations: dict[str, list[float]] = {}
+        self._gas_meter_answered: dict[str, float] = {}  # job -> monotonic time
 
     def _scaled(self, seconds: float) -> float:
         return seconds / self.time_scale
@@ -255,7 +261,7 @@ class Delivery:
                 state=CommandState.TIMED_OUT.value,
                 last_error=f"No answer after {send.sends} tries",
             )
-            who = "gas meter" if send.sleepy else (cmd["device_role"] or "device").upper()
+            who = device_name(cmd["device_role"]).lower()
             raise JobInterrupted(
                 f"The {who} did not answer command {cmd['seq']} after {send.sends} "
                 "tries. Check it has power and is near the hub, then resume.",
@@ -308,10 +314,21 @@ class Delivery:
     async def _await_answer(
         self, send: _Send, answer: asyncio.Future[str], pause: asyncio.Event
     ) -> CommandState | None:
-        """Step 4: the settled state, or None when no answer came in time."""
-        self._show_waiting(send)
+        """Step 4: the settled state, or None when no answer came in time.
+
+        A gas meter that answered a moment ago is still awake: the installer is not asked
+        to press its button unless no answer comes within a short grace."""
+        awake = send.sleepy and self._gas_meter_awake(send.job_id)
+        grace = min(self._scaled(GSME_AWAKE_GRACE_SECONDS), send.timeout) if awake else 0.0
+        self._show_waiting(send, prompt=not awake)
         try:
-            state = await asyncio.wait_for(asyncio.shield(answer), send.timeout)
+            try:
+                state = await asyncio.wait_for(asyncio.shield(answer), grace or send.timeout)
+            except TimeoutError:
+                if not grace:
+                    raise
+                self._show_waiting(send, prompt=True, keep_deadline=True)
+                state = await asyncio.wait_for(asyncio.shield(answer), send.timeout - grace)
         except TimeoutError:
             return await self._no_answer(send)
         except asyncio.CancelledError:
@@ -322,15 +339,24 @@ class Delivery:
             raise JobInterrupted(exc.instruction, pause_reason_for(exc)) from exc
         return CommandState(state)
 
-    def _show_waiting(self, send: _Send) -> None:
+    def _show_waiting(self, send: _Send, *, prompt: bool, keep_deadline: bool = False) -> None:
         live = self.board.live(send.job_id)
         live.phase = "waiting"
-        live.deadline_ms = int((time.time() + send.timeout) * 1000)
-        if send.sleepy:
+        if not (keep_deadline and live.deadline_ms):
+            live.deadline_ms = int((time.time() + send.timeout) * 1000)
+        if send.sleepy and prompt:
             live.waiting_for, live.action = GSME_WAKE_PROMPT, "wake-gsme"
         else:
-            live.waiting_for = f"Waiting for the {send.cmd['device_role'].upper()} to answer"
+            name = device_name(send.cmd["device_role"]).lower()
+            live.waiting_for, live.action = f"Waiting for the {name} to answer", None
         self.board.publish_live(send.job_id)
+
+    def _gas_meter_awake(self, job_id: str) -> bool:
+        """Whether the job's gas meter answered within the last grace period."""
+        last = self._gas_meter_answered.get(job_id)
+        return last is not None and time.monotonic() - last < self._scaled(
+            GSME_AWAKE_GRACE_SECONDS
+        )
 
     async def _no_answer(self, send: _Send) -> CommandState | None:
         """A send timed out: the state if an answer was stored meanwhile, else None."""
@@ -347,6 +373,8 @@ class Delivery:
 
     def _settled(self, send: _Send) -> None:
         self.board.live(send.job_id).stop_waiting()
+        if send.sleepy:
+            self._gas_meter_answered[send.job_id] = time.monotonic()
         self._durations.setdefault(send.job_id, []).append(time.monotonic() - send.started)
 
     # ---------------------------------------------------------------- helpers

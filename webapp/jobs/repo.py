@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.jobs import closeout
 from webapp.jobs.states import (
+    ABORT_REASONS,
     IN_FLIGHT_STATES,
     JOB_STATUS_LABELS,
     OPEN_JOB_STATUSES,
@@ -308,30 +310,39 @@ def job_snapshot(db: Database, job_id: str, live: dict[str, Any] | None = None) 
         if c["state"] != CommandState.QUEUED.value and c["state"] not in IN_FLIGHT_STATES
     )
     return {
-        "job": {
-            k: job[k]
-            for k in (
-                "id",
-                "site",
-                "address",
-                "mpxn",
-                "supplier_eui",
-                "appointment",
-                "status",
-                "status_label",
-                "status_message",
-                "expected_hub_id",
-                "device_set",
-                "connected_hub_id",
-                "device_set_id",
-                "device_sets",
-                "candidate_hubs",
-                "started_at",
-                "finished_at",
-                "abort_reason",
-                "abort_note",
-            )
-        },
+        "job": (
+            {
+                k: job[k]
+                for k in (
+                    "id",
+                    "site",
+                    "address",
+                    "mpxn",
+                    "supplier_eui",
+                    "appointment",
+                    "status",
+                    "status_label",
+                    "status_message",
+                    "expected_hub_id",
+                    "device_set",
+                    "connected_hub_id",
+                    "device_set_id",
+                    "device_sets",
+                    "candidate_hubs",
+                    "started_at",
+                    "finished_at",
+                    "abort_reason",
+                    "abort_note",
+                )
+            }
+            | {
+                "abort_reason_label": ABORT_REASONS.get(job["abort_reason"] or "", ""),
+                "closed_out": closeout.is_closed_out(job),
+                "closeout_summary": closeout.summary(closeout.record_of(job))
+                if closeout.is_closed_out(job)
+                else "",
+            }
+        ),
         "service_requests": srs,
         "progress": {"done": done, "total": len(cmds)},
         "events": [

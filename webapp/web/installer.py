@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template
 
 from webapp.auth.users import INSTALLER
 from webapp.jobs import repo
-from webapp.jobs.states import ABORT_REASONS
+from webapp.jobs.states import ABORT_REASONS, FINISHED_JOB_STATUSES, JobStatus
 from webapp.web.context import get_db, hht
 from webapp.web.security import current_user, role_required
 
@@ -39,15 +39,12 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
 
     job = own_job(job_id)
     snapshot = repo.job_snapshot(get_db(), job_id)
-    from webapp.duis import CHF_LOCATIONS, PREMISE_TYPES
-
     return render_template(
         "installer/job.html",
         job=job,
         snapshot=snapshot,
+        step=next_step(job),
         no_wan=warning_for(get_db(), job["mpxn"]),
-        chf_locations=CHF_LOCATIONS,
-        premise_types=PREMISE_TYPES,
     )
 
 
@@ -60,6 +57,7 @@ def hub(job_id: str):  # type: ignore[no-untyped-def]
         job=job,
         radio=hht().station.driver.info,
         simulated=hht().radio == "sim",
+        connected_hub=_connected_hub(job_id),
     )
 
 
@@ -68,8 +66,163 @@ def hub(job_id: str):  # type: ignore[no-untyped-def]
 def run(job_id: str):  # type: ignore[no-untyped-def]
     job = own_job(job_id)
     return render_template(
-        "installer/run.html", job=job, abort_reasons=ABORT_REASONS, simulated=hht().radio == "sim"
+        "installer/run.html",
+        job=job,
+        abort_reasons=ABORT_REASONS,
+        simulated=hht().radio == "sim",
     )
+
+
+@bp.route("/jobs/<job_id>/finish", methods=["GET", "POST"])
+@role_required(INSTALLER)
+def finish(job_id: str):  # type: ignore[no-untyped-def]
+    """The close-out: what the installer saw of the hub, or that it was not installed."""
+    from flask import redirect, request, url_for
+
+    from webapp.duis import CHF_LOCATIONS, PREMISE_TYPES
+    from webapp.jobs import closeout
+    from webapp.store.clock import utc_now
+
+    job = own_job(job_id)
+    if job["status"] not in FINISHED_JOB_STATUSES:
+        return redirect(url_for("installer.run", job_id=job_id))
+    problems: list[str] = []
+    form: dict[str, str] = {}
+    locked = job.get("hub_status_unload_id") is not None
+    if request.method == "POST":
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        if locked:
+            problems = ["The office already has this hub's record; it cannot change now."]
+        else:
+            result = closeout.parse_form(form, closeout.record_of(job))
+            problems = result.problems
+        if not problems:
+            user = current_user()
+            stored = closeout.stamp(result.record, by=user.username, at=utc_now())
+            with hht().station.store.write() as db:
+                db["jobs"].update(job_id, {"hub_install": stored})
+            hht().station.runner.note(
+                job_id,
+                "hub-install",
+                closeout.summary(result.record),
+                f"installer:{user.username}",
+            )
+            return redirect(url_for("installer.summary", job_id=job_id))
+    elif closeout.is_closed_out(job):
+        form = _form_of(closeout.record_of(job))
+    return render_template(
+        "installer/finish.html",
+        job=job,
+        form=form,
+        problems=problems,
+        locked=locked,
+        chf_locations=CHF_LOCATIONS,
+        premise_types=PREMISE_TYPES,
+        reasons=closeout.NOT_INSTALLED_REASONS,
+        obstructions=closeout.OBSTRUCTION_CHECKS,
+    ), (400 if problems else 200)
+
+
+@bp.route("/jobs/<job_id>/summary")
+@role_required(INSTALLER)
+def summary(job_id: str):  # type: ignore[no-untyped-def]
+    """The job's end on the doorstep: what was done, what was recorded, the next job."""
+    from flask import redirect, url_for
+
+    from webapp.jobs import closeout
+
+    job = own_job(job_id)
+    if job["status"] not in FINISHED_JOB_STATUSES:
+        return redirect(url_for("installer.run", job_id=job_id))
+    if not closeout.is_closed_out(job):
+        return redirect(url_for("installer.finish", job_id=job_id))
+    snapshot = repo.job_snapshot(get_db(), job_id)
+    commands = [c for sr in snapshot["service_requests"] for c in sr["commands"]]
+    counts: dict[str, int] = {}
+    for c in commands:
+        counts[c["state_label"]] = counts.get(c["state_label"], 0) + 1
+    return render_template(
+        "installer/summary.html",
+        job=job,
+        snapshot=snapshot,
+        counts=counts,
+        total=len(commands),
+        closeout=closeout.summary(closeout.record_of(job)),
+        next_job=_next_job(job),
+    )
+
+
+def _form_of(record: dict) -> dict[str, str]:
+    """A stored close-out as the form's fields, to show it again for a correction."""
+
+    def yes_no(value: object) -> str:
+        return "yes" if value else "no"
+
+    form = {"installed": yes_no(record.get("installed")), "note": record.get("note", "")}
+    if record.get("installed"):
+        form |= {
+            "chf_location": record.get("chf_location", ""),
+            "aerial_install": yes_no(record.get("aerial_install")),
+            "sm_wan": yes_no(record.get("sm_wan")),
+            "premise_type": record.get("premise_type", ""),
+        }
+        form |= {
+            k: "yes"
+            for k in ("metal_obstruction", "connectivity_obstruction", "shared_obstruction")
+            if record.get(k)
+        }
+    else:
+        form["reason"] = record.get("reason", "")
+    return form
+
+
+def _connected_hub(job_id: str) -> str | None:
+    """The hub this job holds an open link to now, if any."""
+    runner = hht().station.runner
+    if runner.link is None or runner.link_job != job_id:
+        return None
+    return runner.live(job_id).connected_hub or repo.get_job(get_db(), job_id)["connected_hub_id"]
+
+
+def _next_job(job: dict) -> dict | None:
+    """The installer's next job today that is not finished, after this one in the list."""
+    rows = repo.jobs_for_installer(get_db(), job["assignee_id"], date.today().isoformat())
+    ids = [r["id"] for r in rows]
+    after = rows[ids.index(job["id"]) + 1 :] if job["id"] in ids else rows
+    before = rows[: ids.index(job["id"])] if job["id"] in ids else []
+    for row in after + before:
+        if row["status"] not in FINISHED_JOB_STATUSES:
+            return row
+    return None
+
+
+def next_step(job: dict) -> dict[str, str]:
+    """The one main action for a job's state: what the installer does next, and where."""
+    from flask import url_for
+
+    from webapp.jobs import closeout
+
+    job_id = job["id"]
+    if job["status"] in FINISHED_JOB_STATUSES:
+        if not closeout.is_closed_out(job):
+            return {
+                "label": "Record the hub installation",
+                "url": url_for("installer.finish", job_id=job_id),
+                "id": "go-finish",
+            }
+        return {
+            "label": "See the summary",
+            "url": url_for("installer.summary", job_id=job_id),
+            "id": "go-summary",
+        }
+    if job["status"] in (JobStatus.RUNNING, JobStatus.PAUSED) or _connected_hub(job_id):
+        label = {
+            JobStatus.RUNNING: "Open the running job",
+            JobStatus.PAUSED: "Open the paused job",
+        }.get(job["status"], "Run the job")
+        return {"label": label, "url": url_for("installer.run", job_id=job_id), "id": "go-run"}
+    hub_url = url_for("installer.hub", job_id=job_id)
+    return {"label": "Find the hub", "url": hub_url, "id": "find-hub"}
 
 
 @bp.route("/jobs/<job_id>/survey", methods=["GET", "POST"])
@@ -122,55 +275,6 @@ def _eui_field(name: str, problems: list[str]) -> str | None:
     if text is None:
         problems.append(f"The {name.upper()} id must be 16 digits 0-9 and A-F (from its label).")
     return text
-
-
-@bp.route("/jobs/<job_id>/hub-install", methods=["POST"])
-@role_required(INSTALLER)
-def hub_install(job_id: str):  # type: ignore[no-untyped-def]
-    """What the installer records about the hub's installation (DUIS 8.14.1 / 8.14.2)."""
-    import json
-
-    from flask import flash, redirect, request, url_for
-
-    from webapp.duis import CHF_LOCATIONS, PREMISE_TYPES
-
-    job = own_job(job_id)
-    form = request.form
-    record = json.loads(job["hub_install"] or "{}")
-    location = form.get("chf_location", "")
-    premise = form.get("premise_type", "")
-    sm_wan = form.get("sm_wan") != "no"
-    problems = []
-    if location not in CHF_LOCATIONS:
-        problems.append("Choose where the hub is.")
-    if not sm_wan and premise not in PREMISE_TYPES:
-        problems.append("With no SM WAN, choose the type of premises.")
-    if problems:
-        flash(" ".join(problems), "error")
-        return redirect(url_for("installer.job", job_id=job_id))
-    record.update(
-        {
-            "chf_location": location,
-            "aerial_install": form.get("aerial_install") == "yes",
-            "sm_wan": sm_wan,
-        }
-    )
-    if not sm_wan:
-        record["premise_type"] = premise
-        for check in ("metal_obstruction", "connectivity_obstruction", "shared_obstruction"):
-            record[check] = form.get(check) == "yes"
-    with hht().station.store.write() as db:
-        db["jobs"].update(job_id, {"hub_install": json.dumps(record, sort_keys=True)})
-    user = current_user()
-    hht().station.runner.note(
-        job_id,
-        "hub-install",
-        f"Hub installation recorded: {location}, "
-        f"{'with' if sm_wan else 'no'} SM WAN" + (", aerial" if record["aerial_install"] else ""),
-        f"installer:{user.username}",
-    )
-    flash("Hub installation recorded.")
-    return redirect(url_for("installer.job", job_id=job_id))
 
 
 @bp.route("/workpack", methods=["GET", "POST"])

@@ -7,6 +7,8 @@ from datetime import datetime
 from flask import Flask
 from markupsafe import Markup, escape
 
+from webapp.jobs.states import device_name
+
 
 def short_time(iso: str | None) -> str:
     if not iso:
@@ -60,3 +62,4 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["eui"] = eui_html
     app.jinja_env.filters["eui_text"] = eui
     app.jinja_env.filters["fromjson"] = from_json
+    app.jinja_env.filters["device_name"] = device_name

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,14 @@ def _waiting_responses_sql(where: str = "") -> str:
 
 
 def _waiting_hubs_sql(where: str = "") -> str:
+    """Finished jobs whose close-out says the hub is installed (``webapp.jobs.closeout``),
+    not yet confirmed as received: only what the installer recorded owes a hub status."""
     return f"""SELECT j.* FROM jobs j
                WHERE j.connected_hub_id IS NOT NULL AND j.status IN {FINISHED}
-                 AND j.hub_status_unload_id IS NULL {where}
+                 AND j.hub_status_unload_id IS NULL
+                 AND json_valid(j.hub_install)
+                 AND json_extract(j.hub_install, '$.installed') = 1
+                 AND json_extract(j.hub_install, '$.recorded_at') IS NOT NULL {where}
                ORDER BY j.finished_at, j.id"""
 
 
@@ -83,7 +89,7 @@ def waiting_by_supplier(db: Database) -> list[dict[str, Any]]:
             "oldest": row[2],
         }
     for row in db.execute(
-        "SELECT supplier_eui, count(*), min(finished_at) FROM ("
+        "SELECT supplier_eui, count(DISTINCT connected_hub_id), min(finished_at) FROM ("
         + _waiting_hubs_sql()
         + ") GROUP BY supplier_eui"
     ):
@@ -149,6 +155,21 @@ def _hub_status(job: dict[str, Any], request_id: str) -> tuple[str, bytes] | Non
         shared_obstruction=bool(record.get("shared_obstruction")),
     )
     return variant, body
+
+
+def _latest_per_hub(jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One hub status per hub: the latest close-out of each hub speaks for it; earlier jobs
+    at the same hub are marked ``superseded`` (with the job that speaks for them) so they stop
+    waiting once the unload is confirmed, without a second status for one hub."""
+    ordered = list(jobs)
+    latest: dict[str, dict[str, Any]] = {}
+    for job in ordered:  # in finishing order: the last one wins
+        latest[job["connected_hub_id"]] = job
+    out = []
+    for job in ordered:
+        winner = latest[job["connected_hub_id"]]
+        out.append({**job, "superseded": None if winner is job else winner["id"]})
+    return out
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -218,7 +239,14 @@ def make_unload(
             recorded.append(("response", str(r["id"]), request_id))
         statuses: list[dict[str, Any]] = []
         not_recorded: list[str] = []
-        for job in db.query(_waiting_hubs_sql("AND j.supplier_eui = ?"), [supplier_eui]):
+        superseded: list[dict[str, Any]] = []
+        status_ids: dict[str, str] = {}  # hub -> the request id of its one status
+        for job in _latest_per_hub(
+            db.query(_waiting_hubs_sql("AND j.supplier_eui = ?"), [supplier_eui])
+        ):
+            if job["superseded"]:
+                superseded.append(job)
+                continue
             request_id = counter.take()
             made = _hub_status(job, request_id)
             if made is None:
@@ -241,6 +269,10 @@ def make_unload(
                 }
             )
             recorded.append(("hub-status", job["id"], request_id))
+            status_ids[job["connected_hub_id"]] = request_id
+        for job in superseded:  # confirmed with the one status that speaks for its hub
+            if job["connected_hub_id"] in status_ids:
+                recorded.append(("hub-status", job["id"], status_ids[job["connected_hub_id"]]))
         if not recorded:
             raise WorkPackError([f"nothing is waiting to be unloaded for supplier {supplier_eui}"])
         counter.save()
