@@ -63,6 +63,7 @@ WAITING_HUBS = f"""
 SELECT j.* FROM jobs j
 LEFT JOIN hht_unloads hu ON hu.hht_id = j.hht_id AND hu.id = j.hub_status_unload_id
 WHERE j.connected_hub_id IS NOT NULL AND j.status IN ('completed', 'failed')
+  AND j.hub_install LIKE '%%"chf_location": "%%'
   AND (j.hub_status_unload_id IS NULL OR hu.file_name LIKE 'fleet:%%')
   AND {_NOT_HHT_UNLOADED.format(t="j", kind="hub-status", ref="j.id")}
 """
