@@ -16,7 +16,7 @@ PARSER_STAMP := $(VENV)/.parser-stamp
 # checkout's webapp/ is found ahead of any webapp/ folder an older install left behind.
 EDITABLE := --config-settings editable_mode=compat -e
 
-.PHONY: setup install run test lint format bench soak clean browser front attack postgres fleet
+.PHONY: setup install run test lint format bench soak clean browser front attack postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
@@ -85,12 +85,6 @@ attack: $(PARSER_STAMP) front
 soak: $(PARSER_STAMP)
 	$(PY) -m webapp.testing.crash --points 60 --out .bench/crash.json
 	$(PY) -m webapp.testing.soak --jobs 1000 --out .bench/soak.json
-
-# The fleet office on loopback over a throwaway PostgreSQL, with a demo supervisor and demo
-# HHTs that run a job and sync (README "Fleet office"); Ctrl-C stops it and removes it all.
-FLEET_PORT ?= 8090
-fleet: $(PARSER_STAMP) postgres
-	$(HHT) fleet demo --port $(FLEET_PORT)
 
 clean:
 	rm -rf $(VENV) .bench .pytest_cache build webapp/gbcs/*.so

@@ -169,6 +169,7 @@ class Station:
     radio_notice: str | None = None  # a banner: e.g. auto found no stick and runs the sim
     time_scale: float = 1.0
     tasks: list[asyncio.Task] = field(default_factory=list)
+    pusher: Any = None  # the fleet pusher, when the HHT joined a fleet office
 
     @classmethod
     async def open(
@@ -229,11 +230,32 @@ class Station:
         return station
 
     def _start_watching(self) -> None:
-        """The systemd watchdog (when configured) and the unplugged-stick watcher."""
+        """The systemd watchdog (when configured), the unplugged-stick watcher, and the
+        fleet pusher (a thread of its own, when the HHT joined a fleet office)."""
         interval = watchdog_interval()
         if interval:
             self.tasks.append(asyncio.create_task(_watchdog(interval)))
         self.tasks.append(asyncio.create_task(_watch_radio(self)))
+        self._start_fleet_pusher()
+
+    def _start_fleet_pusher(self) -> None:
+        from webapp.fleet.client.pusher import Pusher
+
+        def load(data: bytes, installer: str | None) -> pack_loading.LoadResult:
+            return self.load_pack(
+                data,
+                source="fleet",
+                actor="fleet",
+                accept_other_supplier=True,
+                default_assignee=installer,
+            )
+
+        def radio() -> dict[str, Any]:
+            return {"kind": self.driver.info.kind, "available": self.driver.available}
+
+        pusher = Pusher(self.store, self.data_dir, load, radio)
+        if pusher.start():
+            self.pusher = pusher
 
     # ------------------------------------------------------------ trust and work
     def add_supplier(self, pem: bytes, name: str, eui: str | None = None) -> dict[str, Any]:
@@ -266,6 +288,8 @@ class Station:
         )
 
     async def close(self) -> None:
+        if self.pusher is not None:
+            self.pusher.stop()
         for task in self.tasks:
             task.cancel()
         await self.runner.disconnect()
