@@ -1,18 +1,54 @@
-/* Parsed message view: tapping a field highlights its bytes. */
+/* Parsed message view: tapping a field shows its bytes right under it and highlights them in
+   the full list of bytes. */
 "use strict";
 (() => {
   const cells = [...document.querySelectorAll("#hex span")];
+  const shown = document.createElement("div");
+  shown.className = "node-bytes mono";
+  shown.id = "node-bytes";
+  shown.setAttribute("role", "status");
   let selected = null;
-  document.querySelectorAll("#message-tree .node").forEach((node) => {
-    node.addEventListener("click", () => {
-      cells.forEach((c) => c.classList.remove("hl"));
-      if (selected) selected.classList.remove("selected");
-      selected = node;
-      node.classList.add("selected");
-      const start = Number(node.dataset.offset);
-      const end = start + Number(node.dataset.length);
-      for (let i = start; i < end && i < cells.length; i++) cells[i].classList.add("hl");
-      if (cells[start]) cells[start].scrollIntoView({ block: "nearest", behavior: "smooth" });
+
+  const byteRange = (node) => {
+    const start = Number(node.dataset.offset);
+    const end = Math.min(start + Number(node.dataset.length), cells.length);
+    return [start, end];
+  };
+
+  const describe = (start, end) => {
+    const count = end - start;
+    const what = `${count} byte${count === 1 ? "" : "s"}, from byte ${start + 1}`;
+    const pairs = cells.slice(start, end).map((c) => c.textContent);
+    const caption = document.createElement("span");
+    caption.className = "muted small";
+    caption.textContent = what;
+    const bytes = document.createElement("span");
+    bytes.className = "node-hex";
+    pairs.forEach((pair) => {
+      const cell = document.createElement("span");
+      cell.textContent = pair;
+      if (pair === "··") cell.className = "withheld";
+      bytes.append(cell);
     });
+    shown.replaceChildren(caption, bytes);
+  };
+
+  const select = (node) => {
+    cells.forEach((c) => c.classList.remove("hl"));
+    if (selected) {
+      selected.classList.remove("selected");
+      selected.removeAttribute("aria-pressed");
+    }
+    selected = node;
+    node.classList.add("selected");
+    node.setAttribute("aria-pressed", "true");
+    const [start, end] = byteRange(node);
+    for (let i = start; i < end; i++) cells[i].classList.add("hl");
+    describe(start, end);
+    node.after(shown);
+  };
+
+  document.querySelectorAll("#message-tree .node").forEach((node) => {
+    node.addEventListener("click", () => select(node));
   });
 })();

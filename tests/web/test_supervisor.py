@@ -1,5 +1,5 @@
 """Supervisor pages: history filters and paging, a job's timeline and radio capture, user
-management."""
+management; each table labelled for a phone, states, devices and requests in words."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from tests.conftest import login
+from tests.web.page_text import empty_headers, labels, main_text, unlabelled_cells
 from webapp.jobs.repo import HISTORY_PAGE_SIZE
+from webapp.jobs.states import ABORT_REASONS, command_label, device_name
 from webapp.web.context import loop, station
-from webapp.web.supervisor import CAPTURE_MIMETYPE, _download_name
+from webapp.web.supervisor import CAPTURE_MIMETYPE, SELF_DISABLE_REFUSED, _download_name
+from webapp.web.views import local_time
 from webapp.zigbee.capture import read_capture
 from webapp.zigbee.frames.mac import MacCommand, MacCommandId
 
@@ -278,3 +282,158 @@ def test_the_capture_of_an_unknown_job_is_not_found(client, job_id, temp_dir):
 def test_the_download_name_of_an_unsafe_job_id_is_made_safe():
     assert _download_name("J261205-01") == "J261205-01.pcapng"
     assert _download_name('SUP:1/..\r\n"x"') == "SUP_1_..___x_.pcapng"
+
+
+# ------------------------------------------------------------------ on a phone, in words
+def _set_states(app, job_id: str, job_status: str, states: list[str]) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Give the job's first commands ``states`` and the job ``job_status``; its commands."""
+    with app.app_context(), station().store.write() as db:
+        db["jobs"].update(job_id, {"status": job_status})
+        commands = list(db["commands"].rows_where("job_id = ?", [job_id], order_by="seq"))
+        for command, state in zip(commands, states, strict=False):
+            db["commands"].update(command["id"], {"state": state})
+        return list(db["commands"].rows_where("job_id = ?", [job_id], order_by="seq"))
+
+
+def _badges(row: str) -> list[str]:
+    return re.findall(r'<span class="badge [^"]*">([^<]+)</span>', row)
+
+
+def _rows(page: str, attribute: str) -> dict[str, str]:
+    """Each table row's HTML by its ``data-<attribute>``."""
+    return dict(re.findall(rf'<tr data-{attribute}="([^"]+)"[^>]*>(.*?)</tr>', page, re.S))
+
+
+SUPERVISOR_TABLE_PAGES = ["/s/", "/s/jobs/{job}", "/s/users", "/s/no-wan", "/s/device"]
+
+
+@pytest.mark.parametrize("path", SUPERVISOR_TABLE_PAGES)
+def test_every_table_cell_is_labelled_for_the_phone_cards(app, client, demo_jobs, path):
+    """On a phone each row is a card: each value says what it is, and no header is empty."""
+    job = demo_jobs[0]
+    _set_states(app, job["id"], "running", ["answered", "delivered"])
+    with app.app_context(), station().store.write() as db:
+        db["no_wan_register"].insert(
+            {"mpxn": job["mpxn"], "site": job["site"], "reported_at": "2026-12-01", "source": "hht"}
+        )
+    token = login(client, "supervisor")
+    client.post("/login?role=supervisor", data={"username": "sam", "secret": "x"})  # a failure
+    client.get("/s/")  # still logged in: the failed attempt was another login
+    page = client.get(path.format(job=job["id"])).get_data(as_text=True)
+    assert token and "<td" in page
+    assert unlabelled_cells(page) == []
+    assert empty_headers(page) == 0
+    assert labels(page), "the cells carry their column's name"
+
+
+def test_a_job_page_says_states_devices_and_requests_in_words(app, client, demo_jobs):
+    job = demo_jobs[0]
+    commands = _set_states(app, job["id"], "paused", ["answered", "delivered", "rejected"])
+    login(client, "supervisor")
+    page = client.get(f"/s/jobs/{job['id']}").get_data(as_text=True)
+    rows = _rows(page, "command")
+    for command in commands:
+        row = rows[str(command["id"])]
+        assert _badges(row) == [command_label(command["state"], "paused")]
+        assert device_name(command["device_role"]) in main_text(row)
+    # the request's title is its heading; its use-case code is small print beside it
+    with app.app_context():
+        requests = (
+            station()
+            .store.reader()["service_requests"]
+            .rows_where("job_id = ?", [job["id"]], order_by="seq")
+        )
+        for request in requests:
+            assert f"{request['seq']}. {escape(request['title'])}</span>" in page
+    words = main_text(page)
+    for internal in ("answered", "delivered", "queued", "ESME", "GSME", "CHF", "IHD"):
+        assert not re.search(rf"\b{internal}\b", words.replace(job["id"], "")), internal
+    # a paused job's request under way is paused, as the installer sees it
+    first = re.search(r'data-service-request="\d+" data-state="([^"]+)"', page)
+    assert first and first.group(1) == "done"
+    assert "Paused: sent, answer not yet received" in words
+    # counters only behind "Details"
+    assert str(commands[0]["counter"]) in page
+    assert str(commands[0]["counter"]) not in words
+
+
+def test_the_timeline_and_facts_use_readable_times_and_say_the_site_once(app, client, demo_jobs):
+    job = demo_jobs[0]
+    with app.app_context(), station().store.write() as db:
+        db["jobs"].update(
+            job["id"],
+            {
+                "status": "aborted",
+                "abort_reason": "no-wan",
+                "started_at": "2026-12-05T09:01:27.123456+00:00",
+            },
+        )
+    login(client, "supervisor")
+    page = client.get(f"/s/jobs/{job['id']}").get_data(as_text=True)
+    words = main_text(page)
+    assert ABORT_REASONS["no-wan"] in words and "no-wan" not in words
+    assert "09:01:27.123456" not in page and "T09:01" not in page
+    assert local_time("2026-12-05T09:01:27.123456+00:00") in words
+    assert f"Site {job['site']}, " in words and words.count(job["site"]) == 1
+    history = _rows(client.get("/s/").get_data(as_text=True), "job")
+    for shown in demo_jobs:
+        assert main_text(history[shown["id"]]).count(shown["site"]) == 1
+
+
+def _insert_jobs(app, count: int) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context(), station().store.write() as db:
+        template = dict(db.execute_returning_dicts("SELECT * FROM jobs LIMIT 1")[0])
+        for n in range(count):
+            db["jobs"].insert({**template, "id": f"EXTRA-{n:03d}", "appointment": "2020-01-01"})
+
+
+def _pager_links(page: str) -> list[str]:
+    pager = re.search(r'<nav class="pager".*?</nav>', page, re.S)
+    return re.findall(r">(Newer|Older)</a>", pager.group(0)) if pager else []
+
+
+def test_history_paging_never_goes_past_the_end(app, client, demo_jobs):
+    login(client, "supervisor")
+    only = client.get("/s/").get_data(as_text=True)
+    past = client.get("/s/?page=2")
+    assert past.status_code == 200
+    text = past.get_data(as_text=True)
+    assert "Page 2 of 1" not in text and _pager_links(text) == []
+    assert _job_ids(text) == _job_ids(only) != []
+
+    _insert_jobs(app, HISTORY_PAGE_SIZE)
+    first = client.get("/s/").get_data(as_text=True)
+    assert "Page 1 of 2" in first and _pager_links(first) == ["Older"]
+    last = client.get("/s/?page=2").get_data(as_text=True)
+    assert "Page 2 of 2" in last and _pager_links(last) == ["Newer"]
+    beyond = client.get("/s/?page=7&q=EXTRA").get_data(as_text=True)  # one page of EXTRA jobs
+    assert "Page 7" not in beyond and _pager_links(beyond) == []
+    assert len(_job_ids(beyond)) == HISTORY_PAGE_SIZE
+    assert all(job_id.startswith("EXTRA-") for job_id in _job_ids(beyond))
+
+
+def test_a_supervisor_cannot_disable_his_own_account(app, client):
+    token = login(client, "supervisor")
+    page = client.get("/s/users").get_data(as_text=True)
+    rows = _rows(page, "user")
+    assert 'value="disable"' not in rows["sam"] and "cannot disable your own account" in rows["sam"]
+    assert 'value="disable"' in rows["alex"]
+
+    refused = client.post(
+        "/s/users", data={"action": "disable", "username": "sam", "csrf_token": token}
+    )
+    assert refused.status_code == 400
+    assert SELF_DISABLE_REFUSED in refused.get_data(as_text=True)
+    with app.app_context():
+        assert (
+            not station()
+            .store.reader()["users"]
+            .rows_where("username = 'sam'")
+            .__next__()["disabled"]
+        )
+    assert client.get("/s/users").status_code == 200  # still logged in
+    # another user still can be disabled
+    other = client.post(
+        "/s/users", data={"action": "disable", "username": "alex", "csrf_token": token}
+    )
+    assert other.status_code == 302

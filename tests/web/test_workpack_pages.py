@@ -8,8 +8,10 @@ import json
 import zipfile
 
 from tests.conftest import closed_out, login
+from tests.web.page_text import empty_headers, labels, unlabelled_cells
 from tests.workpack.conftest import job_spec, pack_spec, unpack
 from webapp.sim.packs import build_pack
+from webapp.web.views import eui_html
 from webapp.workpack.archive import write_archive
 from webapp.workpack.survey import verify_survey
 
@@ -102,13 +104,18 @@ def test_unload_download_and_confirm(app, client, demo_dir) -> None:
     token = login(client, "supervisor")
     home = client.get("/s/").get_data(as_text=True)
     assert 'id="waiting"' in home and "6</td>" in home  # six answers waiting
+    # one tap: the answer to "Make unload" is the unload's file
     made = client.post("/s/unloads", data={"csrf_token": token, "supplier": "90B3D51F30DE0001"})
-    assert made.status_code == 302
+    assert made.status_code == 200 and made.mimetype == "application/zip"
+    assert made.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert made.headers["Cache-Control"] == "no-store"
     page = client.get("/s/unloads").get_data(as_text=True)
     assert 'data-unload="1"' in page and "Confirm received" in page
+    assert "Unload 1 made and downloaded" in page  # said on the next page
     download = client.get("/s/unloads/1.zip")
-    assert download.status_code == 200
-    with zipfile.ZipFile(io.BytesIO(download.data)) as z:
+    assert download.status_code == 200 and download.data == made.data
+    assert download.headers["Content-Disposition"] == made.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(made.data)) as z:
         manifest = json.loads(z.read("manifest.json"))
     assert len(manifest["responses"]) == 6 and manifest["hub_statuses"][0]["job_id"] == job_id
     client.post("/s/unloads", data={"csrf_token": token, "action": "confirm", "unload_id": "1"})
@@ -300,3 +307,25 @@ def test_a_pack_loaded_by_the_command_beside_a_running_server_is_trusted_at_once
     signatures = _run_and_read_signatures(app, "CLI1")
     assert "signer-unknown" not in signatures
     assert "valid" in signatures
+
+
+def test_a_refused_unload_is_a_page_not_a_file(client, demo_jobs) -> None:
+    token = login(client, "supervisor")
+    refused = client.post("/s/unloads", data={"csrf_token": token, "supplier": "not an eui"})
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert "Not done." in refused.get_data(as_text=True)
+
+
+def test_work_pack_pages_label_every_cell_for_the_phone_cards(client, demo_dir) -> None:
+    token = login(client, "supervisor")
+    built = build_pack(pack_spec(job_spec("WEB9", "9 Web Road")), demo_dir)
+    loaded = _upload(client, token, "/s/workpacks", built.data()).headers["Location"]
+    for path in (loaded, "/s/workpacks", "/s/suppliers", "/s/unloads"):
+        page = client.get(path).get_data(as_text=True)
+        assert "<td" in page, path
+        assert unlabelled_cells(page) == [], path
+        assert empty_headers(page) == 0, path
+        assert labels(page), path
+    # device ids break only between byte pairs, on every table
+    for path in ("/s/suppliers", "/s/unloads"):
+        assert eui_html("90B3D51F30DE0001") in client.get(path).get_data(as_text=True), path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from sqlite_utils import Database
@@ -31,11 +33,18 @@ from webapp.auth.users import (
     unlock,
 )
 from webapp.jobs import repo
-from webapp.jobs.states import JOB_STATUS_LABELS
+from webapp.jobs.states import ABORT_REASONS, JOB_STATUS_LABELS
 from webapp.store.audit.job import job_chain_state
 from webapp.store.events import events_for
 from webapp.web.context import get_db, station
 from webapp.web.lan import lan_address
+from webapp.web.messages import (
+    KIND_WORDS,
+    SIGNATURE_WORDS,
+    outcome_words,
+    party_roles,
+    route_words,
+)
 from webapp.web.params import int_arg
 from webapp.web.security import current_user, role_required
 from webapp.web.sessions import ended_for_user
@@ -71,8 +80,7 @@ def history():  # type: ignore[no-untyped-def]
         search=request.args.get("q", "").strip()[:64],
         page=int_arg("page", 1, maximum=MAX_HISTORY_PAGE),
     )
-    jobs, total = repo.job_history(get_db(), flt)
-    pages = max(1, math.ceil(total / repo.HISTORY_PAGE_SIZE))
+    jobs, total, flt = _history_page(flt)
     installers = [u for u in list_users(get_db()) if u.role == INSTALLER]
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
@@ -81,12 +89,30 @@ def history():  # type: ignore[no-untyped-def]
         jobs=jobs,
         total=total,
         flt=flt,
-        pages=pages,
+        pages=history_pages(total),
         installers=installers,
         statuses=JOB_STATUS_LABELS,
         args=args,
         waiting=waiting_by_supplier(get_db()),
     )
+
+
+def history_pages(total: int) -> int:
+    """How many history pages ``total`` jobs fill (one, even when there are none)."""
+    return max(1, math.ceil(total / repo.HISTORY_PAGE_SIZE))
+
+
+def _history_page(
+    flt: repo.HistoryFilter,
+) -> tuple[list[dict[str, Any]], int, repo.HistoryFilter]:
+    """The jobs of the asked page, or of the last page when the asked one is past the end
+    (a bookmark kept while jobs were filtered away): a page never says "Page 2 of 1"."""
+    jobs, total = repo.job_history(get_db(), flt)
+    last = history_pages(total)
+    if flt.page > last:
+        flt = dataclasses.replace(flt, page=last)
+        jobs, total = repo.job_history(get_db(), flt)
+    return jobs, total, flt
 
 
 @bp.route("/jobs/<job_id>")
@@ -98,17 +124,24 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
         abort(404)
     snapshot = repo.job_snapshot(db, job_id)
     responses = repo.responses(db, job_id)
-    by_command = {}
+    by_command: dict[int, list[dict[str, Any]]] = {}
     for r in responses:
         by_command.setdefault(r["command_id"], []).append(r)
-    commands = repo.commands(db, job_id)
+    supplier = db.execute("SELECT name FROM suppliers WHERE eui = ?", [job["supplier_eui"]])
     return render_template(
         "supervisor/job.html",
         job=job,
         snapshot=snapshot,
-        commands=commands,
+        service_requests=snapshot["service_requests"],
         responses_by_command=by_command,
         unmatched=[r for r in responses if r["command_id"] is None],
+        parties=party_roles(db, job),
+        supplier_name=(supplier.fetchone() or [""])[0],
+        abort_reason=ABORT_REASONS.get(job["abort_reason"] or "", job["abort_reason"]),
+        outcome_words=outcome_words,
+        route_words=route_words,
+        signature_words=SIGNATURE_WORDS,
+        kind_words=KIND_WORDS,
         events=events_for(db, job_id),
         chain=job_chain_state(db, station().data_dir, job_id),
         capture=_capture_summary(job_id),
@@ -190,9 +223,19 @@ USER_ACTIONS = {
 }
 
 
+#: Why a supervisor may not disable the account he is logged in with.
+SELF_DISABLE_REFUSED = (
+    "You cannot disable your own account: you would lock yourself out. "
+    "Another supervisor can disable it."
+)
+
+
 def _user_action(db: Database, action: str, username: str) -> User:
     """Carry out one users-page action inside the writer's transaction."""
     form = request.form
+    actor = current_user()
+    if action == "disable" and actor is not None and username == actor.username:
+        raise UserError(SELF_DISABLE_REFUSED)
     if action == "add":
         return add_user(
             db,
@@ -240,6 +283,7 @@ def users():  # type: ignore[no-untyped-def]
     return render_template(
         "supervisor/users.html",
         users=list_users(db),
+        me=current_user(),
         roles=ROLES,
         error=error,
         locked=locked_names(db, time.time()),
@@ -301,8 +345,15 @@ def no_wan():  # type: ignore[no-untyped-def]
             headers={"Content-Disposition": "attachment; filename=no-wan-register.csv"},
         )
     return render_template(
-        "supervisor/no_wan.html", entries=nowan.register(get_db()), error=error
+        "supervisor/no_wan.html",
+        entries=nowan.register(get_db()),
+        error=error,
+        source_words=NO_WAN_SOURCES,
     ), (400 if error else 200)
+
+
+#: Where a no-WAN register entry came from, in words.
+NO_WAN_SOURCES = {"hht": "This terminal", "central": "Central register"}
 
 
 @bp.route("/device")

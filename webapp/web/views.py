@@ -56,9 +56,45 @@ def eui_html(value: str | None) -> Markup:
     return Markup('<span class="eui">{}</span>').format(Markup("-<wbr>").join(pairs))
 
 
+def local_time(iso: str | None) -> str:
+    """A moment as people read it, in the terminal's local time: "5 Dec 2026, 15:28:45"
+    (no ISO 'T', no fractions of a second). A time without a zone is shown as it is; a date
+    alone as a date ("5 Dec 2026")."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if len(iso) == len("2026-12-05"):
+        return f"{moment.day} {moment:%b %Y}"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return f"{moment.day} {moment:%b %Y, %H:%M:%S}"
+
+
+def after_site(address: str | None, site: str | None) -> str:
+    """The address without the site it starts with ("Leeds LS6 2AB" of "14 Acacia Avenue,
+    Leeds LS6 2AB"), so a page that shows the site does not say it twice."""
+    address, site = (address or "").strip(), (site or "").strip()
+    rest = address[len(site) :]
+    if site and address.lower().startswith(site.lower()) and rest[:1] in ("", ",", " "):
+        return rest.lstrip(" ,")
+    return address
+
+
+def site_address(site: str | None, address: str | None) -> str:
+    """Site and address on one line, the site said once."""
+    rest = after_site(address, site)
+    return ", ".join(part for part in ((site or "").strip(), rest) if part)
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["short_time"] = short_time
     app.jinja_env.filters["date_time"] = date_time
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["after_site"] = after_site
+    app.jinja_env.filters["site_address"] = site_address
     app.jinja_env.filters["eui"] = eui_html
     app.jinja_env.filters["eui_text"] = eui
     app.jinja_env.filters["fromjson"] = from_json

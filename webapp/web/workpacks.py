@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import (
     Blueprint,
     abort,
@@ -129,6 +131,7 @@ def workpacks():  # type: ignore[no-untyped-def]
 @bp.route("/unloads", methods=["GET", "POST"])
 @role_required(SUPERVISOR)
 def unloads():  # type: ignore[no-untyped-def]
+    """Make an unload (the answer is its file: one tap downloads it) or confirm one."""
     problems: list[str] = []
     if request.method == "POST":
         st = station()
@@ -138,28 +141,41 @@ def unloads():  # type: ignore[no-untyped-def]
                 with st.store.write() as db:
                     count = unload.confirm_received(db, unload_id, _actor())
                 flash(f"Unload {unload_id} confirmed as received; {count} items stop waiting.")
-            else:
-                made = unload.make_unload(
-                    st.store,
-                    normalise_eui(request.form.get("supplier", ""), "supplier EUI"),
-                    terminal_identity(st.data_dir),
-                    actor=_actor(),
-                    duis_signer=duis_signing_identity(st.data_dir),
-                )
-                flash(
-                    f"Unload {made.id} made: {made.responses} responses, {made.hub_statuses} "
-                    "hub statuses. Download it, send it, then confirm receipt."
-                )
-            return redirect(url_for("workpacks.unloads"))
+                return redirect(url_for("workpacks.unloads"))
+            made = unload.make_unload(
+                st.store,
+                normalise_eui(request.form.get("supplier", ""), "supplier EUI"),
+                terminal_identity(st.data_dir),
+                actor=_actor(),
+                duis_signer=duis_signing_identity(st.data_dir),
+            )
         except (WorkPackError, ValueError) as exc:
             problems = exc.problems if isinstance(exc, WorkPackError) else [str(exc)]
+        else:
+            flash(
+                f"Unload {made.id} made and downloaded ({made.path.name}): {made.responses} "
+                f"responses, {made.hub_statuses} hub statuses. Send it to the supplier, then "
+                "confirm receipt here."
+            )
+            return _zip_download(made.path)
+    suppliers = _suppliers()
     return render_template(
         "workpacks/unloads.html",
-        suppliers=_suppliers(),
+        suppliers=suppliers,
+        supplier_names={s["eui"]: s["name"] for s in suppliers},
         unloads=unload.unloads(get_db()),
         problems=problems,
         terminal=terminal_identity(station().data_dir),
     ), (400 if problems else 200)
+
+
+def _zip_download(path: Path):  # type: ignore[no-untyped-def]
+    """An unload's zip as a download, never kept in a cache."""
+    response = send_file(
+        path, mimetype="application/zip", as_attachment=True, download_name=path.name
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/unloads/<unload_id>.zip")
@@ -172,4 +188,4 @@ def unload_file(unload_id: str):  # type: ignore[no-untyped-def]
     path = station().data_dir / unload.UNLOADS_DIR / row[0]
     if not path.is_file():
         abort(404)
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=row[0])
+    return _zip_download(path)
