@@ -154,7 +154,7 @@ def unloads():  # type: ignore[no-untyped-def]
         else:
             flash(
                 f"Unload {made.id} made and downloaded ({made.path.name}): {made.responses} "
-                f"responses, {made.hub_statuses} hub statuses. Send it to the supplier, then "
+                f"answers, {made.hub_statuses} hubs installed. Send it to the supplier, then "
                 "confirm receipt here."
             )
             return _zip_download(made.path)
