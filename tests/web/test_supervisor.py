@@ -14,9 +14,10 @@ from tests.conftest import login
 from tests.web.page_text import empty_headers, labels, main_text, unlabelled_cells
 from webapp.jobs.repo import HISTORY_PAGE_SIZE
 from webapp.jobs.states import ABORT_REASONS, command_label, device_name
+from webapp.store.events import append_event
 from webapp.web.context import loop, station
 from webapp.web.supervisor import CAPTURE_MIMETYPE, SELF_DISABLE_REFUSED, _download_name
-from webapp.web.views import local_time
+from webapp.web.views import eui_html, local_time
 from webapp.zigbee.capture import read_capture
 from webapp.zigbee.frames.mac import MacCommand, MacCommandId
 
@@ -419,11 +420,12 @@ def test_a_supervisor_cannot_disable_his_own_account(app, client):
     assert 'value="disable"' not in rows["sam"] and "cannot disable your own account" in rows["sam"]
     assert 'value="disable"' in rows["alex"]
 
-    refused = client.post(
-        "/s/users", data={"action": "disable", "username": "sam", "csrf_token": token}
-    )
-    assert refused.status_code == 400
-    assert SELF_DISABLE_REFUSED in refused.get_data(as_text=True)
+    for spelt in ("sam", " SAM "):  # names are found whatever their case
+        refused = client.post(
+            "/s/users", data={"action": "disable", "username": spelt, "csrf_token": token}
+        )
+        assert refused.status_code == 400
+        assert escape(SELF_DISABLE_REFUSED) in refused.get_data(as_text=True)
     with app.app_context():
         assert (
             not station()
@@ -437,3 +439,19 @@ def test_a_supervisor_cannot_disable_his_own_account(app, client):
         "/s/users", data={"action": "disable", "username": "alex", "csrf_token": token}
     )
     assert other.status_code == 302
+
+
+def test_the_timeline_writes_device_ids_as_on_the_label(app, client, demo_jobs):
+    job = demo_jobs[0]
+    counter = "1796484517717359"  # sixteen digits, but a counter: left as it is
+    with app.app_context(), station().store.write() as db:
+        append_event(
+            db, job["id"], "note", f"Connecting to hub {job['expected_hub_id']} <b>{counter}</b>"
+        )
+    login(client, "supervisor")
+    page = client.get(f"/s/jobs/{job['id']}").get_data(as_text=True)
+    timeline = re.search(r'<ol class="plain timeline card" id="timeline".*?</ol>', page, re.S)
+    assert timeline
+    assert str(eui_html(job["expected_hub_id"])) in timeline.group(0)
+    assert job["expected_hub_id"] not in timeline.group(0)
+    assert f"&lt;b&gt;{counter}&lt;/b&gt;" in timeline.group(0)  # escaped, the counter untouched

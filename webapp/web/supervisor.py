@@ -27,6 +27,7 @@ from webapp.auth.users import (
     User,
     UserError,
     add_user,
+    find_user,
     list_users,
     reset_secret,
     set_disabled,
@@ -230,11 +231,16 @@ SELF_DISABLE_REFUSED = (
 )
 
 
+def _is_me(db: Database, username: str) -> bool:
+    """Whether ``username`` names the logged-in user (however it is spelt)."""
+    actor, target = current_user(), find_user(db, username)
+    return actor is not None and target is not None and target["id"] == actor.id
+
+
 def _user_action(db: Database, action: str, username: str) -> User:
     """Carry out one users-page action inside the writer's transaction."""
     form = request.form
-    actor = current_user()
-    if action == "disable" and actor is not None and username == actor.username:
+    if action == "disable" and _is_me(db, username):
         raise UserError(SELF_DISABLE_REFUSED)
     if action == "add":
         return add_user(

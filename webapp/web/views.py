@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Flask
@@ -89,12 +90,25 @@ def site_address(site: str | None, address: str | None) -> str:
     return ", ".join(part for part in ((site or "").strip(), rest) if part)
 
 
+#: A device id inside free text: 16 hex digits, at least one a letter (so that a 16-digit
+#: counter is not taken for one).
+_DEVICE_ID_IN_TEXT = re.compile(r"\b(?=[0-9]{0,15}[A-Fa-f])[0-9A-Fa-f]{16}\b")
+
+
+def ids_as_labels(text: str | None) -> Markup:
+    """Free text (a job event's message) with each device id in it written as on the label,
+    breaking only between byte pairs (see :func:`eui_html`)."""
+    escaped = str(escape(text or ""))
+    return Markup(_DEVICE_ID_IN_TEXT.sub(lambda found: str(eui_html(found.group(0))), escaped))
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["short_time"] = short_time
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["after_site"] = after_site
     app.jinja_env.filters["site_address"] = site_address
+    app.jinja_env.filters["ids_as_labels"] = ids_as_labels
     app.jinja_env.filters["eui"] = eui_html
     app.jinja_env.filters["eui_text"] = eui
     app.jinja_env.filters["fromjson"] = from_json
