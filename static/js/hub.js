@@ -102,7 +102,6 @@
     connectCard.classList.remove("hidden");
     document.getElementById("connect-hub").replaceChildren(HHT.euiNode(hubId));
     heading.textContent = "Connecting to the hub";
-    document.getElementById("connect-title").textContent = "Connecting…";
     document.getElementById("scan-again").classList.add("hidden");
     scanBtn.classList.add("hidden");
     goRun.classList.add("hidden");
@@ -113,7 +112,6 @@
     showConnecting(hubId);
     showStage("ready");
     heading.textContent = "Connected to the hub";
-    document.getElementById("connect-title").textContent = "Connected";
     document.getElementById("scan-again").classList.remove("hidden");
     goRun.classList.remove("hidden");
     goRun.setAttribute("data-main-action", "");
