@@ -3,6 +3,8 @@
 "use strict";
 (() => {
   const cells = [...document.querySelectorAll("#hex span")];
+  // A long field (a whole header) shows its start here; all of it is highlighted below.
+  const SHOWN_BYTES = 48;
   const shown = document.createElement("div");
   shown.className = "node-bytes mono";
   shown.id = "node-bytes";
@@ -18,7 +20,7 @@
   const describe = (start, end) => {
     const count = end - start;
     const what = `${count} byte${count === 1 ? "" : "s"}, from byte ${start + 1}`;
-    const pairs = cells.slice(start, end).map((c) => c.textContent);
+    const pairs = cells.slice(start, Math.min(end, start + SHOWN_BYTES)).map((c) => c.textContent);
     const caption = document.createElement("span");
     caption.className = "muted small";
     caption.textContent = what;
@@ -30,6 +32,12 @@
       if (pair === "··") cell.className = "withheld";
       bytes.append(cell);
     });
+    if (count > SHOWN_BYTES) {
+      const more = document.createElement("span");
+      more.className = "muted small";
+      more.textContent = `… and ${count - SHOWN_BYTES} more, highlighted in the full list below`;
+      bytes.append(more);
+    }
     shown.replaceChildren(caption, bytes);
   };
 
