@@ -54,6 +54,15 @@ class TimeSource(StrEnum):
     UNSYNCHRONISED = "unsynchronised"  # the system clock, which nobody vouches for
 
 
+#: Where the terminal's time came from, in the words the installer reads.
+SOURCE_WORDS = {
+    TimeSource.SYSTEM: "the network time service",
+    TimeSource.PHONE: "your phone",
+    TimeSource.HUB: "the hub",
+    TimeSource.UNSYNCHRONISED: "the terminal's own clock, which nobody has checked",
+}
+
+
 @dataclass(frozen=True)
 class Sample:
     source: TimeSource
@@ -88,7 +97,8 @@ class TimeEstimate:
         if self.uncertainty_s == UNKNOWN_UNCERTAINTY_S:
             label = "Time not known: open the job page on a phone with network time"
         else:
-            label = f"Time from the {self.source.value} clock, within ±{self.uncertainty_s:.1f} s"
+            where = SOURCE_WORDS.get(self.source, self.source.value)
+            label = f"Time taken from {where}, right to within {self.uncertainty_s:.1f} s"
         return f"{label}. Note: {self.warning}." if self.warning else label
 
 

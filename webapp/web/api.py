@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, make_response, request
 
 from webapp.auth.users import INSTALLER, SUPERVISOR
+from webapp.duis.ids import format_eui
 from webapp.gbcs.eui import EUI64_HEX_DIGITS, SEPARATORS, eui_text
 from webapp.jobs import repo
 from webapp.jobs.runner import RunnerError
@@ -198,8 +199,8 @@ def hub_label(job_id: str):  # type: ignore[no-untyped-def]
     message = (
         "The label matches this job's hub."
         if matches
-        else f"The label says {label.hub_id}, but this job expects "
-        f"{' or '.join(expected)}. "
+        else f"The label says {format_eui(label.hub_id)}, but this job expects "
+        f"{' or '.join(format_eui(h) for h in expected)}. "
         "Check you are at the right property and reading the right hub."
     )
     station().runner.note(
