@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from tests.conftest import login
+from tests.conftest import csrf_of, login
 from tests.web.page_text import empty_headers, labels, main_text, unlabelled_cells
 from webapp.jobs.repo import HISTORY_PAGE_SIZE
 from webapp.jobs.states import ABORT_REASONS, command_label, device_name
@@ -317,11 +317,15 @@ def test_every_table_cell_is_labelled_for_the_phone_cards(app, client, demo_jobs
         db["no_wan_register"].insert(
             {"mpxn": job["mpxn"], "site": job["site"], "reported_at": "2026-12-01", "source": "hht"}
         )
-    token = login(client, "supervisor")
-    client.post("/login?role=supervisor", data={"username": "sam", "secret": "x"})  # a failure
-    client.get("/s/")  # still logged in: the failed attempt was another login
+    stranger = app.test_client()  # a failed login, for the device page's table of them
+    stranger.get("/login?role=supervisor")
+    wrong = {"username": "nobody", "secret": "not-the-password", "role": "supervisor"}
+    stranger.post("/login?role=supervisor", data={**wrong, "csrf_token": csrf_of(stranger)})
+    login(client, "supervisor")
     page = client.get(path.format(job=job["id"])).get_data(as_text=True)
-    assert token and "<td" in page
+    assert "<td" in page
+    if path == "/s/device":
+        assert 'id="failures"' in page and 'id="sessions"' in page
     assert unlabelled_cells(page) == []
     assert empty_headers(page) == 0
     assert labels(page), "the cells carry their column's name"
