@@ -187,6 +187,12 @@ def test_pages_show_the_fleet(make_hht, fleet_app, conn, supervisor) -> None:
         [hht_id, finished],
     ).fetchone()["id"]
     view = client.get(f"/messages/command/{hht_id}~{command}")
-    assert view.status_code == 200 and 'id="hex"' in view.get_data(as_text=True)
+    text = view.get_data(as_text=True)
+    assert view.status_code == 200 and 'id="hex"' in text
+    # the HHT's own view and words: who sent it and to whom, by role and supplier name
+    sender = text.split('data-party="from"><span class="party">')[1].split("<")[0]
+    recipient = text.split('data-party="to"><span class="party">')[1].split("<")[0]
+    assert sender.startswith("Supplier: ")
+    assert recipient != "A device this job does not list"
     devices = client.get("/devices").get_data(as_text=True)
     assert f'data-hht="{hht_id}"' in devices and 'data-chain="ok"' in devices

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from webapp.auth.users import INSTALLER, SUPERVISOR
 from webapp.gbcs.describe import describe
 from webapp.gbcs.errors import GbcsError
+from webapp.gbcs.signing import CertificateStore
 from webapp.jobs import repo
 from webapp.jobs.states import device_name
 from webapp.store.sql import get_row
@@ -93,26 +94,43 @@ def hex_cells(raw: bytes, withheld: list[dict[str, Any]]) -> list[str]:
     return [WITHHELD_BYTE if i in hidden else f"{b:02X}" for i, b in enumerate(raw)]
 
 
-def _view(raw: bytes, title: str, job: dict[str, Any], **extra: Any) -> str:
+def view_context(
+    raw: bytes,
+    title: str,
+    job: dict[str, Any],
+    certificates: CertificateStore,
+    parties: dict[str, str],
+    **extra: Any,
+) -> dict[str, Any]:
+    """Everything templates/messages/view.html reads, for one message of ``job``: the HHT's
+    view and the fleet office's both render it with this."""
     try:
-        described = describe(raw, station().runner.certificates)
+        described = describe(raw, certificates)
         error = None
     except GbcsError as exc:
         described, error = None, str(exc)
     cells = hex_cells(raw, described["withheld"] if described else [])
+    return {
+        "title": title,
+        "job": job,
+        "described": described,
+        "error": error,
+        "cells": cells,
+        "parties": parties,
+        "kind_words": KIND_WORDS,
+        "signature_words": SIGNATURE_WORDS,
+        "outcome_words": outcome_words,
+        "route_words": route_words,
+        **extra,
+    }
+
+
+def _view(raw: bytes, title: str, job: dict[str, Any], **extra: Any) -> str:
     return render_template(
         "messages/view.html",
-        title=title,
-        job=job,
-        described=described,
-        error=error,
-        cells=cells,
-        parties=party_roles(get_db(), job),
-        kind_words=KIND_WORDS,
-        signature_words=SIGNATURE_WORDS,
-        outcome_words=outcome_words,
-        route_words=route_words,
-        **extra,
+        **view_context(
+            raw, title, job, station().runner.certificates, party_roles(get_db(), job), **extra
+        ),
     )
 
 

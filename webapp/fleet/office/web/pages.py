@@ -23,10 +23,9 @@ from flask import (
 from webapp.fleet.office import history, packs
 from webapp.fleet.office import unload as central
 from webapp.fleet.office.web.security import current_user, supervisor_required
-from webapp.gbcs.describe import describe
-from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.signing import CertificateStore
-from webapp.web.messages import hex_cells
+from webapp.jobs.states import device_name
+from webapp.web.messages import KIND_WORDS, SUPPLIER_PREFIX, route_words, view_context
 from webapp.web.params import whole_number
 
 bp = Blueprint("supervisor", __name__)
@@ -258,6 +257,9 @@ def packs_page():  # type: ignore[no-untyped-def]
 
 # ------------------------------------------------------------ the HHT's message view
 def _message(table: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The command or response ``key`` names, and what its view needs of its job: the job's
+    key and site, the supplier's certificate, and who each id is (the devices the job's
+    commands went to, by role, and every supplier the fleet knows)."""
     hht_id, number = _split(key)
     row_id = whole_number(number, f"{table[:-1]} id")
     with _conn() as conn:
@@ -266,39 +268,55 @@ def _message(table: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
         ).fetchone()
         if row is None or row["job_id"] is None:
             abort(404)
-        certs = CertificateStore()
-        supplier = conn.execute(
-            "SELECT s.eui, s.certificate_pem FROM jobs j "
-            "JOIN suppliers s ON s.eui = j.supplier_eui "
+        job = conn.execute(
+            "SELECT j.site, j.supplier_eui, s.certificate_pem FROM jobs j "
+            "LEFT JOIN suppliers s ON s.eui = j.supplier_eui "
             "WHERE j.hht_id = %s AND j.id = %s",
             [hht_id, row["job_id"]],
         ).fetchone()
-    if supplier and supplier["certificate_pem"]:
+        devices = conn.execute(
+            "SELECT DISTINCT device_role, recipient FROM commands "
+            "WHERE hht_id = %s AND job_id = %s AND recipient IS NOT NULL",
+            [hht_id, row["job_id"]],
+        ).fetchall()
+        suppliers = conn.execute("SELECT eui, name FROM suppliers").fetchall()
+    certs = CertificateStore()
+    if job and job["certificate_pem"]:
         from cryptography import x509
 
         with contextlib.suppress(ValueError):
             certs.add(
-                supplier["eui"],
-                x509.load_pem_x509_certificate(supplier["certificate_pem"].encode()),
+                job["supplier_eui"],
+                x509.load_pem_x509_certificate(job["certificate_pem"].encode()),
             )
-    return dict(row), {"id": job_key(hht_id, row["job_id"]), "certs": certs}
+    parties: dict[str, str] = {}
+    for device in sorted(devices, key=lambda d: (str(d["device_role"]), str(d["recipient"]))):
+        if device["device_role"]:
+            parties.setdefault(str(device["recipient"]).upper(), device_name(device["device_role"]))
+    for supplier in suppliers:
+        parties.setdefault(
+            str(supplier["eui"]).upper(), SUPPLIER_PREFIX + (supplier["name"] or supplier["eui"])
+        )
+    return dict(row), {
+        "id": job_key(hht_id, row["job_id"]),
+        "site": job["site"] if job else "",
+        "certs": certs,
+        "parties": parties,
+    }
 
 
 def _render(raw: bytes, title: str, job: dict[str, Any], **extra: Any) -> str:
-    try:
-        described = describe(raw, job["certs"])
-        error = None
-    except GbcsError as exc:
-        described, error = None, str(exc)
-    cells = hex_cells(raw, described["withheld"] if described else [])
+    """The HHT's message view, with the context the HHT's own view builds."""
     return render_template(
         "messages/view.html",
-        title=title,
-        job={"id": job["id"]},
-        described=described,
-        error=error,
-        cells=cells,
-        **extra,
+        **view_context(
+            raw,
+            title,
+            {"id": job["id"], "site": job["site"]},
+            job["certs"],
+            job["parties"],
+            **extra,
+        ),
     )
 
 
@@ -316,8 +334,16 @@ def command(command_id: str):  # type: ignore[no-untyped-def]
                 [hht_id, row["id"]],
             )
         ]
+        request_title = conn.execute(
+            "SELECT title FROM service_requests WHERE hht_id = %s AND id = %s",
+            [hht_id, row["service_request_id"]],
+        ).fetchone()
     return _render(
-        bytes(row["raw"]), f"Command {row['seq']}: {row['use_case']}", job, responses=answers
+        bytes(row["raw"]),
+        f"Command {row['seq']}: {(request_title or {}).get('title') or row['use_case']}",
+        job,
+        code=row["use_case"],
+        responses=answers,
     )
 
 
@@ -326,10 +352,13 @@ def command(command_id: str):  # type: ignore[no-untyped-def]
 def response(response_id: str):  # type: ignore[no-untyped-def]
     row, job = _message("responses", response_id)
     hht_id = response_id.partition(KEY_SEPARATOR)[0]
+    kind = row["kind"] or "response"
     return _render(
         bytes(row["raw"]),
-        f"{(row['kind'] or 'response').capitalize()} via {(row['route'] or '?').upper()}",
+        KIND_WORDS.get(kind, kind.capitalize()),
         job,
+        code=f"{kind} via {(row['route'] or '?').upper()}",
+        route=route_words(row["route"]),
         command_id=job_key(hht_id, str(row["command_id"])) if row["command_id"] else None,
     )
 
