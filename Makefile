@@ -16,7 +16,7 @@ PARSER_STAMP := $(VENV)/.parser-stamp
 # checkout's webapp/ is found ahead of any webapp/ folder an older install left behind.
 EDITABLE := --config-settings editable_mode=compat -e
 
-.PHONY: setup install run test lint format bench soak clean browser front attack postgres
+.PHONY: setup install run test lint format bench soak clean browser front attack screens postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
@@ -75,6 +75,11 @@ format: $(STAMP)
 
 bench: $(PARSER_STAMP) browser front
 	$(PY) -m webapp.bench.suite --out .bench/results.json
+
+# Screenshots of every step of the installer's job (both phone sizes) and of every
+# supervisor page, in .bench/screens/ (README "Run a job").
+screens: $(PARSER_STAMP) browser front
+	$(PY) -m webapp.bench.screens --out .bench/screens
 
 # The server under a bounded attack on loopback (about a minute); fails if the installer
 # waited more than 2 s for a page or the job did not complete. FRONT=none: without nginx.

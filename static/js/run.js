@@ -92,7 +92,7 @@
     now.classList.toggle("idle", !running && !live.instruction);
     let eta = "";
     if (running && live.action === "wake-gsme") eta = "Time left depends on when the gas meter wakes.";
-    else if (running && live.eta_ms && live.eta_ms > Date.now()) eta = `About ${fmtLeft(live.eta_ms - Date.now())} left.`;
+    else if (running && live.eta_ms && live.eta_ms - Date.now() >= 1000) eta = `About ${fmtLeft(live.eta_ms - Date.now())} left.`;
     $("eta").textContent = eta;
     if (finished) showSummary();
     keepAwake(running);

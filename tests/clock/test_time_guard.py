@@ -34,7 +34,7 @@ def test_held_while_time_unknown_then_runs_on_phone_time(rig_factory, demo_jobs)
     events = list(rig.store.reader()["job_events"].rows_where("job_id = ?", [job["id"]]))
     assert any(e["kind"] == "held" for e in events)
     checks = [e for e in events if e["kind"] == "clock-check"]
-    assert checks and "GSME time after GCS28 differs" in checks[0]["message"]
+    assert checks and "gas meter's clock, once set (GCS28), differs" in checks[0]["message"]
     stamped = [e for e in events if e["id"] > next(e["id"] for e in events if e["kind"] == "held")]
     assert stamped and all(e["time_source"] == "phone" for e in stamped)
 

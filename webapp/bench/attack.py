@@ -127,7 +127,12 @@ def make_demo(data_dir: Path) -> None:
 
 @contextmanager
 def running_server(
-    data_dir: Path, *, front: str = "auto", threads: int | None = None, log: Path | None = None
+    data_dir: Path,
+    *,
+    front: str = "auto",
+    threads: int | None = None,
+    log: Path | None = None,
+    time_scale: float = TIME_SCALE,
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``hht serve`` on a free loopback port, answering ``/login``; stopped afterwards."""
     port = free_port()
@@ -141,7 +146,7 @@ def running_server(
         "--port",
         str(port),
         "--time-scale",
-        str(TIME_SCALE),
+        str(time_scale),
     ]
     if front != "auto":
         command += ["--front", front]

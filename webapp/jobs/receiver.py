@@ -25,6 +25,7 @@ from webapp.faults import checkpoint
 from webapp.jobs import incoming
 from webapp.jobs.journal import Journal
 from webapp.jobs.live import LiveBoard
+from webapp.jobs.states import device_name
 from webapp.jobs.waiters import Waiters
 from webapp.store.db import Store
 from webapp.zigbee.drivers.base import HubLink
@@ -113,9 +114,9 @@ class Receiver:
         await self.journal.record_async(
             cmd["job_id"],
             "clock-check",
-            f"{cmd['device_role'].upper()} time after {cmd['use_case']} differs from the "
-            f"terminal's by {difference:+.1f} s (terminal's time ±"
-            f"{estimate.uncertainty_s:.1f} s, from the {estimate.source.value} clock)",
+            f"The {device_name(cmd['device_role']).lower()}'s clock, once set "
+            f"({cmd['use_case']}), differs from the terminal's by {difference:+.1f} s "
+            f"(the terminal's time: {estimate.label})",
             command_id=cmd["id"],
             difference_s=round(difference, 3),
         )
