@@ -157,7 +157,7 @@ _ATTRIBUTES: dict[int, Callable[[ReadContext, int], AttributeRecord | None]] = {
     CLUSTER_METERING: _metering,
 }
 
-#: Read use cases answered with attribute values when the command is not GBZ.
+#: Read use cases answered with attribute values when the command is neither GBZ nor DLMS.
 READS: dict[int, tuple[int, tuple[int, ...]]] = {
     0x0026: (CLUSTER_METERING, (0x0001,)),  # ECS17a export register
     0x0027: (CLUSTER_METERING, (0x0000,)),  # ECS17b import register
@@ -170,7 +170,8 @@ READS: dict[int, tuple[int, tuple[int, ...]]] = {
     0x00B6: (CLUSTER_METERING, (0x0100, 0x0102, 0x0104, 0x0106)),  # GCS13c TOU
 }
 
-#: Cluster of the synthetic Default Response for other non-GBZ commands.
+#: Cluster of the synthetic Default Response for other commands that are neither (and of
+#: every rejection of a DLMS command: a rejection is always one GBZ Default Response).
 CLUSTERS: dict[int, int] = {
     0x0019: CLUSTER_PRICE,  # ECS01a
     0x00A2: CLUSTER_PRICE,  # ECS01b
