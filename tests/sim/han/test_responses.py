@@ -5,9 +5,12 @@ from __future__ import annotations
 from cryptography import x509
 
 from tests.sim.conftest import connect, default_response_status, run, send_and_receive
+from webapp.gbcs import dlms_build as dlms
+from webapp.gbcs.dlms import parse_dlms
 from webapp.gbcs.gbz import parse_gbz
 from webapp.gbcs.header import Cra
 from webapp.gbcs.message import parse_message, verify_mac
+from webapp.gbcs.outcome import FAILURE, SUCCESS, response_outcome
 from webapp.gbcs.signing import CertificateStore, SignatureState, verify_message
 from webapp.gbcs.zcl_ids import CLUSTER_METERING, CMD_DEFAULT_RESPONSE, CMD_READ_ATTRIBUTES_RESPONSE
 from webapp.gbcs.zcl_status import STATUS_DUPLICATE_EXISTS
@@ -83,8 +86,6 @@ def test_gbz_command_gets_default_response_success(han, site, command) -> None:
 
 
 def test_outcomes_as_the_hht_reads_them(han, site, command) -> None:
-    from webapp.gbcs.outcome import FAILURE, SUCCESS, response_outcome
-
     async def scenario() -> list[bytes]:
         link = await connect(han, site.hub_id)
         join = command(site.esme_id, 10, 0x000D)  # CS03A1: ASN.1 result INTEGER
@@ -103,3 +104,26 @@ def test_outcomes_as_the_hht_reads_them(han, site, command) -> None:
     assert clock.status == SUCCESS
     assert clock_again.status == FAILURE
     assert [r["counter"] for r in han.device_log()] == [10, 12]
+
+
+def test_dlms_request_answered_item_by_item(han, site, command) -> None:
+    request = dlms.access_request(
+        dlms.invoke_id(21),
+        [
+            (dlms.get_attribute(8, "0-0:1.0.0.255", 2), dlms.null_data()),  # clock time
+            (dlms.set_attribute(8, "0-0:1.0.0.255", 9), dlms.enum(5)),
+            (dlms.get_attribute(1, "0-0:96.99.99.255", 2), dlms.null_data()),  # not modelled
+        ],
+    )
+    response = parse_message(han.deliver_via_wan(command(site.esme_id, 21, 0x0062, request)))
+    apdu = parse_dlms(response.payload)
+    assert apdu.invoke_id == dlms.invoke_id(21)
+    assert [d.type_name for d in apdu.data] == ["octet-string", "null-data", "null-data"]
+    assert [(r.name, r.result_name) for r in apdu.results] == [
+        ("get", "success"),
+        ("set", "success"),
+        ("get", "object-undefined"),
+    ]
+    assert response_outcome(response).status == FAILURE
+    again = han.deliver_via_wan(command(site.esme_id, 21, 0x0062, request))
+    assert default_response_status(again) == STATUS_DUPLICATE_EXISTS  # a rejection stays GBZ
