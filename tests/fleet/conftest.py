@@ -20,10 +20,11 @@ from webapp.fleet.client.sync import SyncReport, store_loader, sync_once
 from webapp.fleet.office.cluster import Cluster
 from webapp.fleet.office.db import open_pool
 from webapp.fleet.office.hhts import enrol
+from webapp.fleet.office.identity import fleet_identity
 from webapp.fleet.office.schema import migrate
 from webapp.fleet.office.users import add as add_user
 from webapp.fleet.office.web.app import create_fleet_app
-from webapp.identity import IDENTITY_DIR, terminal_identity
+from webapp.identity import IDENTITY_DIR, SigningIdentity, terminal_identity
 from webapp.sim.demo import create_demo
 from webapp.store.db import Store
 
@@ -47,9 +48,15 @@ def pg() -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="session")
-def served(pg: Cluster) -> Iterator[tuple[str, object]]:
+def signer(tmp_path_factory: pytest.TempPathFactory) -> SigningIdentity:
+    """The fleet's signing identity (made once, in a folder of its own)."""
+    return fleet_identity(tmp_path_factory.mktemp("fleet-identity"))
+
+
+@pytest.fixture(scope="session")
+def served(pg: Cluster, signer: SigningIdentity) -> Iterator[tuple[str, object]]:
     pool = open_pool(pg.dsn())
-    app = create_fleet_app(pool, test_config={"TESTING": True})
+    app = create_fleet_app(pool, signer, test_config={"TESTING": True})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -31,7 +31,7 @@ def _bodies(data: bytes) -> dict[str, bytes]:
 
 
 def test_a_pack_for_an_installer_reaches_its_hht_runs_and_comes_back_unloaded_once(
-    make_hht, conn
+    make_hht, conn, signer
 ) -> None:
     van, other = make_hht("van-p"), make_hht("van-q")
     sync(van)  # the fleet learns van-p's installers
@@ -57,7 +57,7 @@ def test_a_pack_for_an_installer_reaches_its_hht_runs_and_comes_back_unloaded_on
         "AND c.id = r.command_id WHERE r.duplicate_of IS NULL"
     ).fetchone()["n"]
     assert waiting[DEMO_SUPPLIER_EUI]["responses"] == expected
-    made = central.make(conn, DEMO_SUPPLIER_EUI, "test")
+    made = central.make(conn, DEMO_SUPPLIER_EUI, "test", signer)
     files = _bodies(made.data)
     import json
 
@@ -74,7 +74,7 @@ def test_a_pack_for_an_installer_reaches_its_hht_runs_and_comes_back_unloaded_on
     central.confirm_received(conn, made.id, "test")
     assert central.waiting(conn) == []
     with pytest.raises(central.CentralUnloadError):
-        central.make(conn, DEMO_SUPPLIER_EUI, "test")
+        central.make(conn, DEMO_SUPPLIER_EUI, "test", signer)
     # the HHT marks them at its next sync and offers them no more
     assert sync(van).marked_central == manifest_count(manifest, hht_id)
     store = Store.open(van)
@@ -89,7 +89,7 @@ def manifest_count(manifest: dict, hht_id: str) -> int:
     return sum(1 for i in manifest["responses"] + manifest["hub_statuses"] if i["hht"] == hht_id)
 
 
-def test_answers_unloaded_on_the_hht_are_not_unloaded_centrally(make_hht, conn) -> None:
+def test_answers_unloaded_on_the_hht_are_not_unloaded_centrally(make_hht, conn, signer) -> None:
     van = make_hht("van-u")
     store = Store.open(van)
     try:
@@ -100,7 +100,7 @@ def test_answers_unloaded_on_the_hht_are_not_unloaded_centrally(make_hht, conn) 
     sync(van)
     assert all(w["responses"] == 0 for w in central.waiting(conn))
     try:
-        again = central.make(conn, DEMO_SUPPLIER_EUI, "test")
+        again = central.make(conn, DEMO_SUPPLIER_EUI, "test", signer)
     except central.CentralUnloadError:
         return  # nothing at all waits
     assert again.responses == 0  # only what the HHT did not unload (a hub status) goes

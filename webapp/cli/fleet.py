@@ -20,6 +20,45 @@ dsn_option = click.option(
 PASSWORD_ENV = "HHT_FLEET_PASSWORD"
 
 
+def identity_options(command):  # type: ignore[no-untyped-def]
+    """--identity-dir, or --signing-key and --signing-cert: what the fleet signs with."""
+    for option in reversed(
+        (
+            click.option(
+                "--identity-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="The fleet's signing identity, made there on first use (default: "
+                "$HHT_FLEET_IDENTITY, $STATE_DIRECTORY/identity or "
+                "~/.local/share/hht-fleet/identity).",
+            ),
+            click.option(
+                "--signing-key",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                default=None,
+                help="An ECDSA key issued elsewhere (with --signing-cert).",
+            ),
+            click.option(
+                "--signing-cert",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                default=None,
+                help="The certificate of --signing-key.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _signer(identity_dir: Path | None, signing_key: Path | None, signing_cert: Path | None):  # type: ignore[no-untyped-def]
+    from webapp.fleet.office.identity import FleetIdentityError, resolve
+
+    try:
+        return resolve(identity_dir, signing_key, signing_cert)
+    except (FleetIdentityError, OSError) as exc:
+        fail(str(exc))
+
+
 @click.group("identity")
 def identity() -> None:
     """This terminal's signing identity."""
@@ -57,11 +96,16 @@ def _connect(dsn: str):  # type: ignore[no-untyped-def]
 
 @fleet.command("migrate")
 @dsn_option
-def migrate_command(dsn: str) -> None:
-    """Bring the fleet's database to the newest schema."""
+@identity_options
+def migrate_command(
+    dsn: str, identity_dir: Path | None, signing_key: Path | None, signing_cert: Path | None
+) -> None:
+    """Bring the fleet's database to the newest schema (and make its signing identity)."""
     from webapp.fleet.office.schema import migrate
 
+    signer = _signer(identity_dir, signing_key, signing_cert)
     click.echo(f"fleet database at revision {migrate(dsn)}")
+    click.echo(f"fleet signing identity {signer.terminal_id} ({signer.fingerprint})")
 
 
 @fleet.command("enrol")
@@ -213,13 +257,22 @@ def publish_command(pack: Path, hht: str | None, installer: str | None, dsn: str
 @click.argument("supplier")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 @dsn_option
-def unload_command(supplier: str, out: Path, dsn: str) -> None:
-    """Make the central DUIS unload of everything waiting for SUPPLIER."""
+@identity_options
+def unload_command(
+    supplier: str,
+    out: Path,
+    dsn: str,
+    identity_dir: Path | None,
+    signing_key: Path | None,
+    signing_cert: Path | None,
+) -> None:
+    """Make the central DUIS unload of everything waiting for SUPPLIER (signed by the fleet)."""
     from webapp.fleet.office.unload import CentralUnloadError, make
 
+    signer = _signer(identity_dir, signing_key, signing_cert)
     with _connect(dsn) as conn:
         try:
-            made = make(conn, supplier.replace("-", "").upper(), "cli")
+            made = make(conn, supplier.replace("-", "").upper(), "cli", signer)
         except CentralUnloadError as exc:
             fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
@@ -239,13 +292,23 @@ def unload_command(supplier: str, out: Path, dsn: str) -> None:
     is_flag=True,
     help="HTTPS ends at a reverse proxy in front: plain HTTP on a non-loopback address.",
 )
+@identity_options
 def serve_command(
-    dsn: str, host: str, port: int, cert: str | None, key: str | None, behind_proxy: bool
+    dsn: str,
+    host: str,
+    port: int,
+    cert: str | None,
+    key: str | None,
+    behind_proxy: bool,
+    identity_dir: Path | None,
+    signing_key: Path | None,
+    signing_cert: Path | None,
 ) -> None:
     """Run the fleet office (migrating its database first)."""
     from webapp.fleet.office.serve import ServeError, serve
 
+    signer = _signer(identity_dir, signing_key, signing_cert)
     try:
-        serve(dsn, host, port, cert=cert, key=key, behind_proxy=behind_proxy)
+        serve(dsn, host, port, cert=cert, key=key, behind_proxy=behind_proxy, signer=signer)
     except ServeError as exc:
         fail(str(exc))

@@ -131,7 +131,7 @@ class _Counter:
         self.db["suppliers"].update(self.supplier, {"return_counter_next": self.next})
 
 
-def _hub_status(job: dict[str, Any], request_id: str) -> tuple[str, bytes] | None:
+def hub_status_body(job: dict[str, Any], request_id: str) -> tuple[str, bytes] | None:
     """The 8.14.1 or 8.14.2 body for a finished job's hub, or None if not recorded."""
     record = json.loads(job["hub_install"] or "null")
     if not record or not record.get("chf_location"):
@@ -157,7 +157,7 @@ def _hub_status(job: dict[str, Any], request_id: str) -> tuple[str, bytes] | Non
     return variant, body
 
 
-def _latest_per_hub(jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def latest_per_hub(jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One hub status per hub: the latest close-out of each hub speaks for it; earlier jobs
     at the same hub are marked ``superseded`` (with the job that speaks for them) so they stop
     waiting once the unload is confirmed, without a second status for one hub."""
@@ -241,14 +241,14 @@ def make_unload(
         not_recorded: list[str] = []
         superseded: list[dict[str, Any]] = []
         status_ids: dict[str, str] = {}  # hub -> the request id of its one status
-        for job in _latest_per_hub(
+        for job in latest_per_hub(
             db.query(_waiting_hubs_sql("AND j.supplier_eui = ?"), [supplier_eui])
         ):
             if job["superseded"]:
                 superseded.append(job)
                 continue
             request_id = counter.take()
-            made = _hub_status(job, request_id)
+            made = hub_status_body(job, request_id)
             if made is None:
                 not_recorded.append(job["id"])
                 continue

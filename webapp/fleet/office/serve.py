@@ -11,6 +11,7 @@ import logging
 import threading
 
 from webapp.fleet.protocol import loopback_host
+from webapp.identity import SigningIdentity
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def serve(
     cert: str | None = None,
     key: str | None = None,
     behind_proxy: bool = False,
+    signer: SigningIdentity,
 ) -> None:
     if (cert is None) != (key is None):
         raise ServeError("give both --cert and --key, or neither")
@@ -85,7 +87,7 @@ def serve(
             threading.Thread(
                 target=_partitions_daily, args=(dsn, stop), daemon=True, name="partitions"
             ).start()
-            return create_fleet_app(pool, secure_cookies=cert is not None or behind_proxy)
+            return create_fleet_app(pool, signer, secure_cookies=cert is not None or behind_proxy)
 
     scheme = "https" if cert else "http"
     log.info("fleet office on %s://%s:%d/", scheme, host, port)

@@ -6,13 +6,21 @@ The bodies are made by the HHT's own builders (``webapp.duis`` and the hub statu
 * an answer (the first copy of a command's response) that no HHT unload holds and no
   *confirmed* central unload holds: the same confirm-received rule as on the HHT, so a
   central unload lost on the way is simply made again;
-* a finished job's hub status on the same terms.
+* a hub status on the same terms, by the HHT's own rule: a finished job whose close-out
+  says the hub is installed (:func:`webapp.jobs.closeout.hub_status_due`), one status per
+  hub, the latest close-out speaking for it and earlier jobs at that hub confirmed with it
+  (:func:`webapp.workpack.unload.latest_per_hub`).
 
 An answer the HHT put in an unload of its own is the HHT's to hand back: it is never
 unloaded centrally.  An answer unloaded centrally is marked on its HHT at the HHT's next
 sync, so the HHT does not offer it again.  Request ids use the fleet's own counter per
 supplier, started at the time in microseconds: above the HHTs' own (milliseconds, or a
 pack's counter).
+
+Each central unload's manifest is signed by the fleet's own identity
+(:mod:`webapp.fleet.office.identity`): ``manifest.sig`` over ``manifest.json``, with the
+fleet's certificate as ``fleet.pem``, as an HHT signs its unload; :func:`check_signature`
+is the back office's check.
 """
 
 from __future__ import annotations
@@ -24,16 +32,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from webapp.duis import build_return_local_command_response, format_request_id
+from webapp.identity import SigningIdentity
+from webapp.jobs import closeout
 from webapp.workpack import unload as hht_unload
-from webapp.workpack.archive import write_archive
-from webapp.workpack.trust import sha256_hex
+from webapp.workpack.archive import read_archive, write_archive
+from webapp.workpack.errors import WorkPackError
+from webapp.workpack.trust import sha256_hex, sign_detached, verify_detached
 
 log = logging.getLogger(__name__)
 
 CENTRAL_FORMAT = "hht-fleet-unload/1"
 FLEET_UNLOAD_PREFIX = "fleet:"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+CERTIFICATE = "fleet.pem"
 
 _NOT_HHT_UNLOADED = """NOT EXISTS (
     SELECT 1 FROM hht_unload_items i JOIN hht_unloads u
@@ -59,11 +76,12 @@ WHERE r.duplicate_of IS NULL
   AND {_NOT_HHT_UNLOADED.format(t="r", kind="response", ref="r.id::text")}
 """
 
-WAITING_HUBS = f"""
+#: Finished jobs at a hub whose hub status no unload holds yet; which of them owe one is the
+#: HHT's own rule (:func:`webapp.jobs.closeout.hub_status_due`), applied in :func:`_due_hubs`.
+FINISHED_AT_A_HUB = f"""
 SELECT j.* FROM jobs j
 LEFT JOIN hht_unloads hu ON hu.hht_id = j.hht_id AND hu.id = j.hub_status_unload_id
-WHERE j.connected_hub_id IS NOT NULL AND j.status IN ('completed', 'failed')
-  AND j.hub_install LIKE '%%"chf_location": "%%'
+WHERE j.connected_hub_id IS NOT NULL AND j.status = ANY(%(finished)s)
   AND (j.hub_status_unload_id IS NULL OR hu.file_name LIKE 'fleet:%%')
   AND {_NOT_HHT_UNLOADED.format(t="j", kind="hub-status", ref="j.id")}
 """
@@ -95,24 +113,33 @@ def waiting(conn: psycopg.Connection) -> list[dict[str, Any]]:
             "hub_statuses": 0,
             "oldest": row["oldest"] or "",
         }
-    for row in conn.execute(
-        f"SELECT supplier_eui, count(*) AS n, min(finished_at) AS oldest FROM ({WAITING_HUBS}) w "
-        "GROUP BY supplier_eui"
-    ):
+    hubs: dict[str, set[str]] = {}
+    for job in _due_hubs(conn):
+        supplier = job["supplier_eui"]
+        hubs.setdefault(supplier, set()).add(job["connected_hub_id"])
         entry = out.setdefault(
-            row["supplier_eui"],
-            {"supplier_eui": row["supplier_eui"], "responses": 0, "hub_statuses": 0, "oldest": ""},
+            supplier,
+            {"supplier_eui": supplier, "responses": 0, "hub_statuses": 0, "oldest": ""},
         )
-        entry["hub_statuses"] = row["n"]
-        entry["oldest"] = (
-            min(x for x in (entry["oldest"], row["oldest"] or "") if x)
-            if (entry["oldest"] or row["oldest"])
-            else ""
-        )
+        finished = job["finished_at"] or ""
+        if finished and (not entry["oldest"] or finished < entry["oldest"]):
+            entry["oldest"] = finished
+    for supplier, seen in hubs.items():
+        out[supplier]["hub_statuses"] = len(seen)  # one status per hub, as on the HHT
     names = {r["eui"]: r["name"] for r in conn.execute("SELECT eui, name FROM suppliers")}
     for entry in out.values():
         entry["name"] = names.get(entry["supplier_eui"]) or entry["supplier_eui"]
     return sorted(out.values(), key=lambda e: e["oldest"])
+
+
+def _due_hubs(conn: psycopg.Connection, supplier_eui: str | None = None) -> list[dict[str, Any]]:
+    """Finished jobs whose close-out owes a hub status (the HHT's rule), in finishing order."""
+    where = "WHERE supplier_eui = %(supplier)s" if supplier_eui else ""
+    rows = conn.execute(
+        f"SELECT * FROM ({FINISHED_AT_A_HUB}) w {where} ORDER BY finished_at, hht_id, id",
+        {"finished": list(hht_unload.FINISHED), "supplier": supplier_eui},
+    ).fetchall()
+    return [dict(r) for r in rows if closeout.hub_status_due(r)]
 
 
 class _Counter:
@@ -138,8 +165,12 @@ class _Counter:
         )
 
 
-def make(conn: psycopg.Connection, supplier_eui: str, actor: str) -> CentralUnload:
-    """Make and record the central unload of everything waiting for ``supplier_eui``."""
+def make(
+    conn: psycopg.Connection, supplier_eui: str, actor: str, signer: SigningIdentity
+) -> CentralUnload:
+    """Make and record the central unload of everything waiting for ``supplier_eui``, its
+    manifest signed by the fleet's identity (``manifest.sig``, with ``fleet.pem``) as an
+    HHT signs its own."""
     with conn.transaction():
         counter = _Counter(conn, supplier_eui)
         members: dict[str, bytes] = {}
@@ -178,12 +209,14 @@ def make(conn: psycopg.Connection, supplier_eui: str, actor: str) -> CentralUnlo
                 }
             )
             recorded.append((r["hht_id"], "response", str(r["id"]), request_id))
-        for job in conn.execute(
-            f"SELECT * FROM ({WAITING_HUBS}) w WHERE supplier_eui = %s ORDER BY finished_at, id",
-            [supplier_eui],
-        ).fetchall():
+        status_ids: dict[str, str] = {}  # hub -> the request id of its one status
+        superseded: list[dict[str, Any]] = []
+        for job in hht_unload.latest_per_hub(_due_hubs(conn, supplier_eui)):
+            if job["superseded"]:
+                superseded.append(job)
+                continue
             request_id = counter.take()
-            made = hht_unload._hub_status(job, request_id)  # the HHT's own 8.14 builder
+            made = hht_unload.hub_status_body(job, request_id)  # the HHT's own 8.14 builder
             if made is None:
                 continue
             variant, body = made
@@ -202,6 +235,11 @@ def make(conn: psycopg.Connection, supplier_eui: str, actor: str) -> CentralUnlo
                 }
             )
             recorded.append((job["hht_id"], "hub-status", job["id"], request_id))
+            status_ids[job["connected_hub_id"]] = request_id
+        for job in superseded:  # confirmed with the one status that speaks for its hub
+            if job["connected_hub_id"] in status_ids:
+                hub_request = status_ids[job["connected_hub_id"]]
+                recorded.append((job["hht_id"], "hub-status", job["id"], hub_request))
         if not recorded:
             raise CentralUnloadError(f"nothing is waiting to be unloaded for {supplier_eui}")
         counter.save()
@@ -215,10 +253,14 @@ def make(conn: psycopg.Connection, supplier_eui: str, actor: str) -> CentralUnlo
             "unload_id": unload_id,
             "supplier": supplier_eui,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "fleet": {"id": signer.terminal_id, "fingerprint": signer.fingerprint},
             "responses": items,
             "hub_statuses": statuses,
         }
-        members["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        members[MANIFEST] = manifest_bytes
+        members[SIGNATURE] = sign_detached(manifest_bytes, signer.key)
+        members[CERTIFICATE] = signer.certificate_pem
         archive = write_archive(members)
         name = f"fleet-unload-{unload_id:05d}-{supplier_eui}.zip"
         conn.execute(
@@ -233,6 +275,31 @@ def make(conn: psycopg.Connection, supplier_eui: str, actor: str) -> CentralUnlo
             )
     log.info("central unload %d for %s: %d answers", unload_id, supplier_eui, len(items))
     return CentralUnload(unload_id, supplier_eui, archive, len(items), len(statuses))
+
+
+def check_signature(data: bytes, fingerprint: str | None = None) -> str | None:
+    """None when the central unload ``data`` carries a manifest signed by the certificate in
+    it (and that certificate is the one with ``fingerprint``, when given); else why not.
+    Every member the manifest lists must match its SHA-256 too."""
+    try:
+        members = read_archive(data, "central unload")
+        cert = x509.load_pem_x509_certificate(members[CERTIFICATE])
+        manifest_bytes, signature = members[MANIFEST], members[SIGNATURE]
+    except (WorkPackError, KeyError, ValueError) as exc:
+        return f"not a signed central unload: {exc}"
+    if fingerprint and cert.fingerprint(hashes.SHA256()).hex() != fingerprint.lower():
+        return "the unload is signed by another certificate than the fleet's"
+    if not isinstance(cert.public_key(), ec.EllipticCurvePublicKey):
+        return "the fleet's certificate has no ECDSA key"
+    problem = verify_detached(manifest_bytes, signature, cert)
+    if problem:
+        return "the manifest's signature does not verify with the fleet's certificate"
+    manifest = json.loads(manifest_bytes)
+    for item in manifest.get("responses", []) + manifest.get("hub_statuses", []):
+        body = members.get(item["file"])
+        if body is None or sha256_hex(body) != item["sha256"]:
+            return f"{item['file']} is not the file the signed manifest lists"
+    return None
 
 
 def confirm_received(conn: psycopg.Connection, unload_id: int, actor: str) -> None:

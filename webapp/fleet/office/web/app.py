@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from psycopg_pool import ConnectionPool
 
 from webapp.fleet import protocol
+from webapp.identity import SigningIdentity
 from webapp.web.app import asset_dir
 from webapp.web.views import register_filters
 
@@ -27,10 +28,12 @@ SHELL = "shell"
 @dataclass
 class FleetContext:
     pool: ConnectionPool
+    signer: SigningIdentity
 
 
 def create_fleet_app(
     pool: ConnectionPool,
+    signer: SigningIdentity,
     *,
     secret_key: bytes | None = None,
     secure_cookies: bool = False,
@@ -55,7 +58,7 @@ def create_fleet_app(
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["fleet"] = FleetContext(pool)
+    app.extensions["fleet"] = FleetContext(pool, signer)
 
     from webapp.fleet.office.web import api, auth, pages
     from webapp.fleet.office.web.security import init_fleet_security

@@ -189,7 +189,9 @@ def make_unload():  # type: ignore[no-untyped-def]
     assert user is not None
     try:
         with _conn() as conn:
-            made = central.make(conn, supplier, user.username)
+            made = central.make(
+                conn, supplier, user.username, current_app.extensions["fleet"].signer
+            )
     except central.CentralUnloadError as exc:
         flash(str(exc), "error")
     else:
