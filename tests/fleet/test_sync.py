@@ -26,7 +26,7 @@ def fleet_snapshot(conn, hht_id: str) -> dict[str, list]:  # type: ignore[no-unt
         ("commands", "id", set()),
         ("responses", "id", set()),
         ("service_requests", "id", set()),
-        ("hht_users", "username", set()),
+        ("hht_users", "username", {"active_at"}),
     ):
         rows = conn.execute(
             f"SELECT * FROM {table} WHERE hht_id = %s ORDER BY {order}", [hht_id]

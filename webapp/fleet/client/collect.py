@@ -8,7 +8,8 @@ never taken, so collecting never holds up a job).
   the one the fleet holds;
 * **loose**: responses that belong to no job (alerts), by id;
 * **registers**: the no-WAN register, the HHT's unloads and what they carried, its users
-  (names and roles, never a secret) and its suppliers, with one digest;
+  (names, roles and when each last used the HHT, never a secret) and its suppliers, with
+  one digest;
 * **health**: time quality, free space, certificate expiry, radio.
 """
 
@@ -132,7 +133,10 @@ def registers(db: Database) -> dict[str, Any]:
             db, "SELECT unload_id, kind, ref, request_id FROM unload_items ORDER BY unload_id"
         ),
         "users": _rows(
-            db, "SELECT username, display_name, role, disabled FROM users ORDER BY username"
+            db,
+            "SELECT u.username, u.display_name, u.role, u.disabled, "
+            "(SELECT max(s.last_seen) FROM sessions s WHERE s.user_id = u.id) AS last_seen "
+            "FROM users u ORDER BY u.username",
         ),
         "suppliers": _rows(
             db,

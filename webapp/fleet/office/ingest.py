@@ -401,17 +401,13 @@ def _registers(conn: psycopg.Connection, hht_id: str, regs: dict[str, Any]) -> N
             ),
         ),
         "unload_items": ("hht_unload_items", ("unload_id", "kind", "ref", "request_id")),
-        "users": ("hht_users", ("username", "display_name", "role", "disabled")),
     }
     for key, (table, fields) in tables.items():
         items = _list(regs, key, protocol.MAX_REGISTER_ROWS)
         conn.execute(f"DELETE FROM {table} WHERE hht_id = %s", [hht_id])
         rows = []
         for item in items:
-            values = [_value(item, f) for f in fields]
-            if key == "users":
-                values[3] = bool(values[3])
-            rows.append([hht_id, *values])
+            rows.append([hht_id, *(_value(item, f) for f in fields)])
         if rows:
             with conn.cursor() as cur:
                 cur.executemany(
@@ -419,6 +415,7 @@ def _registers(conn: psycopg.Connection, hht_id: str, regs: dict[str, Any]) -> N
                     f"(%s, {', '.join('%s' for _ in fields)}) ON CONFLICT DO NOTHING",
                     rows,
                 )
+    _users(conn, hht_id, _list(regs, "users", protocol.MAX_REGISTER_ROWS))
     for item in _list(regs, "suppliers", protocol.MAX_REGISTER_ROWS):
         eui = _value(item, "eui")
         if not isinstance(eui, str):
@@ -434,6 +431,44 @@ def _registers(conn: psycopg.Connection, hht_id: str, regs: dict[str, Any]) -> N
         "UPDATE hhts SET registers_digest = %s WHERE id = %s",
         [str(regs.get("digest", ""))[:64], hht_id],
     )
+
+
+def _users(conn: psycopg.Connection, hht_id: str, items: list[dict[str, Any]]) -> None:
+    """The HHT's users, each with when a sync first showed its newest login (the fleet's
+    clock): unchanged when the HHT reports the same login as before."""
+    rows = []
+    for item in items:
+        username = _value(item, "username")
+        if not isinstance(username, str) or not username:
+            raise BatchRefused("a user has no name")
+        last_seen = _value(item, "last_seen")
+        if last_seen is not None and not isinstance(last_seen, (int, float)):
+            raise BatchRefused(f"user {username[:40]}'s last_seen is not a number")
+        rows.append(
+            [
+                hht_id,
+                username,
+                _value(item, "display_name"),
+                _value(item, "role"),
+                bool(_value(item, "disabled")),
+                last_seen,
+            ]
+        )
+    conn.execute(
+        "DELETE FROM hht_users WHERE hht_id = %s AND NOT (username = ANY(%s))",
+        [hht_id, [r[1] for r in rows]],
+    )
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO hht_users (hht_id, username, display_name, role, disabled, "
+                "last_seen) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (hht_id, username) DO "
+                "UPDATE SET display_name = excluded.display_name, role = excluded.role, "
+                "disabled = excluded.disabled, last_seen = excluded.last_seen, "
+                "active_at = CASE WHEN excluded.last_seen IS DISTINCT FROM hht_users.last_seen "
+                "THEN now() ELSE hht_users.active_at END",
+                rows,
+            )
 
 
 def flag(conn: psycopg.Connection, hht_id: str, problem: str) -> None:

@@ -2,9 +2,14 @@
 
 A pack is checked as far as the fleet can (a zip with a manifest naming a pack and a
 supplier, within the size cap); the HHT checks everything else when it loads it, with the
-same all-or-nothing as an uploaded pack, and acknowledges.  A pack for an installer goes to
-the first enrolled HHT that syncs with that installer among its users, and stays bound to
-it.
+same all-or-nothing as an uploaded pack, and acknowledges.
+
+A pack for an installer goes to the HHT that installer is on: of the enrolled, unrevoked
+HHTs where they are an installer and not disabled, the one that most recently showed them
+active (``hht_users.active_at``: the fleet's clock when a sync first showed that HHT's newest
+login of theirs, or first showed them at all), ties to the smaller HHT id.  The pack is bound
+to that HHT at its next sync, and stays bound (it is loaded there, or refused there for all
+to see); a pack for an installer on no HHT waits until one shows them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,15 @@ OFFERED = "offered"
 ACK_STATES = (LOADED, REFUSED)
 MAX_MANIFEST_DEPTH = 16
 MAX_DETAIL = 2000
+
+
+#: Each installer's HHT: the one that most recently showed them active (see the module).
+INSTALLER_ON = """
+SELECT DISTINCT ON (u.username) u.username, u.hht_id, u.active_at
+FROM hht_users u JOIN hhts h ON h.id = u.hht_id
+WHERE u.role = 'installer' AND NOT u.disabled AND h.revoked_at IS NULL
+ORDER BY u.username, u.active_at DESC, u.hht_id
+"""
 
 
 class PackError(ValueError):
@@ -82,10 +96,9 @@ def due(conn: psycopg.Connection, hht_id: str) -> list[dict[str, Any]]:
     """Packs this HHT should fetch now (binding installer packs to it); in a transaction."""
     conn.execute(
         "INSERT INTO pack_deliveries (pack_id, hht_id, state) "
-        "SELECT p.id, %s, %s FROM packs p WHERE p.installer IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM pack_deliveries d WHERE d.pack_id = p.id) "
-        "AND EXISTS (SELECT 1 FROM hht_users u WHERE u.hht_id = %s AND u.username = p.installer "
-        "AND NOT u.disabled) ON CONFLICT DO NOTHING",
+        f"SELECT p.id, %s, %s FROM packs p JOIN ({INSTALLER_ON}) w ON w.username = p.installer "
+        "WHERE w.hht_id = %s AND NOT EXISTS "
+        "(SELECT 1 FROM pack_deliveries d WHERE d.pack_id = p.id) ON CONFLICT DO NOTHING",
         [hht_id, OFFERED, hht_id],
     )
     conn.execute(
@@ -137,6 +150,17 @@ def deliveries(conn: psycopg.Connection) -> list[dict[str, Any]]:
             "FROM packs p LEFT JOIN pack_deliveries d ON d.pack_id = p.id "
             "LEFT JOIN hhts h ON h.id = d.hht_id LEFT JOIN hhts t ON t.id = p.hht_id "
             "ORDER BY p.id DESC LIMIT 500"
+        )
+    ]
+
+
+def installers(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Which HHT each installer is on (where a pack for them goes), and since when."""
+    return [
+        dict(r)
+        for r in conn.execute(
+            f"SELECT w.username, w.hht_id, h.name AS hht, w.active_at FROM ({INSTALLER_ON}) w "
+            "JOIN hhts h ON h.id = w.hht_id ORDER BY w.username"
         )
     ]
 

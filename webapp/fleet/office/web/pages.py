@@ -254,7 +254,8 @@ def packs_page():  # type: ignore[no-untyped-def]
         return redirect(url_for("supervisor.packs_page"))
     with _conn() as conn:
         rows = packs.deliveries(conn)
-    return render_template("fleet/packs.html", rows=rows)
+        installers = packs.installers(conn)
+    return render_template("fleet/packs.html", rows=rows, installers=installers)
 
 
 # ------------------------------------------------------------ the HHT's message view
