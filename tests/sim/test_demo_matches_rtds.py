@@ -1,9 +1,9 @@
 """The demo's commands, and the simulated devices' answers, have the shape of the DCC's
 reference messages (RTDS) for the same use case: the same tree of field names.
 
-RTDS 4.5.0 has no ECS01a, CS03A1, CS03B or GCS28 messages: ECS01a is compared with ECS01b
+RTDS 4.5.0 has no ECS01a, CS03A1, CS03B, CCS02 or GCS28 messages: ECS01a is compared with ECS01b
 (whose price sets it carries besides its calendar), the joins with CS03A2 (the same Join
-Device Command), and GCS28 with nothing.
+Device Command), and CCS02 and GCS28 with nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ REFERENCES = {
     "ECS01a": (0x00A2, False),
     "CS03A1": (0x00AB, True),
     "CS03B": (0x00AB, True),
+    "CS04AC": (0x000F, True),
+    "ECS35a": (0x0048, True),
+    "ECS35b": (0x0049, True),
 }
 
 

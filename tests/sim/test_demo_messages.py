@@ -33,6 +33,10 @@ ENCODINGS = {
     "GCS28": "asn1",
     "CS03B": "asn1",
     "GCS01a": "gbz",
+    "CCS02": "dlms",
+    "CS04AC": "asn1",
+    "ECS35a": "dlms",
+    "ECS35b": "dlms",
 }
 
 

@@ -24,10 +24,21 @@ def init(data_dir: Path | None, demo: bool) -> None:
     if demo:
         if (directory / config.SIM_DIR).exists():
             fail(f"{directory} already has demo data; use a new --data-dir to start again.")
-        from webapp.sim.demo import DEMO_INSTALLER, DEMO_INSTALLER_2, DEMO_SUPERVISOR, create_demo
+        from webapp.sim.demo import (
+            DEMO_INSTALLER,
+            DEMO_INSTALLER_2,
+            DEMO_SUPERVISOR,
+            create_demo,
+            demo_visits,
+        )
 
         jobs = create_demo(directory)
         click.echo(f"Demo jobs: {', '.join(jobs)}")
+        for visit in demo_visits(directory):
+            click.echo(
+                f"Maintenance visit {visit['job']} ({visit['site']}, hub {visit['hub']}): "
+                f"meter menu PIN {visit['pin']}"
+            )
         for username, _name, secret in (DEMO_INSTALLER, DEMO_INSTALLER_2):
             click.echo(f"Installer login: {username} / PIN {secret}")
         click.echo(f"Supervisor login: {DEMO_SUPERVISOR[0]} / password {DEMO_SUPERVISOR[2]}")

@@ -68,6 +68,10 @@ def run_job(
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(f"Job {result['job_id']}: {result['status']}")
+        if result.get("outcome"):
+            click.echo(f"Stopped ({result['outcome']}): {result['instruction']}")
+            if result.get("simulator"):
+                click.echo(f"On the simulated HAN: {result['simulator']}")
         if result.get("capture"):
             capture = result["capture"]
             click.echo(f"Capture: {capture['path']} ({capture['frames']} frames)")

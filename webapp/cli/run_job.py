@@ -7,6 +7,7 @@ from typing import Any
 
 from webapp.cli.common import keys_path
 from webapp.jobs import repo
+from webapp.jobs.doorstep import is_maintenance
 from webapp.jobs.runner import RunnerError
 from webapp.jobs.states import FINISHED_JOB_STATUSES, JobStatus
 from webapp.station import Station
@@ -76,6 +77,21 @@ def _write_capture(station: Station, job_id: str, pcap: Path, since: int) -> dic
     return {"path": str(pcap), "frames": frames, "keys": str(keys_file) if keys_file else None}
 
 
+def _stopped(station: Station, job: dict[str, Any], exc: RadioError) -> dict[str, Any]:
+    """The result of a job that could not start: the hub's window is closed."""
+    result = job_result(station, job["id"])
+    result["outcome"] = exc.code.value
+    result["instruction"] = exc.instruction
+    if station.han is not None:
+        hub = job["expected_hub_id"]
+        result["simulator"] = (
+            f"hht sim meter-menu {hub} --meter esme --pin PIN"
+            if is_maintenance(job)
+            else f"hht sim power-cycle {hub}"
+        )
+    return result
+
+
 async def _run(station: Station, job_id: str) -> dict[str, Any]:
     job = repo.require_job(station.store.reader(), job_id)
     if JobStatus(job["status"]) not in FINISHED_JOB_STATUSES:
@@ -91,13 +107,9 @@ async def _run(station: Station, job_id: str) -> dict[str, Any]:
         try:
             await station.runner.connect(job_id, hub, actor="cli")
         except RadioError as exc:
-            if exc.code is ErrorCode.WINDOW_CLOSED and station.han is not None:
-                raise RadioError(
-                    exc.code,
-                    f"{exc.instruction} On the simulated HAN: "
-                    f"hht sim power-cycle {job['expected_hub_id']}",
-                ) from exc
-            raise
+            if exc.code is not ErrorCode.WINDOW_CLOSED:
+                raise
+            return _stopped(station, job, exc)
         await station.runner.start(job_id, actor="cli")
         await station.runner.wait(job_id)
     return job_result(station, job_id)

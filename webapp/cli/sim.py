@@ -92,3 +92,68 @@ def sim_wan(data_dir: Path | None, hub_id: str, state: str) -> None:
         han.set_wan(hub_id.upper(), state == "up")
     finally:
         han.close()
+
+
+@sim.command("meter-menu")
+@data_dir_option
+@json_option
+@click.argument("hub_id")
+@click.option(
+    "--meter",
+    type=click.Choice(["esme", "gsme"]),
+    default="esme",
+    show_default=True,
+    help="Whose installer menu: the electricity or the gas meter's.",
+)
+@click.option(
+    "--pin",
+    prompt="Installer PIN",
+    hide_input=True,
+    help="The visit's installer PIN, as typed on the meter's keypad (asked if not given).",
+)
+def sim_meter_menu(data_dir: Path | None, as_json: bool, hub_id: str, meter: str, pin: str) -> None:
+    """Play the installer at a meter of HUB_ID's home: type PIN into its installer menu,
+    which asks the hub to open its pairing window. Prints what the meter's display says."""
+    han = _open_han(data_dir)
+    try:
+        try:
+            result = han.meter_menu(hub_id.upper(), meter, pin)
+        except (KeyError, ValueError) as exc:
+            fail(str(exc).strip("'\""))
+        status = han.hub_status(hub_id.upper())
+    finally:
+        han.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    **result.to_dict(),
+                    "meter": meter,
+                    "hub_id": status["hub_id"],
+                    "window_open": status["interpan_open"],
+                    "window_closes_at": status["window_closes_at"],
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(f"{meter.upper()} display: {result.display}")
+    if result.outcome != "window-open":
+        raise SystemExit(1)
+
+
+@sim.command("status")
+@data_dir_option
+@click.argument("hub_id")
+def sim_status(data_dir: Path | None, hub_id: str) -> None:
+    """A hub's state: its pairing window (and why it is open), WAN, and its device log."""
+    han = _open_han(data_dir)
+    try:
+        try:
+            status = han.hub_status(hub_id.upper())
+            status["device_log"] = han.chf_device_log(hub_id.upper())
+        except KeyError as exc:
+            fail(str(exc).strip("'\""))
+    finally:
+        han.close()
+    click.echo(json.dumps(status, indent=2))

@@ -37,6 +37,8 @@ ENUM = 22
 GET = 1
 SET = 2
 ACTION = 3
+GET_WITH_SELECTION = 4
+COMPACT_ARRAY = 19
 RESULT_SUCCESS = 0
 OBIS_LENGTH = 6
 #: The invoke-id-and-priority GBCS uses: bit 29 (high priority, confirmed) and a counter.
@@ -149,16 +151,21 @@ class Target:
     class_id: int
     instance: str  # OBIS text
     member_id: int
+    selector: int = 0  # get-with-selection: the access selector
+    selection: bytes = b""  # and its parameters (a Data value)
 
     def encode(self) -> bytes:
-        if self.choice not in (GET, SET, ACTION):
-            raise ValueError(f"choice {self.choice} is not get, set or action")
-        return (
+        if self.choice not in (GET, SET, ACTION, GET_WITH_SELECTION):
+            raise ValueError(f"choice {self.choice} is not get, set, action or get-with-selection")
+        out = (
             bytes([self.choice])
             + self.class_id.to_bytes(2, "big")
             + obis(self.instance)
             + self.member_id.to_bytes(1, "big", signed=True)
         )
+        if self.choice == GET_WITH_SELECTION:
+            out += bytes([self.selector]) + self.selection
+        return out
 
     @property
     def name(self) -> str:
@@ -175,6 +182,31 @@ def set_attribute(class_id: int, instance: str, attribute: int) -> Target:
 
 def call_method(class_id: int, instance: str, method: int) -> Target:
     return Target(ACTION, class_id, instance, method)
+
+
+def get_with_selection(
+    class_id: int, instance: str, attribute: int, selector: int, selection: bytes
+) -> Target:
+    """A get of part of an attribute: ``selection`` is the Data the ``selector`` takes
+    (for a Profile Generic buffer, selector 1 is a range of entries by a column's value)."""
+    return Target(GET_WITH_SELECTION, class_id, instance, attribute, selector, selection)
+
+
+def structure_type(*tags: int) -> bytes:
+    """The type description of a structure whose elements have the simple types ``tags``."""
+    return bytes([STRUCTURE]) + encode_ber_length(len(tags)) + bytes(tags)
+
+
+def untagged(value: bytes) -> bytes:
+    """One simple Data value (built above) without its tag: as a compact array holds it."""
+    return value[1:]
+
+
+def compact_array(type_description: bytes, elements: Sequence[bytes]) -> bytes:
+    """A compact-array: the elements' type, described once, then their contents untagged
+    (each element the :func:`untagged` values of its fields, in order)."""
+    contents = b"".join(elements)
+    return bytes([COMPACT_ARRAY]) + type_description + encode_ber_length(len(contents)) + contents
 
 
 def invoke_id(counter: int) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 from webapp.clock import Clock
 from webapp.jobs import repo
 from webapp.jobs.captures import JobCaptures
+from webapp.jobs.doorstep import window_closed_instruction
 from webapp.jobs.errors import RunnerError
 from webapp.jobs.journal import Journal
 from webapp.jobs.live import LiveBoard
@@ -146,13 +147,16 @@ class Connection:
             link = await self.driver.connect(hub_id, on_stage)
         except RadioError as exc:
             self.captures.end(self.driver)
+            failure = self._for_this_home(job_id, exc)
             live.phase, live.stage, live.stage_label = "idle", None, None
-            live.instruction = exc.instruction
+            live.instruction = failure.instruction
             self.board.publish_live(job_id)
             await self.journal.record_async(
-                job_id, "connect-failed", exc.instruction, actor, code=exc.code.value
+                job_id, "connect-failed", failure.instruction, actor, code=exc.code.value
             )
-            raise
+            if failure is exc:
+                raise
+            raise failure from exc
         self.link, self.job_id, self.lost = link, job_id, None
         live.phase, live.connected_hub = "connected", hub_id
         await self.store.write_async(
@@ -167,6 +171,17 @@ class Connection:
         )
         self.board.publish_live(job_id)
         return link
+
+    def _for_this_home(self, job_id: str, exc: RadioError) -> RadioError:
+        """A closed window at an installed home (a maintenance visit) calls for the
+        meter's installer menu, not power-cycling: the same code, the home's instruction."""
+        if exc.code is not ErrorCode.WINDOW_CLOSED:
+            return exc
+        job = repo.get_job(self.store.reader(), job_id) or {}
+        instruction = window_closed_instruction(job)
+        if instruction is None:
+            return exc
+        return RadioError(exc.code, exc.detail, instruction=instruction)
 
     async def _read_hub_time(self, job_id: str, link: HubLink) -> None:
         hub_time = await link.hub_time()

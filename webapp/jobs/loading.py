@@ -80,6 +80,8 @@ class JobSpec:
     service_requests: list[ServiceRequestSpec] = field(default_factory=list)
     device_sets: list[DeviceSetSpec] = field(default_factory=list)
     hub_install: dict[str, object] | None = None  # defaults for the 8.14.x hub status
+    kind: str = "install"  # install | maintenance (webapp.jobs.doorstep)
+    visit_pin: str | None = field(default=None, repr=False)  # the meter menu's: a secret
 
 
 def role_of(devices: dict[str, str], eui: str) -> str | None:
@@ -164,6 +166,8 @@ def check_jobs(db: Database, specs: list[JobSpec]) -> list[str]:
             user = users[spec.assignee]
             if user is None or user["role"] != INSTALLER:
                 problems.append(f"{where}: no installer {spec.assignee}")
+        if spec.kind not in ("install", "maintenance"):
+            problems.append(f"{where}: kind must be install or maintenance")
         if not spec.service_requests:
             problems.append(f"{where}: no service requests")
         if not spec.device_sets:
@@ -237,6 +241,8 @@ def _insert_job(
             "device_set": json.dumps(first.devices, sort_keys=True),
             "device_set_id": None,
             "hub_install": json.dumps(spec.hub_install) if spec.hub_install else None,
+            "kind": spec.kind,
+            "visit_pin": spec.visit_pin,
             "created_at": now,
         },
     )

@@ -38,7 +38,7 @@ def get_job(db: Database, job_id: str) -> dict[str, Any] | None:
     rows = list(db["jobs"].rows_where("id = ?", [job_id]))
     if not rows:
         return None
-    job = rows[0]
+    job = without_secrets(rows[0])
     job["device_set"] = json.loads(job["device_set"] or "{}")
     job["device_sets"] = device_sets(db, job_id)
     job["candidate_hubs"] = (
@@ -48,6 +48,19 @@ def get_job(db: Database, job_id: str) -> dict[str, Any] | None:
     )
     job["status_label"] = JOB_STATUS_LABELS.get(JobStatus(job["status"]), job["status"])
     return job
+
+
+def without_secrets(row: dict[str, Any]) -> dict[str, Any]:
+    """A job row without the visit's installer PIN (only :func:`visit_pin` reads it)."""
+    row["has_visit_pin"] = bool(row.pop("visit_pin", None))
+    return row
+
+
+def visit_pin(db: Database, job_id: str) -> str | None:
+    """The installer PIN the work pack carries for this visit's meter menu: a secret for
+    the assigned installer's eyes on the doorstep, never logged or sent anywhere else."""
+    row = db.execute("SELECT visit_pin FROM jobs WHERE id = ?", [job_id]).fetchone()
+    return row[0] if row and row[0] else None
 
 
 def require_job(db: Database, job_id: str) -> dict[str, Any]:
@@ -227,6 +240,7 @@ class HistoryFilter:
     installer_id: int | None = None
     search: str = ""
     page: int = 1
+    kind: str = ""  # install | maintenance | "" for both
 
 
 def job_history(db: Database, flt: HistoryFilter) -> tuple[list[dict[str, Any]], int]:
@@ -245,6 +259,9 @@ def job_history(db: Database, flt: HistoryFilter) -> tuple[list[dict[str, Any]],
     if flt.installer_id:
         where.append("j.assignee_id = ?")
         params.append(flt.installer_id)
+    if flt.kind:
+        where.append("j.kind = ?")
+        params.append(flt.kind)
     if flt.search.isdigit():
         # an MPxN, or its start: a prefix match that can use the index
         where.append("j.mpxn GLOB ?")
@@ -264,9 +281,30 @@ def job_history(db: Database, flt: HistoryFilter) -> tuple[list[dict[str, Any]],
     )
     jobs = []
     for row in rows:
+        row = without_secrets(row)
         row["status_label"] = JOB_STATUS_LABELS.get(JobStatus(row["status"]), row["status"])
         jobs.append(row)
     return jobs, total
+
+
+def site_visits(db: Database, job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The other jobs at the same MPxN (the site's earlier and later visits), newest first."""
+    rows = db.execute(
+        "SELECT id, kind, appointment, status, site FROM jobs WHERE mpxn = ? AND id != ?"
+        " ORDER BY appointment DESC, id DESC",
+        [job["mpxn"], job["id"]],
+    ).fetchall()
+    return [
+        {
+            "id": r[0],
+            "kind": r[1],
+            "appointment": r[2],
+            "status": r[3],
+            "status_label": JOB_STATUS_LABELS.get(JobStatus(r[3]), r[3]),
+            "site": r[4],
+        }
+        for r in rows
+    ]
 
 
 def jobs_for_installer(db: Database, user_id: int, day: str) -> list[dict[str, Any]]:
@@ -280,6 +318,7 @@ def jobs_for_installer(db: Database, user_id: int, day: str) -> list[dict[str, A
     )
     out = []
     for row in rows:
+        row = without_secrets(row)
         row["status_label"] = JOB_STATUS_LABELS.get(JobStatus(row["status"]), row["status"])
         out.append(row)
     return out
@@ -315,6 +354,7 @@ def job_snapshot(db: Database, job_id: str, live: dict[str, Any] | None = None) 
                 k: job[k]
                 for k in (
                     "id",
+                    "kind",
                     "site",
                     "address",
                     "mpxn",

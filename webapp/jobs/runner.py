@@ -30,6 +30,7 @@ from webapp.jobs.captures import JobCaptures
 from webapp.jobs.connect import STORAGE_FULL_MESSAGE, Connection, stand_at_site
 from webapp.jobs.control import Control
 from webapp.jobs.delivery import MAX_ATTEMPTS, Delivery
+from webapp.jobs.doorstep import WindowWatch
 from webapp.jobs.errors import JobInterrupted, RunnerError
 from webapp.jobs.journal import Journal
 from webapp.jobs.live import LiveBoard, LiveState, Publisher
@@ -74,6 +75,7 @@ class Runner:
         self.certificates = certificates  # replaced when a work pack brings new ones
         self.clock = clock or Clock()  # replaced by tests that hold the time
         self.board = LiveBoard(publish)
+        self.windows = WindowWatch()
         self.journal = Journal(store, self.board, lambda: self.clock)
         self.waiters = Waiters()
         self.receiver = Receiver(
@@ -171,6 +173,11 @@ class Runner:
             hubs_of_open_jobs(self.store.reader()),
             self.driver.info.bands,
         )
+        window = self.windows.observe(job_id, out)
+        for beacon in out:
+            if beacon["expected"] and window is not None:
+                beacon["window"] = window
+                break
         await self.journal.record_async(
             job_id,
             "scan",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from webapp.gbcs import der_build as der
@@ -47,6 +47,17 @@ IMPORT_REGISTER_COLLECTION = "0-0:43.2.8.255"
 IMPORT_ENERGY_VALUE = "0-0:94.44.34.10"
 FIRMWARE_VERSION = "0-0:0.2.1.255"
 
+# Profile Generic: the meter's event and security logs (ECS35a, ECS35b)
+CLASS_PROFILE_GENERIC = 7
+EVENT_LOG = "0-0:99.98.0.255"
+SECURITY_LOG = "0-0:99.98.1.255"
+BUFFER = 2
+BY_RANGE = 1  # access selector: entries whose restricting column lies in a range
+#: The restricting column of the logs' range: the UTC time of each entry (ZCL seconds).
+LOG_TIME_OBJECT = "0-0:94.44.100.255"
+#: How far back a fault report reads the logs.
+LOG_READ_SPAN = timedelta(days=7)
+
 # Clock attributes and methods
 CLOCK_TIME = 2
 CLOCK_STATUS = 4
@@ -56,12 +67,13 @@ PRESET_ADJUSTING_TIME = 5
 CLOCK_BASE_RADIO = 5
 # ZigBee Network Control
 REGISTER_DEVICE = 1
+UNREGISTER_DEVICE = 2
 ENABLE_DISABLE_JOINING = 2
 JOIN_TIMEOUT = 3
 JOIN_TIMEOUT_SECONDS = 90
 INSTALL_CODE_LENGTH = 16
 #: Device types in a CHF device log entry.
-CHF_DEVICE_TYPES = {"esme": 1, "gsme": 0}
+CHF_DEVICE_TYPES = {"esme": 1, "gsme": 0, "ihd": 6}  # an IHD is a Type 2 device
 # Activity Calendar and GBCS Extended Data attributes
 SEASON_PROFILE_PASSIVE = 7
 WEEK_PROFILE_TABLE_PASSIVE = 8
@@ -123,6 +135,12 @@ class CommandContext:
     originator: str  # the supplier's EUI-64, hex
     recipient: str  # the device's EUI-64, hex
     devices: dict[str, str]  # role -> EUI-64 hex
+    #: role -> the EUI-64 of the device a maintenance visit replaces (CCS02 and CS04AC name it)
+    replaced: dict[str, str] = field(default_factory=dict)
+
+    def old(self, role: str) -> str:
+        """The device being replaced in ``role``, else the one there now."""
+        return self.replaced.get(role) or self.devices[role]
 
 
 def _invoke(ctx: CommandContext) -> int:
@@ -161,6 +179,20 @@ def add_to_device_log(ctx: CommandContext, role: str) -> bytes:
                 dlms.boolean(True),
             ),
         ],
+    )
+
+
+# --- CCS02: remove a device from the CHF device log ----------------------------------------
+
+
+def remove_from_device_log(ctx: CommandContext, role: str) -> bytes:
+    """CCS02: the CHF's unregister_device, called with the EUI of the device taken out.
+
+    RTDS 4.5.0 has no CCS02 message: this is the ZigBee Network Control object's
+    unregister_device method (COSEM class 104, method 2) as this project reads GBCS."""
+    target = dlms.call_method(CLASS_ZIGBEE_NETWORK_CONTROL, DEVICE_LOG, UNREGISTER_DEVICE)
+    return dlms.access_request(
+        _invoke(ctx), [(target, dlms.octet_string(bytes.fromhex(ctx.old(role))))]
     )
 
 
@@ -343,6 +375,40 @@ def read_firmware_version(ctx: CommandContext) -> bytes:
     return dlms.access_request(_invoke(ctx), [(target, dlms.null_data())])
 
 
+# --- ECS35a and ECS35b: the meter's event and security logs ------------------------------
+
+
+def _read_log(ctx: CommandContext, log_instance: str) -> bytes:
+    """A range of a log's buffer: the entries of the last :data:`LOG_READ_SPAN`, restricted
+    by their time column (as RTDS 6.13 asks), every column."""
+    column = dlms.structure(
+        dlms.long_unsigned(CLASS_DATA),
+        dlms.octet_string(dlms.obis(LOG_TIME_OBJECT)),
+        dlms.integer(DATA_VALUE),
+        dlms.long_unsigned(0),
+    )
+    selection = dlms.structure(
+        column,
+        dlms.double_long_unsigned(encode_zcl_time(ctx.when - LOG_READ_SPAN)),
+        dlms.double_long_unsigned(encode_zcl_time(ctx.when)),
+        dlms.array([]),  # all columns
+    )
+    target = dlms.get_with_selection(
+        CLASS_PROFILE_GENERIC, log_instance, BUFFER, BY_RANGE, selection
+    )
+    return dlms.access_request(_invoke(ctx), [(target, dlms.null_data())])
+
+
+def read_event_log(ctx: CommandContext) -> bytes:
+    """ECS35a: the electricity meter's event log, for a fault report."""
+    return _read_log(ctx, EVENT_LOG)
+
+
+def read_security_log(ctx: CommandContext) -> bytes:
+    """ECS35b: the electricity meter's security log, for a fault report."""
+    return _read_log(ctx, SECURITY_LOG)
+
+
 # --- GCS01a: the gas tariff, in GBZ -----------------------------------------------------------
 
 
@@ -488,6 +554,11 @@ def join_gas_proxy(ctx: CommandContext) -> bytes:
     )
 
 
+def unjoin_device(ctx: CommandContext, role: str = "ihd") -> bytes:
+    """CS04AC: the meter unjoins the device in ``role`` (the one being replaced)."""
+    return der.octet_string(bytes.fromhex(ctx.old(role)))
+
+
 def set_gsme_clock(ctx: CommandContext) -> bytes:
     """GCS28 Set Time Command: the validity interval within which the new time holds."""
     return der.sequence(
@@ -505,13 +576,23 @@ BUILDERS: dict[str, Callable[[CommandContext], bytes]] = {
     "CS03A1": join_in_home_display,
     "CS03B": join_gas_proxy,
     "GCS28": set_gsme_clock,
+    "ECS35a": read_event_log,
+    "ECS35b": read_security_log,
+}
+#: Use cases about another device than their recipient: CCS01 adds it, CCS02 removes it,
+#: CS04AC unjoins it.
+SUBJECT_BUILDERS: dict[str, Callable[[CommandContext, str], bytes]] = {
+    "CCS01": add_to_device_log,
+    "CCS02": remove_from_device_log,
+    "CS04AC": unjoin_device,
 }
 
 
 def command_payload(use_case: str, ctx: CommandContext, subject_role: str = "esme") -> bytes:
-    """The payload of ``use_case``'s command; CCS01 adds the device in ``subject_role``."""
-    if use_case == "CCS01":
-        return add_to_device_log(ctx, subject_role)
+    """The payload of ``use_case``'s command; CCS01, CCS02 and CS04AC are about the device
+    in ``subject_role``."""
+    if use_case in SUBJECT_BUILDERS:
+        return SUBJECT_BUILDERS[use_case](ctx, subject_role)
     builder = BUILDERS.get(use_case)
     if builder is None:
         raise ValueError(f"no command payload for use case {use_case}")

@@ -7,6 +7,7 @@ as a supervisor would load it.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,16 @@ from cryptography.hazmat.primitives import serialization
 
 from webapp import config
 from webapp.auth.users import INSTALLER, SUPERVISOR, add_user, find_user
-from webapp.sim.catalogue import DUAL_FUEL_INSTALL, ELECTRICITY_INSTALL, GAS_EXCHANGE, STEPS, Step
+from webapp.sim.catalogue import (
+    DUAL_FUEL_INSTALL,
+    ELECTRICITY_INSTALL,
+    ESME_REPLACEMENT,
+    FAULT_REPORT,
+    GAS_EXCHANGE,
+    PLANS,
+    STEPS,
+    Step,
+)
 from webapp.sim.han.han import SimHan
 from webapp.sim.pki import TestPki
 from webapp.store.db import Store
@@ -35,6 +45,8 @@ class DemoSite:
     mpxn: str
     steps: list[Step]
     assignee: str
+    kind: str = "install"  # maintenance: an installed home, its window long closed
+    opens_without_wan: bool = False  # the hub's policy of opening its window with no WAN
 
 
 DEMO_SITES = [
@@ -58,7 +70,29 @@ DEMO_SITES = [
     DemoSite(
         "3 Mill Lane", "3 Mill Lane, Leeds LS6 4QT", "1098765432109", ELECTRICITY_INSTALL, "jo"
     ),
+    DemoSite(
+        "5 Elm Row",
+        "5 Elm Row, Leeds LS6 3EL",
+        "1012345678925",
+        ESME_REPLACEMENT,
+        "alex",
+        kind="maintenance",
+    ),
+    DemoSite(
+        "9 Elm Row",
+        "9 Elm Row, Leeds LS6 3EL",
+        "1012345678932",
+        FAULT_REPORT,
+        "alex",
+        kind="maintenance",
+        opens_without_wan=True,
+    ),
 ]
+
+
+def visit_pin(seed: int, site: str) -> str:
+    """The demo supplier's installer PIN for a maintenance visit to ``site``."""
+    return f"{random.Random(f'{seed}:visit-pin:{site}').randrange(10**6):06d}"
 
 
 def ensure_demo_users(db) -> None:  # type: ignore[no-untyped-def]
@@ -83,7 +117,7 @@ ALTERNATIVE_DEVICES = {
 }
 
 
-def demo_pack_spec(day: date, *, pack_id: str | None = None) -> dict:
+def demo_pack_spec(day: date, *, pack_id: str | None = None, seed: int = DEMO_SEED) -> dict:
     """The build description of the demo work pack (README, "Building packs")."""
     jobs = []
     for n, demo in enumerate(DEMO_SITES, 1):
@@ -92,23 +126,32 @@ def demo_pack_spec(day: date, *, pack_id: str | None = None) -> dict:
             # the supplier is not sure which hub is there: two candidate device sets
             sets.insert(0, {"devices": ALTERNATIVE_DEVICES, "label": "A"})
             sets[1]["label"] = "B"
-        jobs.append(
-            {
-                "id": f"J{day.strftime('%y%m%d')}-{n:02d}",
-                "site": demo.name,
-                "address": demo.address,
-                "mpxn": demo.mpxn,
-                "appointment": day.isoformat(),
-                "assignee": demo.assignee,
-                "steps": [next(k for k, v in STEPS.items() if v is step) for step in demo.steps],
-                "hub_install": {
-                    "install_type": "New CHF Install",
-                    "chf_location": "Indoors on external wall",
-                    "aerial_install": False,
-                },
-                "device_sets": sets,
+        job = {
+            "id": f"J{day.strftime('%y%m%d')}-{n:02d}",
+            "site": demo.name,
+            "address": demo.address,
+            "mpxn": demo.mpxn,
+            "appointment": day.isoformat(),
+            "assignee": demo.assignee,
+            "steps": [next(k for k, v in STEPS.items() if v is step) for step in demo.steps],
+            "device_sets": sets,
+        }
+        if demo.kind == "maintenance":
+            plan = next(name for name, steps in PLANS.items() if steps == demo.steps)
+            job |= {
+                "kind": "maintenance",
+                "plan": plan,
+                "installer_pin": visit_pin(seed, demo.name),
             }
-        )
+            del job["steps"]
+            sets[0] |= {"installed": True, "opens_without_wan": demo.opens_without_wan}
+        else:
+            job["hub_install"] = {
+                "install_type": "New CHF Install",
+                "chf_location": "Indoors on external wall",
+                "aerial_install": False,
+            }
+        jobs.append(job)
     return {
         "pack_id": pack_id or f"DEMO-{day.isoformat()}",
         "supplier": {"eui": DEMO_SUPPLIER_EUI, "name": DEMO_SUPPLIER_NAME},
@@ -135,7 +178,12 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
         try:
             for i, s in enumerate(DEMO_SITES):
                 han.add_site(
-                    name=s.name, seed=seed + i, neighbours=1, unknown_networks=1 if i else 2
+                    name=s.name,
+                    seed=seed + i,
+                    neighbours=1,
+                    unknown_networks=1 if i else 2,
+                    installed=s.kind == "maintenance",
+                    opens_without_wan=s.opens_without_wan,
                 )
         finally:
             han.close()
@@ -146,7 +194,7 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
                 supplier.certificate.public_bytes(serialization.Encoding.PEM),
                 DEMO_SUPPLIER_NAME,
             )
-        spec = demo_pack_spec(day)
+        spec = demo_pack_spec(day, seed=seed)
         (data_dir / DEMO_PACK_SPEC_FILE).write_text(json.dumps(spec, indent=1))
         pack = build_pack(spec, data_dir).data()
         (data_dir / DEMO_PACK_FILE).write_bytes(pack)
@@ -154,3 +202,25 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
     finally:
         store.close()
     return result.job_ids
+
+
+def demo_visits(data_dir: Path) -> list[dict[str, str]]:
+    """The demo's maintenance visits: job, site, hub and the installer PIN its work pack
+    carries (``hht init --demo`` prints them as it prints the logins)."""
+    import json
+
+    spec = json.loads((data_dir / DEMO_PACK_SPEC_FILE).read_text())
+    han = SimHan.open(data_dir / config.SIM_DIR)
+    try:
+        return [
+            {
+                "job": job["id"],
+                "site": job["site"],
+                "hub": han.site(job["site"]).hub_id,
+                "pin": job["installer_pin"],
+            }
+            for job in spec["jobs"]
+            if job.get("kind") == "maintenance"
+        ]
+    finally:
+        han.close()

@@ -15,6 +15,7 @@ work does.  The description (README, "Building packs")::
         appointment: 2026-11-24
         assignee: alex
         plan: dual-fuel-install            # or steps: [CCS01_ESME, ECS70, ...]
+        kind: install                      # or maintenance (with installer_pin: "123456")
         hub_install: {chf_location: Deep indoors, aerial_install: false}
         device_sets:
           - sim_site: 14 Acacia Avenue     # a simulated home (made if absent)
@@ -38,7 +39,14 @@ from typing import Any
 from webapp import config
 from webapp.duis import build_local_command
 from webapp.gbcs.eui import eui_text
-from webapp.sim.catalogue import PLANS, STEPS, Step, device_set_of, service_requests_for
+from webapp.sim.catalogue import (
+    PLANS,
+    REPLACES,
+    STEPS,
+    Step,
+    device_set_of,
+    service_requests_for,
+)
 from webapp.sim.han.han import SimHan
 from webapp.sim.pki import Identity, TestPki
 from webapp.workpack.archive import write_archive
@@ -107,18 +115,45 @@ def _steps(job: dict[str, Any], where: str) -> list[Step]:
     return [STEPS[n] for n in names]
 
 
-def _devices(han: SimHan, dset: dict[str, Any], where: str, seed: int) -> dict[str, str]:
+def _devices(
+    han: SimHan, dset: dict[str, Any], where: str, seed: int, job: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The device set, and by role the devices a maintenance visit replaces (their
+    replacements are in the set: the ones the installer brings)."""
     if "sim_site" in dset:
         name = str(dset["sim_site"])
+        maintenance = job.get("kind") == "maintenance"
         try:
             site = han.site(name)
         except KeyError:
-            site = han.add_site(name=name, seed=seed, neighbours=1, unknown_networks=1)
-        return device_set_of(site)
+            site = han.add_site(
+                name=name,
+                seed=seed,
+                neighbours=1,
+                unknown_networks=1,
+                installed=bool(dset.get("installed", maintenance)),
+                opens_without_wan=bool(dset.get("opens_without_wan", False)),
+            )
+        devices = device_set_of(site)
+        if maintenance and isinstance(job.get("installer_pin"), str):
+            # the supplier sets the visit's PIN on the home's meters before the visit
+            han.set_installer_pin(site.hub_id, job["installer_pin"])
+        replaced = {}
+        for role in _replaces(job, where):
+            replaced[role] = devices[role]
+            devices[role] = han.add_replacement(site.hub_id, role)
+        return devices, replaced
     devices = dset.get("devices")
     if not isinstance(devices, dict) or "hub" not in devices:
         raise WorkPackError([f"{where}: give sim_site or devices with a hub"])
-    return {k: str(v).upper() for k, v in devices.items()}
+    return {k: str(v).upper() for k, v in devices.items()}, {}
+
+
+def _replaces(job: dict[str, Any], where: str) -> tuple[str, ...]:
+    roles = job.get("replaces", REPLACES.get(str(job.get("plan", "")), ()))
+    if not isinstance(roles, list | tuple) or any(r not in ("esme", "ihd") for r in roles):
+        raise WorkPackError([f"{where}: replaces lists esme and/or ihd"])
+    return tuple(roles)
 
 
 def seal(members: dict[str, bytes], manifest: dict[str, Any], key: Any) -> dict[str, bytes]:
@@ -161,8 +196,12 @@ def build_pack(
             sets_out = []
             srs = []
             for k, dset in enumerate(job.get("device_sets") or [], 1):
-                devices = _devices(han, dset, f"{where}, device set {k}", seed=j * 100 + k)
-                srs, built = service_requests_for(keys, supplier, devices, steps, counter, now)
+                devices, replaced = _devices(
+                    han, dset, f"{where}, device set {k}", j * 100 + k, job
+                )
+                srs, built = service_requests_for(
+                    keys, supplier, devices, steps, counter, now, replaced
+                )
                 counter += len(steps)
                 lists = []
                 for sr, cmds in zip(srs, built.commands, strict=True):
@@ -197,6 +236,9 @@ def build_pack(
             job_out["appointment"] = str(job_out.get("appointment", now.date().isoformat()))
             if "hub_install" in job:
                 job_out["hub_install"] = job["hub_install"]
+            for key in ("kind", "installer_pin"):
+                if key in job:
+                    job_out[key] = job[key]
             job_out["service_requests"] = [
                 {
                     "service_reference": sr.service_reference,

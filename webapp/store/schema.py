@@ -354,3 +354,12 @@ def m008_sessions(db: Database) -> None:
         pk=("username", "address"),
     )
     db["login_failures"].create_index(["last_at"])
+
+
+@MIGRATIONS()
+def m009_visit_kind(db: Database) -> None:
+    """Maintenance visits (issue 18): a job's kind (install or maintenance), and the
+    installer PIN the work pack carries for the meter's menu on that visit, a secret shown
+    only to the assigned installer (never in events, logs, unloads or snapshots)."""
+    db["jobs"].add_column("kind", str, not_null_default="install")
+    db["jobs"].add_column("visit_pin", str)

@@ -190,6 +190,8 @@ def _job_spec(job: Any, files: _CommandFiles, supplier_eui: str, problems: list[
         service_requests=srs,
         device_sets=sets,
         hub_install=raw.get("hub_install") if isinstance(raw.get("hub_install"), dict) else None,
+        kind=str(raw.get("kind") or "install"),
+        visit_pin=raw.get("installer_pin") if isinstance(raw.get("installer_pin"), str) else None,
     )
 
 

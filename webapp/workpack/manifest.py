@@ -8,7 +8,9 @@ Layout (README, "Work pack format")::
      "files": {"duis/0001.xml": "<sha256>", ...},
      "device_certificates": {"<EUI>": "certs/<EUI>.pem", ...},          (optional)
      "jobs": [{"id", "site", "address", "mpxn", "appointment", "assignee",
-               "hub_install": {...} (optional),
+               "kind": "install" | "maintenance" (optional, install by default),
+               "installer_pin": "<4-8 digits>" (optional, maintenance only: a secret),
+               "hub_install": {...} (optional, installs only),
                "service_requests": [{"service_reference", "service_reference_variant",
                                      "use_case", "title", "command_variant"}],
                "device_sets": [{"label", "devices": {"hub", "gpf", "chf", "esme", "gsme",
@@ -57,6 +59,10 @@ CERT_FILE = re.compile(r"^certs/[A-Za-z0-9._-]+\.pem$")
 SERVICE_REFERENCE = re.compile(r"^\d{1,2}(\.\d{1,2}){1,3}$")
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 HUB_INSTALL_KEYS = {"install_type", "chf_location", "aerial_install", "premise_type"}
+INSTALL, MAINTENANCE = "install", "maintenance"
+JOB_KINDS = (INSTALL, MAINTENANCE)
+MIN_PIN_DIGITS, MAX_PIN_DIGITS = 4, 8
+VISIT_PIN = re.compile(rf"[0-9]{{{MIN_PIN_DIGITS},{MAX_PIN_DIGITS}}}")
 
 
 @dataclass
@@ -239,6 +245,25 @@ def _device_sets(
     return out
 
 
+def _kind(r: _Reader, job: dict[str, Any], where: str) -> str:
+    """The job's kind (install unless said), and its visit PIN checked without ever
+    quoting it: the PIN is a secret."""
+    kind = job.get("kind", INSTALL)
+    if kind not in JOB_KINDS:
+        r.problems.append(f"{where}: kind must be one of {', '.join(JOB_KINDS)}")
+        kind = INSTALL
+    if "installer_pin" in job:
+        pin = job["installer_pin"]
+        if kind != MAINTENANCE:
+            r.problems.append(f"{where}: installer_pin is for a maintenance visit only")
+        elif not isinstance(pin, str) or not VISIT_PIN.fullmatch(pin):
+            r.problems.append(
+                f"{where}: installer_pin must be {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits "
+                "(the value is not shown: it is a secret)"
+            )
+    return str(kind)
+
+
 def _job(r: _Reader, item: Any, n: int, files: dict[str, str]) -> ManifestJob:
     job = r.mapping(item, f"job {n}")
     job_id = r.text(job, "id", f"job {n}", limit=64)
@@ -257,7 +282,12 @@ def _job(r: _Reader, item: Any, n: int, files: dict[str, str]) -> ManifestJob:
         except ValueError:
             r.problems.append(f"{where}: appointment {appointment!r} is not a date (YYYY-MM-DD)")
     r.text(job, "assignee", where, required=False, limit=40)
+    kind = _kind(r, job, where)
     hub_install = job.get("hub_install")
+    if hub_install is not None and kind == MAINTENANCE:
+        r.problems.append(
+            f"{where}: a maintenance visit carries no hub_install (the hub is already installed)"
+        )
     if hub_install is not None:
         extra = set(r.mapping(hub_install, f"{where}, hub_install")) - HUB_INSTALL_KEYS
         if extra:

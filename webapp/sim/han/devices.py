@@ -38,6 +38,7 @@ from webapp.gbcs.message import (
 )
 from webapp.gbcs.zcl_status import STATUS_DUPLICATE_EXISTS, STATUS_NOT_AUTHORIZED
 
+from .device_log_changes import apply_device_log_change
 from .keys import load_private_key
 from .payloads import ReadContext, rejection_payload, success_payload
 from .state import HanStore, counter_text, counter_value
@@ -146,6 +147,7 @@ class DeviceRunner:
             outcome = decide(mac_ok, last_accepted, message.counter)
             if outcome is Outcome.SUCCESS:
                 self._record_execution(device, message, pending["route"], now)
+                apply_device_log_change(self.store, device, message)
                 payload = success_payload(
                     message.message_code,
                     message.payload,

@@ -25,13 +25,16 @@ from webapp.sim.command_payloads import (
     CLASS_CLOCK,
     CLASS_DATA,
     CLASS_DATA_PROTECTION,
+    CLASS_PROFILE_GENERIC,
     CLASS_REGISTER,
     CLOCK,
     CLOCK_STATUS,
     CLOCK_TIME,
     DATA_VALUE,
+    EVENT_LOG,
     FIRMWARE_VERSION,
     GET_PROTECTED_ATTRIBUTES,
+    SECURITY_LOG,
     protection_parameters,
 )
 
@@ -52,6 +55,12 @@ INVOCATION_MASK = 0xFFFFFFFF
 COUNTER_OCTETS = slice(1, 9)  # the originator counter inside a protected transaction id
 #: Wh per hour the simulated import register grows by, on average.
 IMPORT_WH_PER_HOUR = 400.0
+
+#: Event codes the simulated meter's logs hold (codes seen in RTDS 6.13's answers).
+EVENT_LOG_CODES = (0x8F01, 0x8145, 0x8154, 0x8155, 0x8F66)
+SECURITY_LOG_CODES = (0x8F0C, 0x8F1C, 0x8F1D)
+LOG_ENTRIES = 4
+SELECTION_FROM, SELECTION_TO = 1, 2  # in a by-range selection: the range's ends
 
 #: One answer item: (response choice, Data returned, result).
 Item = tuple[int, bytes, int]
@@ -77,6 +86,11 @@ def _answer(spec: RequestSpec, data: DlmsData, ctx: ReadContext) -> Item:
         return dlms.ACTION, dlms.null_data(), RESULT_SUCCESS
     if spec.choice == dlms.SET:
         return dlms.SET, dlms.null_data(), RESULT_SUCCESS
+    if spec.choice == dlms.GET_WITH_SELECTION:
+        log_name = _LOGS.get((target.class_id, format_obis(target.instance), target.member_id))
+        if log_name is None or target.selection is None:
+            return dlms.GET, dlms.null_data(), RESULT_OBJECT_UNDEFINED
+        return dlms.GET, log_entries(log_name, target.selection, ctx), RESULT_SUCCESS
     reader = _GETS.get((target.class_id, format_obis(target.instance), target.member_id))
     if reader is None:
         return dlms.GET, dlms.null_data(), RESULT_OBJECT_UNDEFINED
@@ -111,6 +125,37 @@ _GETS: dict[tuple[int, str, int], Callable[[ReadContext], bytes]] = {
     (CLASS_DATA, FIRMWARE_VERSION, DATA_VALUE): _firmware,
     (CLASS_REGISTER, "1-0:1.8.0.255", DATA_VALUE): _import_register,
 }
+
+
+_LOGS = {
+    (CLASS_PROFILE_GENERIC, EVENT_LOG, 2): "event",
+    (CLASS_PROFILE_GENERIC, SECURITY_LOG, 2): "security",
+}
+
+
+def log_entries(log_name: str, selection: DlmsData, ctx: ReadContext) -> bytes:
+    """A log's entries within the selection's time range, as a compact array (as RTDS 6.13
+    answers): the event log's entries are (time, event code, extra octets), the security
+    log's (time, event code)."""
+    try:
+        start = int(selection.value[SELECTION_FROM].value)
+        end = int(selection.value[SELECTION_TO].value)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise GbcsError(selection.offset, "a range of a log") from exc
+    codes = EVENT_LOG_CODES if log_name == "event" else SECURITY_LOG_CODES
+    span = max(1, end - start)
+    rows = []
+    for n in range(LOG_ENTRIES):
+        at = start + int(span * (n + ctx.fraction(f"{log_name}-log/{n}")) / LOG_ENTRIES)
+        code = codes[int(ctx.fraction(f"{log_name}-code/{n}") * len(codes))]
+        fields = [dlms.double_long_unsigned(at), dlms.long_unsigned(code)]
+        if log_name == "event":
+            fields.append(dlms.octet_string(b""))
+        rows.append(b"".join(dlms.untagged(f) for f in fields))
+    tags = [dlms.DOUBLE_LONG_UNSIGNED, dlms.LONG_UNSIGNED]
+    if log_name == "event":
+        tags.append(dlms.OCTET_STRING)
+    return dlms.compact_array(dlms.structure_type(*tags), rows)
 
 
 def protected_attributes(request: DlmsData, ctx: ReadContext) -> bytes:

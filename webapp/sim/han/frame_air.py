@@ -25,8 +25,8 @@ from webapp.zigbee.frames.zcl import Direction
 from webapp.zigbee.sizes import COORDINATOR_SHORT
 from webapp.zigbee.types import EUI64, FrameError
 
-from .hub import interpan_open
 from .hub_radio import HUB_KE_STEP_SECONDS, HubEndpoint
+from .window import window_open
 
 if TYPE_CHECKING:
     from .han import SimHan
@@ -175,7 +175,7 @@ class FrameAir:
         """(band, channel, rssi, beacon frame) for all that answer a beacon request."""
         heard: list[tuple[str, int, int, bytes]] = []
         for hub in self.han.air.hubs_at(position):
-            is_open = interpan_open(hub["power_on_at"], now)
+            is_open = window_open(hub, now)
             raw = beacon_bytes(hub["pan_id"], hub["hub_id"], is_open)
             for band, channel in self.hub_channels(hub):
                 heard.append((band, channel, hub["rssi"], raw))

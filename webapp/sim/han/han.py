@@ -15,10 +15,13 @@ from .air import Air
 from .clock import SimClock, iso
 from .devices import DeviceKind
 from .frame_air import FrameAir
-from .hub import CLOCK_KEY, GSME_WAKE_INTERVAL_SECONDS, HubController, Route, interpan_open
+from .hub import CLOCK_KEY, GSME_WAKE_INTERVAL_SECONDS, HubController, Route
 from .keys import DeviceCa, device_credentials
+from .meter_menu import MenuResult, enter_pin, set_menu_pin
+from .replacement import add_replacement
 from .scenario import HubPlan, SiteInfo, SitePlan, plan_site
 from .state import DB_FILE, HanStore, counter_value
+from .window import window_of
 
 if TYPE_CHECKING:
     from webapp.zigbee.drivers.frames_base import FrameRadio
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEED_KEY = "seed"
+#: How long ago an installed home's hub was powered on (its window long closed).
+INSTALLED_AGO_SECONDS = 400 * 24 * 3600.0
 #: The sim HHT's install code (the Zigbee specification's example code, with its CRC).
 SIM_INSTALL_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5")
 #: Sim seconds the stack waits for a hub, turned into real seconds by the time scale.
@@ -121,9 +126,16 @@ class SimHan:
         band: str = BAND_2_4_GHZ,
         neighbours: int = 1,
         unknown_networks: int = 2,
+        installed: bool = False,
+        opens_without_wan: bool = False,
     ) -> SiteInfo:
         """A home hub (CHF + GPF) with ESME, GSME and IHD, powered on now, plus
-        ``neighbours`` complete hubs in range and ``unknown_networks`` foreign beacons."""
+        ``neighbours`` complete hubs in range and ``unknown_networks`` foreign beacons.
+
+        ``installed``: a home commissioned long ago (its hub powered on
+        :data:`INSTALLED_AGO_SECONDS` before now, its window closed, its device log holding
+        the meters and the display). ``opens_without_wan``: the hub's policy of opening its
+        window while its WAN is down."""
         if self.store.row("SELECT name FROM sites WHERE name = ?", [name]) is not None:
             raise ValueError(f"a site called {name!r} exists already")
         index = self.store.row("SELECT count(*) AS n FROM sites")["n"]
@@ -138,10 +150,12 @@ class SimHan:
             band=band,
             neighbours=neighbours,
             unknown_networks=unknown_networks,
-            now=now,
+            now=now - INSTALLED_AGO_SECONDS if installed else now,
             taken=taken,
         )
         self._write_site(plan, index, now)
+        if opens_without_wan:
+            self.set_opens_without_wan(plan.home.hub_id, True)
         log.info("simulated site %r: hub %s", name, plan.home.hub_id)
         return self.site(name)
 
@@ -240,7 +254,8 @@ class SimHan:
         members = {
             d["kind"]: d["eui"]
             for d in self.store.rows(
-                "SELECT eui, kind FROM devices WHERE hub_id = ?", [row["hub_id"]]
+                "SELECT eui, kind FROM devices WHERE hub_id = ? ORDER BY in_device_log, rowid",
+                [row["hub_id"]],
             )
         }
         return SiteInfo(
@@ -307,6 +322,41 @@ class SimHan:
 
     def set_wan(self, hub_id: str, up: bool) -> None:
         self.hubs.set_wan(self._hub_of(hub_id)["hub_id"], up)
+
+    def set_opens_without_wan(self, hub_id: str, on: bool) -> None:
+        """The hub's policy: open its window by itself while its WAN is down."""
+        hub = self._hub_of(hub_id)
+        with self.store.atomic():
+            self.store.execute(
+                "UPDATE hubs SET opens_without_wan = ? WHERE hub_id = ?", [int(on), hub["hub_id"]]
+            )
+
+    def set_installer_pin(self, hub_id: str, pin: str) -> None:
+        """The supplier sets a visit's installer PIN on the home's ESME and GSME."""
+        set_menu_pin(self.store, self._hub_of(hub_id)["hub_id"], pin)
+
+    def meter_menu(self, hub_id: str, meter: str, pin: str) -> MenuResult:
+        """The installer types ``pin`` into the installer menu of the ``meter`` (esme or
+        gsme) at the home of ``hub_id``; what the meter did and its display says."""
+        self.hubs.pump()
+        return enter_pin(self, self._hub_of(hub_id)["hub_id"], meter.lower(), pin)
+
+    def add_replacement(self, hub_id: str, kind: str) -> str:
+        """A new device of ``kind`` (esme or ihd) the installer brings to replace the
+        home's: made now, not yet in the hub's device log (CCS01 adds it, CCS02 removes the
+        old one); its EUI. The same one again when it is already made."""
+        hub = self._hub_of(hub_id)
+        return add_replacement(self.store, self._device_ca(), self.seed, hub, DeviceKind(kind))
+
+    def chf_device_log(self, hub_id: str) -> list[dict[str, str]]:
+        """The devices in the hub's device log: eui and kind, in the order they came."""
+        self.hubs.pump()
+        hub = self._hub_of(hub_id)
+        return self.store.rows(
+            "SELECT eui, kind FROM devices WHERE hub_id = ? AND in_device_log = 1"
+            " AND kind NOT IN (?, ?) ORDER BY rowid",
+            [hub["hub_id"], DeviceKind.CHF.value, DeviceKind.GPF.value],
+        )
 
     def deliver_via_wan(self, command: bytes) -> bytes | None:
         """A command arriving by WAN: executed (or rejected) now; its response goes back by
@@ -376,6 +426,7 @@ class SimHan:
             "SELECT count(*) AS n FROM pending WHERE hub_id = ?", [hub["hub_id"]]
         )["n"]
         waiting = len(self.hubs.outbox_waiting(hub["hub_id"]))
+        window = window_of(hub, now)
         return {
             "hub_id": hub["hub_id"],
             "site": hub["site"],
@@ -383,7 +434,10 @@ class SimHan:
             "band": hub["band"],
             "channel": hub["channel"],
             "power_on_at": iso(hub["power_on_at"]),
-            "interpan_open": interpan_open(hub["power_on_at"], now),
+            "interpan_open": window.open,
+            "window_reason": window.reason,
+            "window_closes_at": iso(window.closes_at),
+            "opens_without_wan": bool(hub["opens_without_wan"]),
             "wan_up": bool(hub["wan_up"]),
             "queued_commands": held,
             "messages_for_hht": waiting,

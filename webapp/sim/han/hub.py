@@ -119,6 +119,9 @@ class HubController:
         if device is None or device["hub_id"] != hub_id:
             self._drop(hub_id, message, route, "recipient not on this hub's HAN", now)
             return 0
+        if not device["in_device_log"]:
+            self._drop(hub_id, message, route, "recipient not in the hub's device log", now)
+            return 0
         if DeviceKind(device["kind"]) not in COMMAND_DEVICES:
             self._drop(hub_id, message, route, f"{device['kind']} takes no commands", now)
             return 0
@@ -221,9 +224,24 @@ class HubController:
         log.info("hub %s power-cycled; Inter-PAN open for the next hour", hub_id)
 
     def set_wan(self, hub_id: str, up: bool) -> None:
+        hub = self._require(hub_id)
+        now = self.clock.now()
+        since = None if up else (hub["wan_down_since"] if not hub["wan_up"] else now)
+        with self.store.atomic():
+            self.store.execute(
+                "UPDATE hubs SET wan_up = ?, wan_down_since = ? WHERE hub_id = ?",
+                [int(up), since, hub_id],
+            )
+            self.checkpoint(now)
+
+    def open_window(self, hub_id: str, until: float) -> None:
+        """Keep the hub's Inter-PAN window open until sim instant ``until``."""
         self._require(hub_id)
         with self.store.atomic():
-            self.store.execute("UPDATE hubs SET wan_up = ? WHERE hub_id = ?", [int(up), hub_id])
+            self.store.execute(
+                "UPDATE hubs SET window_until = max(coalesce(window_until, 0), ?) WHERE hub_id = ?",
+                [until, hub_id],
+            )
 
     def _require(self, hub_id: str) -> dict[str, Any]:
         hub = self.hub(hub_id)

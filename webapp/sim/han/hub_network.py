@@ -58,6 +58,15 @@ def network_key_of(seed: object, hub_id: str) -> bytes:
     return hashlib.sha256(f"hht-sim-network-key:{seed}:{hub_id.upper()}".encode()).digest()[:16]
 
 
+def meter_link_key(seed: object, eui: str) -> bytes:
+    """The APS link key a simulated meter shares with its hub (stable for the seed)."""
+    return hashlib.sha256(f"hht-sim-meter-link-key:{seed}:{eui.upper()}".encode()).digest()[:16]
+
+
+#: The short addresses the meters of a simulated HAN hold.
+METER_SHORTS = {"esme": 0x0001, "gsme": 0x0002}
+
+
 class HubNetwork:
     """The coordinator and trust centre of one simulated hub's HAN."""
 
@@ -108,6 +117,13 @@ class HubNetwork:
             if aps.cluster_id == zdo.DEVICE_ANNOUNCE_CLUSTER:
                 self._on_device_announce(opened.source, opened.frame.payload)
             return []
+        kind = self.endpoint.meter_kind(opened.source)
+        if kind is not None:
+            self._shorts.setdefault(opened.source, METER_SHORTS[kind])
+            meter_replies = self.endpoint.on_meter_aps(
+                opened.source, opened.frame, now, key=opened.key
+            )
+            return self.emit(opened.source, meter_replies)
         replies = self.endpoint.on_aps(opened.source, opened.frame, now, key=opened.key)
         return self.emit(opened.source, replies)
 

@@ -64,7 +64,8 @@ from webapp.zigbee.tunnel_gbt import GbtCollector, tunnel_parts
 from webapp.zigbee.types import EUI64, FrameError
 
 from .hub import Route
-from .hub_network import HubNetwork
+from .hub_network import HubNetwork, meter_link_key
+from .window_request import TRUSTED_KINDS, WINDOW_CLUSTER, on_window_request
 
 if TYPE_CHECKING:
     from .han import SimHan
@@ -191,10 +192,9 @@ class HubEndpoint:
         return self._sessions.setdefault(hht, _Session())
 
     def window_open(self, now: float) -> bool:
-        from .hub import interpan_open
+        from .window import window_open
 
-        hub = self.row()
-        return hub is not None and interpan_open(hub["power_on_at"], now)
+        return window_open(self.row(), now)
 
     def _next_tsn(self) -> int:
         self._tsn = (self._tsn + 1) & 0xFF
@@ -231,8 +231,25 @@ class HubEndpoint:
     def link_key(self, hht: EUI64) -> bytes | None:
         """The APS link key the hub holds for ``hht``: the CBKE key once agreed, before
         that the install-code key from the device log."""
+        if self.meter_kind(hht) is not None:
+            return meter_link_key(self.han.seed, str(hht))
         session = self._session(hht)
         return session.han_key or self.device_log.get(hht)
+
+    def meter_kind(self, eui: EUI64) -> str | None:
+        """The kind of ``eui`` when it is a meter (ESME, GSME) in this hub's device log."""
+        device = self.han.hubs.device(str(eui))
+        if device is None or device["hub_id"] != self.hub_id or not device["in_device_log"]:
+            return None
+        return device["kind"] if device["kind"] in TRUSTED_KINDS else None
+
+    def on_meter_aps(
+        self, meter: EUI64, frame: ApsFrame, now: float, *, key: bytes | None
+    ) -> list[Reply]:
+        """A meter's frame: only its request to open the window is taken."""
+        if frame.header.cluster_id != WINDOW_CLUSTER:
+            return []
+        return on_window_request(self, meter, frame, now, key)
 
     def count_drop(self, reason: str, detail: object = "") -> None:
         self.dropped[reason] += 1

@@ -25,7 +25,7 @@ from webapp.files import create_private, private_dir
 log = logging.getLogger(__name__)
 
 DB_FILE = "han.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
@@ -53,7 +53,10 @@ CREATE TABLE IF NOT EXISTS hubs (
     power_on_at REAL NOT NULL,
     boots INTEGER NOT NULL DEFAULT 1,
     channel_868 INTEGER,
-    wan_up INTEGER NOT NULL DEFAULT 1
+    wan_up INTEGER NOT NULL DEFAULT 1,
+    window_until REAL,
+    opens_without_wan INTEGER NOT NULL DEFAULT 0,
+    wan_down_since REAL
 );
 CREATE TABLE IF NOT EXISTS devices (
     eui TEXT PRIMARY KEY,
@@ -65,7 +68,12 @@ CREATE TABLE IF NOT EXISTS devices (
     wake_anchor REAL,
     wake_interval REAL,
     awake_until REAL,
-    invocation_counter INTEGER NOT NULL DEFAULT 0
+    invocation_counter INTEGER NOT NULL DEFAULT 0,
+    in_device_log INTEGER NOT NULL DEFAULT 1,
+    replaces TEXT,
+    menu_pin TEXT,
+    menu_failures INTEGER NOT NULL DEFAULT 0,
+    menu_locked_until REAL
 );
 CREATE INDEX IF NOT EXISTS devices_hub ON devices(hub_id);
 CREATE TABLE IF NOT EXISTS foreign_beacons (
@@ -138,6 +146,16 @@ CREATE TABLE IF NOT EXISTS rejections (
 _MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE hubs ADD COLUMN boots INTEGER NOT NULL DEFAULT 1"],
     3: ["ALTER TABLE hubs ADD COLUMN channel_868 INTEGER"],
+    4: [
+        "ALTER TABLE hubs ADD COLUMN window_until REAL",
+        "ALTER TABLE hubs ADD COLUMN opens_without_wan INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE hubs ADD COLUMN wan_down_since REAL",
+        "ALTER TABLE devices ADD COLUMN in_device_log INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE devices ADD COLUMN replaces TEXT",
+        "ALTER TABLE devices ADD COLUMN menu_pin TEXT",
+        "ALTER TABLE devices ADD COLUMN menu_failures INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE devices ADD COLUMN menu_locked_until REAL",
+    ],
 }
 
 

@@ -104,14 +104,16 @@ INSTRUCTIONS: dict[ErrorCode, str] = {
 class RadioError(Exception):
     """A failure talking to a hub, with the code the UI turns into an instruction."""
 
-    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+    def __init__(self, code: ErrorCode, detail: str = "", *, instruction: str = "") -> None:
         self.code = ErrorCode(code)
         self.detail = detail
-        super().__init__(f"{self.code.value}: {detail or INSTRUCTIONS[self.code]}")
+        self._instruction = instruction
+        super().__init__(f"{self.code.value}: {detail or instruction or INSTRUCTIONS[self.code]}")
 
     @property
     def instruction(self) -> str:
-        return INSTRUCTIONS[self.code]
+        """What to do, in plain words: the code's, unless the job called for another."""
+        return self._instruction or INSTRUCTIONS[self.code]
 
 
 def normalise_hub_id(hub_id: str) -> str:
