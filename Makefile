@@ -16,7 +16,7 @@ PARSER_STAMP := $(VENV)/.parser-stamp
 # checkout's webapp/ is found ahead of any webapp/ folder an older install left behind.
 EDITABLE := --config-settings editable_mode=compat -e
 
-.PHONY: setup install run test lint format bench soak clean browser front attack screens postgres
+.PHONY: setup install run test lint format bench soak clean browser front attack screens postgres fleet fleet-bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "HHT needs Python 3.11 or newer"'
@@ -58,6 +58,12 @@ front:
 # Debian's PostgreSQL for the fleet office's tests and `make fleet` (throwaway clusters).
 postgres:
 	@bash scripts/ensure-postgres.sh
+
+# The fleet office on a throwaway PostgreSQL with three demo HHTs that run jobs and sync
+# (README "Run a fleet office"); serves until Ctrl-C.
+FLEET_PORT ?= 8090
+fleet: $(PARSER_STAMP) postgres
+	$(HHT) fleet-demo --data-dir $(DATA)/fleet --port $(FLEET_PORT)
 
 test: $(PARSER_STAMP) browser front postgres
 	@bash scripts/ensure-tshark.sh

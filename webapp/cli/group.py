@@ -33,6 +33,7 @@ COMMANDS = {
     "audit": "webapp.cli.audit:audit",
     "identity": "webapp.cli.fleet:identity",
     "fleet": "webapp.cli.fleet:fleet",
+    "fleet-demo": "webapp.cli.fleet_demo:fleet_demo",
 }
 
 
