@@ -23,12 +23,40 @@
   const heading = document.getElementById("hub-heading");
   const goRun = document.getElementById("go-run");
 
+  const maintenance = page.dataset.kind === "maintenance";
+  const windowHelp = document.getElementById("window-help");
+  const windowOpen = document.getElementById("window-open");
+  let countdown = null;
+
   function windowText(b) {
     if (b.interpan_open === false) {
-      return b.expected ? "Not accepting a terminal now: switch the hub off and on again, then scan again"
-        : "Not accepting a terminal now";
+      if (!b.expected) return "Not accepting a terminal now";
+      return maintenance ? "Not accepting a terminal now: open its window from the meter's installer menu (the steps are above)"
+        : "Not accepting a terminal now: switch the hub off and on again, then scan again";
     }
     return b.interpan_open ? "Ready to pair with this terminal" : "";
+  }
+
+  /* The window of this job's hub: the meter-menu steps while it is closed, a countdown
+     once the terminal has seen it open (it knows when, and for how long it opens). */
+  function showWindow(expected) {
+    clearInterval(countdown);
+    windowOpen.classList.add("hidden");
+    const closed = expected && expected.interpan_open === false;
+    if (windowHelp) windowHelp.classList.toggle("hidden", !closed);
+    const left = expected && expected.window && expected.window.seconds_left;
+    if (!left) return;
+    const until = Date.now() + left * 1000;
+    const tick = () => {
+      const s = Math.max(0, Math.round((until - Date.now()) / 1000));
+      windowOpen.textContent = s > 0
+        ? `The hub's pairing window is open: ${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s left to connect.`
+        : "The hub's pairing window may have closed: scan again.";
+      if (!s) clearInterval(countdown);
+    };
+    windowOpen.classList.remove("hidden");
+    tick();
+    countdown = setInterval(tick, 1000);
   }
 
   function render(beacons, showAll) {
@@ -38,7 +66,9 @@
       return;
     }
     if (!beacons.some((b) => b.expected)) {
-      list.append(HHT.el("li", { class: "error", text: "This job's hub was not heard. Check its label, move closer, or switch the hub off and on again, then scan again." }));
+      list.append(HHT.el("li", { class: "error", text: maintenance
+        ? "This job's hub was not heard. Check its label and move closer, then scan again."
+        : "This job's hub was not heard. Check its label, move closer, or switch the hub off and on again, then scan again." }));
     }
     const others = beacons.filter((b) => !b.expected).length;
     let othersShown = 0;
@@ -60,6 +90,11 @@
           try { await HHT.api(`/api/jobs/${jobId}/sim/power-cycle`, {}); await scan(); }
           catch (e) { HHT.showError(errorBox, e.message); }
         });
+        if (maintenance) {  /* the last resort, under its consequence, not in the list */
+          document.getElementById("power-cycle")?.remove();
+          document.getElementById("last-resort").append(cycle);
+          cycle = null;
+        }
       }
       const pan = b.pan_id.toString(16).toUpperCase().padStart(4, "0");
       list.append(HHT.el("li", { class: "card beacon " + b.flag, "data-hub": b.extended_pan_id },
@@ -81,6 +116,7 @@
     try {
       const data = await HHT.api(`/api/jobs/${jobId}/scan`, {});
       render(data.beacons);
+      showWindow(data.beacons.find((b) => b.expected));
     } catch (e) {
       HHT.showError(errorBox, e.message);
     } finally {
@@ -218,4 +254,16 @@
     if (msg.type === "live" && msg.live.stage && msg.live.phase === "connecting") showStage(msg.live.stage);
   });
   scanBtn.addEventListener("click", scan);
+  const menuBtn = document.getElementById("meter-menu");
+  if (menuBtn) {
+    menuBtn.addEventListener("click", async () => {
+      const display = document.getElementById("meter-display");
+      try {
+        const data = await HHT.api(`/api/jobs/${jobId}/sim/meter-menu`, { meter: "esme" });
+        display.textContent = `The electricity meter's display: ${data.display}`;
+        display.classList.remove("hidden");
+        if (data.outcome === "window-open") await scan();
+      } catch (e) { HHT.showError(errorBox, e.message); }
+    });
+  }
 })();

@@ -6,6 +6,10 @@ installer can see (where the hub is, whether an aerial was fitted, whether the h
 the smart-meter network) have no default: they come from the close-out form, or the
 installer says the hub was not installed, and why. Only a close-out that says "installed"
 becomes a hub status (DUIS 8.14.1, or 8.14.2 without a WAN signal) in the next unload.
+
+A maintenance visit finds the hub already installed: its close-out says whether the hub is
+still in place and working and which devices were replaced, and is never a hub
+installation, so it owes no hub status.
 """
 
 from __future__ import annotations
@@ -98,6 +102,39 @@ def _installed(form: Mapping[str, str], out: CloseOut) -> None:
             out.record[check] = form.get(check) == YES
 
 
+MAINTENANCE = "maintenance"
+REPLACEABLE = {"esme": "Electricity meter", "ihd": "In-home display", "gsme": "Gas meter"}
+
+
+def parse_maintenance_form(form: Mapping[str, str]) -> CloseOut:
+    """A maintenance visit's close-out: the hub still in place (or not, and why), and the
+    devices replaced. It never says "installed": no hub status comes of it."""
+    out = CloseOut(record={"visit": MAINTENANCE})
+    in_place = form.get("hub_in_place", "")
+    if in_place not in (YES, NO):
+        out.problems.append("Say whether the hub is still in place and working.")
+    note = form.get("note", "").strip()
+    if len(note) > MAX_NOTE_CHARS:
+        out.problems.append(f"The note is over {MAX_NOTE_CHARS} characters.")
+    if in_place == NO and not note:
+        out.problems.append("Say in the note what is wrong with the hub.")
+    if note:
+        out.record["note"] = note
+    out.record["hub_in_place"] = in_place == YES
+    out.record["replaced"] = [role for role in REPLACEABLE if form.get(f"replaced_{role}") == YES]
+    return out
+
+
+def replaced_by_plan(use_cases_and_titles: list[tuple[str, str]]) -> list[str]:
+    """The devices a visit's service requests replace (CCS02 takes each out), by role."""
+    words = {"esme": "electricity meter", "ihd": "in-home display", "gsme": "gas meter"}
+    return [
+        role
+        for role, word in words.items()
+        if any(uc == "CCS02" and word in title.lower() for uc, title in use_cases_and_titles)
+    ]
+
+
 def stamp(record: dict[str, Any], *, by: str, at: str) -> str:
     """The record as stored on the job, with who recorded it and when."""
     return json.dumps({**record, "recorded_by": by, "recorded_at": at}, sort_keys=True)
@@ -126,6 +163,16 @@ def hub_status_due(job: Mapping[str, Any]) -> bool:
 
 def summary(record: Mapping[str, Any]) -> str:
     """One line for the job's log and the summary page."""
+    if record.get("visit") == MAINTENANCE:
+        hub = (
+            "hub still in place and working"
+            if record.get("hub_in_place")
+            else "hub not working: " + str(record.get("note", ""))
+        )
+        replaced = [REPLACEABLE[r].lower() for r in record.get("replaced", []) if r in REPLACEABLE]
+        return f"Maintenance visit: {hub}" + (
+            f"; replaced: {', '.join(replaced)}" if replaced else ""
+        )
     if not record.get("installed"):
         reason = NOT_INSTALLED_REASONS.get(record.get("reason", ""), "no reason given")
         return f"Hub not installed: {reason}"

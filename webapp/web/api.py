@@ -12,7 +12,7 @@ from webapp.duis.ids import format_eui
 from webapp.gbcs.eui import EUI64_HEX_DIGITS, SEPARATORS, eui_text
 from webapp.jobs import repo
 from webapp.jobs.runner import RunnerError
-from webapp.jobs.states import ABORT_REASONS
+from webapp.jobs.states import ABORT_REASONS, device_name
 from webapp.web.context import get_db, hht, loop, station
 from webapp.web.params import BodyRefused, json_body
 from webapp.web.security import current_user, role_required
@@ -173,6 +173,37 @@ def sim_power_cycle(job_id: str):  # type: ignore[no-untyped-def]
         "power_cycle",
         "Only a simulated hub can be power-cycled from here; switch the real one off and on.",
     )
+
+
+@bp.post("/jobs/<job_id>/sim/meter-menu")
+@role_required(INSTALLER)
+def sim_meter_menu(job_id: str):  # type: ignore[no-untyped-def]
+    """Type the visit's PIN (or ``pin``) into a simulated meter's installer menu; what its
+    display says. The PIN is neither logged nor noted."""
+    job = _job_for_installer(job_id)
+    han = station().han
+    if hht().radio != "sim" or han is None:
+        _fail("Only a simulated meter's menu can be used from here; use the real meter's.", 409)
+    body = _body()
+    meter = body.get("meter", "esme")
+    if meter not in ("esme", "gsme"):
+        _fail("meter must be esme or gsme.")
+    pin = body.get("pin") or repo.visit_pin(get_db(), job_id)
+    if not isinstance(pin, str) or not pin:
+        _fail("This visit's work pack carries no installer PIN.", 409)
+    hub = job["connected_hub_id"] or job["expected_hub_id"]
+
+    async def act():  # type: ignore[no-untyped-def]
+        return han.meter_menu(hub, meter, pin)
+
+    result = _run(act())
+    station().runner.note(
+        job_id,
+        "sim",
+        f"Installer menu used on the {device_name(meter)} (simulator): {result.display}",
+        _actor(),
+    )
+    return jsonify(result.to_dict())
 
 
 @bp.post("/jobs/<job_id>/hub-label")

@@ -7,7 +7,7 @@ from datetime import date
 from flask import Blueprint, abort, render_template
 
 from webapp.auth.users import INSTALLER
-from webapp.jobs import repo
+from webapp.jobs import doorstep, repo
 from webapp.jobs.states import ABORT_REASONS, FINISHED_JOB_STATUSES, JobStatus
 from webapp.web.context import get_db, hht
 from webapp.web.security import current_user, role_required
@@ -45,6 +45,7 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
         snapshot=snapshot,
         step=next_step(job),
         no_wan=warning_for(get_db(), job["mpxn"]),
+        kind_label=doorstep.KIND_LABELS.get(job["kind"], job["kind"]),
     )
 
 
@@ -52,12 +53,20 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
 @role_required(INSTALLER)
 def hub(job_id: str):  # type: ignore[no-untyped-def]
     job = own_job(job_id)
+    maintenance = doorstep.is_maintenance(job)
     return render_template(
         "installer/hub.html",
         job=job,
         radio=hht().station.driver.info,
         simulated=hht().radio == "sim",
         connected_hub=_connected_hub(job_id),
+        maintenance=maintenance,
+        # the visit's PIN: for the assigned installer's eyes only, on this page only
+        menu_steps=doorstep.meter_menu_steps(repo.visit_pin(get_db(), job_id))
+        if maintenance
+        else [],
+        no_wan_minutes=doorstep.NO_WAN_WAIT_MINUTES,
+        power_cycle_consequence=doorstep.POWER_CYCLE_CONSEQUENCE,
     )
 
 
@@ -86,6 +95,7 @@ def finish(job_id: str):  # type: ignore[no-untyped-def]
     job = own_job(job_id)
     if job["status"] not in FINISHED_JOB_STATUSES:
         return redirect(url_for("installer.run", job_id=job_id))
+    maintenance = doorstep.is_maintenance(job)
     problems: list[str] = []
     form: dict[str, str] = {}
     locked = job.get("hub_status_unload_id") is not None
@@ -93,6 +103,9 @@ def finish(job_id: str):  # type: ignore[no-untyped-def]
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         if locked:
             problems = ["The office already has this hub's record; it cannot change now."]
+        elif maintenance:
+            result = closeout.parse_maintenance_form(form)
+            problems = result.problems
         else:
             result = closeout.parse_form(form, closeout.record_of(job))
             problems = result.problems
@@ -110,8 +123,14 @@ def finish(job_id: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("installer.summary", job_id=job_id))
     elif closeout.is_closed_out(job):
         form = _form_of(closeout.record_of(job))
+    elif maintenance:
+        srs = repo.service_requests(get_db(), job_id)
+        replaced = closeout.replaced_by_plan([(sr["use_case"], sr["title"]) for sr in srs])
+        form = {f"replaced_{role}": "yes" for role in replaced}
     return render_template(
         "installer/finish.html",
+        maintenance=maintenance,
+        replaceable=closeout.REPLACEABLE,
         job=job,
         form=form,
         problems=problems,
@@ -154,10 +173,16 @@ def summary(job_id: str):  # type: ignore[no-untyped-def]
 
 def _form_of(record: dict) -> dict[str, str]:
     """A stored close-out as the form's fields, to show it again for a correction."""
+    from webapp.jobs import closeout
 
     def yes_no(value: object) -> str:
         return "yes" if value else "no"
 
+    if record.get("visit") == closeout.MAINTENANCE:
+        return {
+            "hub_in_place": yes_no(record.get("hub_in_place")),
+            "note": record.get("note", ""),
+        } | {f"replaced_{role}": "yes" for role in record.get("replaced", [])}
     form = {"installed": yes_no(record.get("installed")), "note": record.get("note", "")}
     if record.get("installed"):
         form |= {
@@ -206,7 +231,9 @@ def next_step(job: dict) -> dict[str, str]:
     if job["status"] in FINISHED_JOB_STATUSES:
         if not closeout.is_closed_out(job):
             return {
-                "label": "Record the hub installation",
+                "label": "Record the visit"
+                if doorstep.is_maintenance(job)
+                else "Record the hub installation",
                 "url": url_for("installer.finish", job_id=job_id),
                 "id": "go-finish",
             }

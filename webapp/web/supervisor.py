@@ -33,7 +33,8 @@ from webapp.auth.users import (
     set_disabled,
     unlock,
 )
-from webapp.jobs import repo
+from webapp.jobs import closeout, repo
+from webapp.jobs.doorstep import KIND_LABELS
 from webapp.jobs.states import ABORT_REASONS, JOB_STATUS_LABELS
 from webapp.store.audit.job import job_chain_state
 from webapp.store.events import events_for
@@ -80,6 +81,7 @@ def history():  # type: ignore[no-untyped-def]
         installer_id=int_arg("installer"),
         search=request.args.get("q", "").strip()[:64],
         page=int_arg("page", 1, maximum=MAX_HISTORY_PAGE),
+        kind=request.args.get("kind", "") if request.args.get("kind") in KIND_LABELS else "",
     )
     jobs, total, flt = _history_page(flt)
     installers = [u for u in list_users(get_db()) if u.role == INSTALLER]
@@ -93,6 +95,7 @@ def history():  # type: ignore[no-untyped-def]
         pages=history_pages(total),
         installers=installers,
         statuses=JOB_STATUS_LABELS,
+        visit_kinds=KIND_LABELS,
         args=args,
         waiting=waiting_by_supplier(get_db()),
     )
@@ -149,6 +152,11 @@ def job(job_id: str):  # type: ignore[no-untyped-def]
         installer=db.execute(
             "SELECT display_name FROM users WHERE id = ?", [job["assignee_id"]]
         ).fetchone(),
+        visit_kinds=KIND_LABELS,
+        site_visits=repo.site_visits(db, job),
+        closeout_summary=closeout.summary(closeout.record_of(job))
+        if closeout.is_closed_out(job)
+        else "",
     )
 
 
