@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from webapp.cli.run_job import run_job_headless
 from webapp.fleet.client.config import join, joined
-from webapp.fleet.client.sync import SyncReport, store_loader, sync_once
+from webapp.fleet.client.sync import BatchLimits, SyncReport, store_loader, sync_once
 from webapp.fleet.office.cluster import Cluster
 from webapp.fleet.office.db import open_pool
 from webapp.fleet.office.hhts import enrol
@@ -114,12 +114,14 @@ def make_hht(ran_template, tmp_path: Path, conn, fleet_url):  # type: ignore[no-
     return make
 
 
-def sync(data_dir: Path) -> SyncReport:
+def sync(data_dir: Path, limits: BatchLimits | None = None) -> SyncReport:
     store = Store.open(data_dir)
     try:
         found = joined(data_dir)
         assert found is not None
-        return sync_once(store, found, terminal_identity(data_dir), loader=store_loader(store))
+        return sync_once(
+            store, found, terminal_identity(data_dir), loader=store_loader(store), limits=limits
+        )
     finally:
         store.close()
 
@@ -136,3 +138,29 @@ def hht_rows(data_dir: Path, sql: str, params: list | None = None) -> list[dict]
 def supervisor(conn) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     add_user(conn, SUPERVISOR[0], SUPERVISOR[1])
     return SUPERVISOR
+
+
+def fleet_snapshot(conn, hht_id: str) -> dict[str, list]:  # type: ignore[no-untyped-def]
+    """Every row the fleet holds for one HHT, minus receipt times."""
+    out = {}
+    for table, order, drop in (
+        ("events", "seq", {"received_at"}),
+        ("jobs", "id", {"synced_at", "as_of"}),
+        ("commands", "id", set()),
+        ("responses", "id", set()),
+        ("service_requests", "id", set()),
+        ("hht_users", "username", {"active_at"}),
+    ):
+        rows = conn.execute(
+            f"SELECT * FROM {table} WHERE hht_id = %s ORDER BY {order}", [hht_id]
+        ).fetchall()
+        out[table] = [{k: v for k, v in r.items() if k not in drop} for r in rows]
+    return out
+
+
+def same_rows(conn, one: str, other: str) -> None:  # type: ignore[no-untyped-def]
+    """The fleet holds the same rows for HHTs ``one`` and ``other`` (ids aside)."""
+    a, b = fleet_snapshot(conn, one), fleet_snapshot(conn, other)
+    for table in a:
+        strip = [{k: v for k, v in r.items() if k != "hht_id"} for r in a[table]]
+        assert strip == [{k: v for k, v in r.items() if k != "hht_id"} for r in b[table]], table

@@ -9,30 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fleet.conftest import hht_rows, sync
+from tests.fleet.conftest import fleet_snapshot, hht_rows, sync
 from webapp.fleet import protocol
 from webapp.fleet.client import sync as client_sync
 from webapp.fleet.client.sync import SyncError
 from webapp.fleet.office.hhts import revoke
 from webapp.identity import terminal_identity
-
-
-def fleet_snapshot(conn, hht_id: str) -> dict[str, list]:  # type: ignore[no-untyped-def]
-    """Every row the fleet holds for one HHT, minus receipt times."""
-    out = {}
-    for table, order, drop in (
-        ("events", "seq", {"received_at"}),
-        ("jobs", "id", {"synced_at", "as_of"}),
-        ("commands", "id", set()),
-        ("responses", "id", set()),
-        ("service_requests", "id", set()),
-        ("hht_users", "username", {"active_at"}),
-    ):
-        rows = conn.execute(
-            f"SELECT * FROM {table} WHERE hht_id = %s ORDER BY {order}", [hht_id]
-        ).fetchall()
-        out[table] = [{k: v for k, v in r.items() if k not in drop} for r in rows]
-    return out
 
 
 def test_unknown_enrolled_and_revoked(make_hht, conn) -> None:

@@ -156,10 +156,26 @@ def join_command(url: str, ca: Path | None, data_dir: Path | None) -> None:
 @fleet.command("sync")
 @data_dir_option
 @json_option
-def sync_command(data_dir: Path | None, as_json: bool) -> None:
+@click.option(
+    "--batch-events",
+    type=int,
+    default=None,
+    help="Events per batch at most (smaller over a poor link; default and cap: the protocol's).",
+)
+@click.option("--batch-jobs", type=int, default=None, help="Jobs per batch at most.")
+def sync_command(
+    data_dir: Path | None, as_json: bool, batch_events: int | None, batch_jobs: int | None
+) -> None:
     """Push this HHT's jobs to its fleet office now, and fetch its packs."""
     from webapp.fleet.client.config import JoinError, joined
-    from webapp.fleet.client.sync import SyncError, store_loader, sync_once
+    from webapp.fleet.client.sync import BatchLimits, SyncError, store_loader, sync_once
+
+    try:
+        limits = BatchLimits(
+            **{k: v for k, v in (("events", batch_events), ("jobs", batch_jobs)) if v is not None}
+        )
+    except ValueError as exc:
+        fail(str(exc))
     from webapp.identity import terminal_identity
     from webapp.store.db import Store
 
@@ -173,7 +189,11 @@ def sync_command(data_dir: Path | None, as_json: bool) -> None:
     store = Store.open(directory)
     try:
         report = sync_once(
-            store, fleet_at, terminal_identity(directory), loader=store_loader(store)
+            store,
+            fleet_at,
+            terminal_identity(directory),
+            loader=store_loader(store),
+            limits=limits,
         )
     except SyncError as exc:
         fail(str(exc), 1)

@@ -18,16 +18,17 @@ hearing so) is simply repeated, with no gap and nothing twice.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from webapp.faults import checkpoint
 from webapp.fleet import protocol
 from webapp.fleet.client import collect
 from webapp.fleet.client.config import Joined
@@ -47,6 +48,15 @@ MAX_BATCHES_PER_SYNC = 1000
 MAX_RESTARTS = 3
 FLEET_ACTOR = "fleet"
 FLEET_UNLOAD_PREFIX = "fleet:"
+
+#: Where the crash tests pull the plug in a sync (``HHT_KILL_AT=point:n``, as for the runner:
+#: ``webapp.faults``).  Every batch passes the first three once, in this order.
+BATCH_BUILT = "fleet-batch-built"  # a batch boundary: the batch made, nothing of it sent
+MID_BODY = "fleet-mid-body"  # inside a batch: half its bytes sent
+BATCH_ANSWERED = "fleet-batch-answered"  # the fleet committed it, the HHT not yet moved on
+PACK_LOADED = "fleet-pack-loaded"  # a pack loaded here, not yet acknowledged
+CENTRAL_MARKED = "fleet-central-marked"  # a central unload marked here
+SYNC_POINTS = (BATCH_BUILT, MID_BODY, BATCH_ANSWERED, PACK_LOADED, CENTRAL_MARKED)
 
 PackLoader = Callable[[bytes, str | None], Any]
 
@@ -73,6 +83,25 @@ class SyncReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much one batch carries at most (smaller over a poor link; never over the caps)."""
+
+    events: int = field(default_factory=lambda: protocol.EVENTS_PER_BATCH)
+    jobs: int = field(default_factory=lambda: protocol.JOBS_PER_BATCH)
+    loose: int = field(default_factory=lambda: protocol.LOOSE_PER_BATCH)
+
+    def __post_init__(self) -> None:
+        for name, cap in (
+            ("events", protocol.MAX_EVENTS_PER_BATCH),
+            ("jobs", protocol.MAX_JOBS_PER_BATCH),
+            ("loose", protocol.MAX_LOOSE_PER_BATCH),
+        ):
+            value = getattr(self, name)
+            if not 1 <= value <= cap:
+                raise ValueError(f"{name} per batch must be 1 to {cap}, not {value}")
 
 
 class FleetLink:
@@ -104,26 +133,48 @@ class FleetLink:
         )
         return str(reply["challenge"])
 
+    def _connection(self) -> http.client.HTTPConnection:
+        parts = urlsplit(self.base)
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(
+                parts.hostname or "",
+                parts.port,
+                timeout=REQUEST_TIMEOUT_SECONDS,
+                context=self.context,
+            )
+        return http.client.HTTPConnection(
+            parts.hostname or "", parts.port, timeout=REQUEST_TIMEOUT_SECONDS
+        )
+
     def _send(self, path: str, data: bytes, signature: str | None) -> bytes:
-        headers = {
-            "Content-Type": "application/json",
-            protocol.TERMINAL_HEADER: self.terminal.terminal_id,
-        }
-        if signature:
-            headers[protocol.SIGNATURE_HEADER] = signature
-        request = urllib.request.Request(self.base + path, data=data, headers=headers)
+        """POST ``data`` to ``path``; the answer's body, or SyncError.  The body goes in two
+        halves, with the kill point ``fleet-mid-body`` between them (a request cut inside)."""
+        connection = self._connection()
         try:
-            with urllib.request.urlopen(
-                request, timeout=REQUEST_TIMEOUT_SECONDS, context=self.context
-            ) as response:
-                return response.read(protocol.MAX_PACK_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(4096).decode("utf-8", "replace")
-            with contextlib.suppress(ValueError):
-                detail = json.loads(detail).get("error", detail)
-            raise SyncError(f"the fleet refused {path}: {detail}", exc.code) from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            connection.putrequest("POST", urlsplit(self.base).path + path)
+            connection.putheader("Content-Type", "application/json")
+            connection.putheader("Content-Length", str(len(data)))
+            connection.putheader(protocol.TERMINAL_HEADER, self.terminal.terminal_id)
+            if signature:
+                connection.putheader(protocol.SIGNATURE_HEADER, signature)
+            connection.endheaders()
+            half = len(data) // 2
+            connection.send(data[:half])
+            if path == protocol.BATCH:
+                checkpoint(MID_BODY)
+            connection.send(data[half:])
+            response = connection.getresponse()
+            body = response.read(protocol.MAX_PACK_BYTES + 1)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             raise SyncError(f"the fleet at {self.base} cannot be reached: {exc}") from None
+        finally:
+            connection.close()
+        if response.status != 200:
+            detail = body[:4096].decode("utf-8", "replace")
+            with contextlib.suppress(ValueError, AttributeError):
+                detail = json.loads(detail).get("error", detail)
+            raise SyncError(f"the fleet refused {path}: {detail}", response.status)
+        return body
 
 
 def _mark_central(store: Store, central: list[dict[str, Any]]) -> int:
@@ -165,6 +216,7 @@ def _mark_central(store: Store, central: list[dict[str, Any]]) -> int:
                     "AND hub_status_unload_id IS NULL",
                     [local, str(job_id)],
                 ).rowcount
+        checkpoint(CENTRAL_MARKED)
     return marked
 
 
@@ -179,8 +231,10 @@ class Sync:
         *,
         loader: PackLoader,
         radio: Callable[[], dict[str, Any]] | None = None,
+        limits: BatchLimits | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits or BatchLimits()
         self.link = FleetLink(joined, terminal)
         self.terminal = terminal
         self.loader = loader
@@ -222,13 +276,13 @@ class Sync:
             )
         for _ in range(MAX_BATCHES_PER_SYNC):
             as_of = collect.head(db)[0]
-            events = collect.events_after(db, chain_seq, protocol.EVENTS_PER_BATCH)
+            events = collect.events_after(db, chain_seq, self.limits.events)
             named = [e["job_id"] for e in events if e["job_id"]]
             differing = [j for j, d in mine.items() if held_jobs.get(j) != d]
             order = {job: n for n, job in enumerate(dict.fromkeys(named))}
             differing.sort(key=lambda j: (order.get(j, len(order)), j))
-            jobs = [collect.job_snapshot(db, j) for j in differing[: protocol.JOBS_PER_BATCH]]
-            loose = collect.loose_after(db, loose_after, protocol.LOOSE_PER_BATCH)
+            jobs = [collect.job_snapshot(db, j) for j in differing[: self.limits.jobs]]
+            loose = collect.loose_after(db, loose_after, self.limits.loose)
             regs = collect.registers(db)
             send_regs = regs if regs["digest"] != registers_digest else None
             if not (events or jobs or loose or send_regs) and self.report.batches:
@@ -249,7 +303,9 @@ class Sync:
                     db, self.store.data_dir, self.terminal, self.radio() if self.radio else None
                 ),
             }
+            checkpoint(BATCH_BUILT)
             reply = json.loads(self.link.post(protocol.BATCH, batch, fresh=False))
+            checkpoint(BATCH_ANSWERED)
             self.report.batches += 1
             self.report.events += len(events)
             self.report.jobs += len(jobs)
@@ -286,6 +342,7 @@ class Sync:
                 self.report.packs_refused.append(name)
                 log.warning("pack %s from the fleet refused: %s", name, exc.problems)
                 continue
+            checkpoint(PACK_LOADED)
             self._ack(pack_ref, "loaded", f"{len(result.job_ids)} jobs")
             self.report.packs_loaded.append(name)
 
@@ -300,9 +357,10 @@ def sync_once(
     *,
     loader: PackLoader,
     radio: Callable[[], dict[str, Any]] | None = None,
+    limits: BatchLimits | None = None,
 ) -> SyncReport:
     """Sync ``store`` with its fleet now; SyncError when it stops."""
-    return Sync(store, joined, terminal, loader=loader, radio=radio).run()
+    return Sync(store, joined, terminal, loader=loader, radio=radio, limits=limits).run()
 
 
 def store_loader(store: Store) -> PackLoader:

@@ -34,6 +34,7 @@ def open_pool(dsn: str, *, max_size: int = POOL_MAX) -> ConnectionPool:
         timeout=POOL_TIMEOUT_SECONDS,
         kwargs={"row_factory": dict_row, "autocommit": True},
         configure=configure,
+        check=ConnectionPool.check_connection,  # a restarted PostgreSQL costs no request
         open=True,
         name="fleet",
     )

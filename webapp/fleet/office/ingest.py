@@ -202,13 +202,15 @@ def _insert_events(conn: psycopg.Connection, hht_id: str, events: list[dict[str,
                 e["hash"],
             ]
         )
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO events (hht_id, seq, at, at_text, id, job_id, kind, message, data, "
-            "actor, time_source, time_uncertainty_s, time_offset_s, prev_hash, hash) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            rows,
-        )
+    with (
+        conn.cursor() as cur,
+        cur.copy(  # new events only (checked above): COPY, the fastest way in
+            "COPY events (hht_id, seq, at, at_text, id, job_id, kind, message, data, actor, "
+            "time_source, time_uncertainty_s, time_offset_s, prev_hash, hash) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def _value(item: dict[str, Any], key: str) -> Any:
@@ -294,16 +296,20 @@ _RESPONSE_FIELDS = (
 
 
 def _upsert(
-    conn: psycopg.Connection, table: str, key: tuple[str, ...], row: dict[str, Any]
+    conn: psycopg.Connection, table: str, key: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> None:
-    columns = list(row)
+    """Insert ``rows`` (all with the same columns), replacing those whose ``key`` is held."""
+    if not rows:
+        return
+    columns = list(rows[0])
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    conn.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-        f"({', '.join('%s' for _ in columns)}) ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
-        f"{updates}",
-        list(row.values()),
-    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            f"({', '.join('%s' for _ in columns)}) ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+            f"{updates}",
+            [[row[c] for c in columns] for row in rows],
+        )
 
 
 def _response_row(hht_id: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -343,42 +349,47 @@ def _job(conn: psycopg.Connection, hht_id: str, snapshot: dict[str, Any], as_of:
         conn,
         "jobs",
         ("hht_id", "id"),
-        {
-            "hht_id": hht_id,
-            "id": job_id,
-            **fields,
-            "sort_at": created,
-            "commands": len(commands),
-            "answered": answered,
-            "digest": str(snapshot.get("digest", ""))[:64],
-            "as_of": as_of,
-            "synced_at": datetime.now(UTC),
-        },
+        [
+            {
+                "hht_id": hht_id,
+                "id": job_id,
+                **fields,
+                "sort_at": created,
+                "commands": len(commands),
+                "answered": answered,
+                "digest": str(snapshot.get("digest", ""))[:64],
+                "as_of": as_of,
+                "synced_at": datetime.now(UTC),
+            }
+        ],
     )
+    service_requests = []
     for item in snapshot["service_requests"]:
         row = {f: _value(item, f) for f in _SR_FIELDS}
         _int(row["id"], "a service request id")
         row["job_id"] = job_id
-        _upsert(conn, "service_requests", ("hht_id", "id"), {"hht_id": hht_id, **row})
+        service_requests.append({"hht_id": hht_id, **row})
+    _upsert(conn, "service_requests", ("hht_id", "id"), service_requests)
+    command_rows = []
     for item in commands:
         row = {f: _value(item, f) for f in _COMMAND_FIELDS}
         _int(row["id"], "a command id")
         row["job_id"] = job_id
-        _upsert(
-            conn,
-            "commands",
-            ("hht_id", "id", "job_created"),
+        command_rows.append(
             {
                 "hht_id": hht_id,
                 **row,
                 "job_created": created,
                 "raw": _raw(item.get("raw"), "a command's raw"),
-            },
+            }
         )
+    _upsert(conn, "commands", ("hht_id", "id", "job_created"), command_rows)
+    response_rows = []
     for item in responses:
         row = _response_row(hht_id, item)
         row["job_id"] = job_id
-        _upsert(conn, "responses", ("hht_id", "id", "received"), row)
+        response_rows.append(row)
+    _upsert(conn, "responses", ("hht_id", "id", "received"), response_rows)
     return True
 
 
@@ -518,10 +529,12 @@ def apply_batch(
             if new:
                 _insert_events(conn, hht_id, new)
             applied_jobs = sum(1 for j in jobs if _job(conn, hht_id, j, as_of))
-            for item in loose:
-                _upsert(
-                    conn, "responses", ("hht_id", "id", "received"), _response_row(hht_id, item)
-                )
+            _upsert(
+                conn,
+                "responses",
+                ("hht_id", "id", "received"),
+                [_response_row(hht_id, item) for item in loose],
+            )
             regs = batch.get("registers")
             if regs is not None:
                 if not isinstance(regs, dict):

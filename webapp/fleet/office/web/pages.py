@@ -33,6 +33,8 @@ bp = Blueprint("supervisor", __name__)
 messages = Blueprint("messages", __name__, url_prefix="/messages")
 
 KEY_SEPARATOR = "~"
+#: An HHT clock further than this from the fleet's is shown on the devices page.
+CLOCK_TOLERANCE_SECONDS = 300
 
 
 def _conn():  # type: ignore[no-untyped-def]
@@ -160,7 +162,18 @@ def devices():  # type: ignore[no-untyped-def]
                 row["clock_off_s"] = int((their - row["health_at"]).total_seconds())
             except ValueError:
                 row["clock_off_s"] = None
+        row["clock_off"] = clock_words(row["clock_off_s"])
     return render_template("fleet/devices.html", rows=rows)
+
+
+def clock_words(offset_s: int | None) -> str | None:
+    """How far the HHT's clock is from the fleet's, in words; None within the tolerance."""
+    if offset_s is None or abs(offset_s) <= CLOCK_TOLERANCE_SECONDS:
+        return None
+    seconds = abs(offset_s)
+    hours, minutes = seconds // 3600, (seconds % 3600) // 60
+    size = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"{size} {'ahead' if offset_s > 0 else 'behind'}"
 
 
 @bp.route("/unloads")
