@@ -79,8 +79,30 @@ def test_access_request_reads_back() -> None:
     ]
     assert format_obis(apdu.requests[1].target.instance) == "0-0:30.3.0.255"
     assert [d.type_name for d in apdu.data] == ["enum", "structure", "null-data"]
-    with pytest.raises(ValueError, match="not get, set or action"):
-        dlms.Target(4, 1, "0-0:0.2.1.255", 2).encode()
+    with pytest.raises(ValueError, match="not get, set, action or get-with-selection"):
+        dlms.Target(5, 1, "0-0:0.2.1.255", 2).encode()
+
+
+def test_a_get_with_selection_and_a_compact_array_read_back() -> None:
+    selection = dlms.structure(dlms.double_long_unsigned(10), dlms.double_long_unsigned(20))
+    target = dlms.get_with_selection(7, "0-0:99.98.0.255", 2, 1, selection)
+    apdu = parse_dlms(dlms.access_request(1, [(target, dlms.null_data())]))
+    spec = apdu.requests[0]
+    assert (spec.name, spec.target.class_id, spec.target.selector) == ("get-with-selection", 7, 1)
+    assert [d.value for d in spec.target.selection.value] == [10, 20]
+    rows = [
+        dlms.untagged(dlms.double_long_unsigned(at)) + dlms.untagged(dlms.long_unsigned(code))
+        for at, code in ((11, 0x8F01), (19, 0x8145))
+    ]
+    array = dlms.compact_array(
+        dlms.structure_type(dlms.DOUBLE_LONG_UNSIGNED, dlms.LONG_UNSIGNED), rows
+    )
+    answer = parse_dlms(dlms.access_response(1, [(dlms.GET, array, 0)]))
+    assert answer.data[0].type_name == "compact-array"
+    assert [[f.value for f in row.value] for row in answer.data[0].value] == [
+        [11, 0x8F01],
+        [19, 0x8145],
+    ]
 
 
 def test_access_response_reads_back() -> None:
