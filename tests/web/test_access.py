@@ -19,6 +19,7 @@ INSTALLER_API = [
     "/api/jobs/{job}/abort",
     "/api/jobs/{job}/sim/wake-gsme",
     "/api/jobs/{job}/sim/power-cycle",
+    "/api/jobs/{job}/sim/meter-menu",
 ]
 
 
