@@ -141,3 +141,28 @@ def test_the_visit_pin_stays_out_of_events_logs_chain_unload_and_snapshots(
     # a maintenance visit is not a hub installation: no hub status comes of it
     assert unload.hub_statuses == 0 and not [n for n in names if n.startswith("duis/hub-")]
     assert json.loads(db["jobs"].get(job_id)["hub_install"])["visit"] == "maintenance"
+
+
+def test_a_maintenance_visit_paused_mid_way_resumes_without_repeating(rig_factory, visits):
+    from tests.jobs.conftest import any_answered, until
+
+    rig = rig_factory(time_scale=10.0)
+    visit = visits["5 Elm Row"]
+    job_id, hub = visit["job"], visit["hub"]
+    rig.han.meter_menu(hub, "esme", visit["pin"])
+
+    async def scenario() -> str:
+        await rig.runner.connect(job_id, hub)
+        await rig.runner.start(job_id)
+        await until(rig.runner, any_answered(rig, job_id))
+        await rig.runner.pause(job_id)
+        await rig.runner.wait(job_id)
+        paused = rig.job(job_id)["status"]
+        await rig.runner.connect(job_id, hub)  # reconnect, as after a dropped link
+        await rig.runner.start(job_id)
+        await rig.runner.wait(job_id)
+        return paused
+
+    assert asyncio.run(scenario()) == "paused"
+    assert rig.job(job_id)["status"] == "completed"
+    assert_exactly_once(rig, job_id)
