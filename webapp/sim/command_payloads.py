@@ -1,10 +1,11 @@
 """The payloads of the demo's commands, shaped as GBCS lays out each use case.
 
 Each builder returns the payload the DCC would put in the command for its use case, made
-with the codec's own builders: DLMS COSEM Access-Requests for the electricity meter (CCS01,
-ECS70, ECS01a, ECS17b, ECS52), GBZ Calendar and Price cluster commands for the gas tariff
-(GCS01a), and ASN.1 for the joins (CS03A1, CS03B) and the gas meter's clock (GCS28). The
-values are the demo's own (its tariffs, times and device ids).
+with the codec's own builders: DLMS COSEM Access-Requests for the hub's device log (CCS01,
+CCS02) and the electricity meter (ECS70, ECS01a, ECS17b, ECS52, and the event and security
+log reads ECS35a and ECS35b), GBZ Calendar and Price cluster commands for the gas tariff
+(GCS01a), and ASN.1 for the joins (CS03A1, CS03B), the unjoin (CS04AC) and the gas meter's
+clock (GCS28). The values are the demo's own (its tariffs, times and device ids).
 """
 
 from __future__ import annotations
