@@ -145,6 +145,32 @@ def test_keyset_paging_walks_every_job_once_in_order(conn) -> None:
         history.page(conn, history.Filters(), "not-a-cursor")
 
 
+def _walk(conn, filters, size: int = 7) -> list[tuple]:  # type: ignore[no-untyped-def]
+    seen, cursor = [], None
+    while True:
+        rows, cursor = history.page(conn, filters, cursor, size=size)
+        seen += [(r["sort_at"], r["hht_id"], r["id"], r["site"]) for r in rows]
+        if cursor is None:
+            return seen
+
+
+def test_a_site_prefix_finds_the_same_jobs_narrow_or_broad_and_the_hht_by_name(
+    conn, monkeypatch
+) -> None:
+    _many_jobs(conn, 130)
+    conn.execute("UPDATE jobs SET site = 'Flat ' || site")
+    every = _walk(conn, history.Filters(), size=500)
+    expected = [row for row in every if row[3].startswith("Flat 1")]
+    assert 10 < len(expected) < 130
+    narrow = _walk(conn, history.Filters(mpxn_or_site="flat 1"))  # through the site index
+    monkeypatch.setattr(history, "NARROW_SITE_MATCHES", 5)
+    broad = _walk(conn, history.Filters(mpxn_or_site="FLAT 1"))  # walked in page order
+    assert narrow == broad == expected
+    by_name = _walk(conn, history.Filters(hht="h1"))
+    assert by_name == [row for row in every if row[1] == "HHT-0000000000H1"]
+    assert _walk(conn, history.Filters(hht="no-such-van")) == []
+
+
 def _login(client, who) -> None:  # type: ignore[no-untyped-def]
     client.get("/login")
     with client.session_transaction() as sess:

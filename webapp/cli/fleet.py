@@ -312,6 +312,13 @@ def unload_command(
     is_flag=True,
     help="HTTPS ends at a reverse proxy in front: plain HTTP on a non-loopback address.",
 )
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Server processes (more for a large fleet's ingest).",
+)
 @identity_options
 def serve_command(
     dsn: str,
@@ -320,6 +327,7 @@ def serve_command(
     cert: str | None,
     key: str | None,
     behind_proxy: bool,
+    workers: int,
     identity_dir: Path | None,
     signing_key: Path | None,
     signing_cert: Path | None,
@@ -329,6 +337,15 @@ def serve_command(
 
     signer = _signer(identity_dir, signing_key, signing_cert)
     try:
-        serve(dsn, host, port, cert=cert, key=key, behind_proxy=behind_proxy, signer=signer)
+        serve(
+            dsn,
+            host,
+            port,
+            cert=cert,
+            key=key,
+            behind_proxy=behind_proxy,
+            signer=signer,
+            workers=workers,
+        )
     except ServeError as exc:
         fail(str(exc))

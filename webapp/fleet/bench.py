@@ -337,7 +337,7 @@ def _push(args: tuple[str, int, list[tuple[str, list[str]]]]) -> tuple[int, int,
     return sent, size, time.perf_counter() - started
 
 
-def _start_server(dsn: str, port: int, folder: Path) -> Any:
+def _start_server(dsn: str, port: int, folder: Path, workers: int) -> Any:
     import socket
     import subprocess
 
@@ -356,6 +356,8 @@ def _start_server(dsn: str, port: int, folder: Path) -> Any:
             str(port),
             "--identity-dir",
             str(folder / "identity"),
+            "--workers",
+            str(workers),
         ],  # fmt: skip
         stdout=log_file,
         stderr=subprocess.STDOUT,
@@ -400,18 +402,14 @@ def _filter_values(conn: Any, queries: int, rng: random.Random) -> dict[str, lis
 
 
 def _plan(conn: Any, filters: Any) -> dict[str, Any]:
-    """The plan of the first page's query for ``filters``: its nodes, and whether it reads
-    the jobs table whole."""
+    """The plan of the first page's query for ``filters`` as it ran (EXPLAIN ANALYZE): its
+    nodes, whether it read the jobs table whole, whether it compiled (JIT), its time."""
     from webapp.fleet.office import history
 
-    clauses, params = filters.where()
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = (
-        f"EXPLAIN (FORMAT JSON) SELECT j.hht_id, j.id FROM jobs j JOIN hhts h ON h.id = j.hht_id "
-        f"{where} ORDER BY j.sort_at DESC, j.hht_id DESC, j.id DESC LIMIT %s"
-    )
-    plan = conn.execute(sql, [*params, history.PAGE_SIZE + 1]).fetchone()
-    tree = list(plan.values())[0][0]["Plan"]
+    sql, params = history.page_query(conn, filters, None, history.PAGE_SIZE)
+    plan = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchone()
+    top = list(plan.values())[0][0]
+    tree = top["Plan"]
     nodes: list[str] = []
 
     def walk(node: dict[str, Any]) -> None:
@@ -428,6 +426,8 @@ def _plan(conn: Any, filters: Any) -> dict[str, Any]:
     return {
         "nodes": nodes,
         "seq_scan_on_jobs": any(n.startswith("Seq Scan on jobs") for n in nodes),
+        "jit": "JIT" in top,
+        "execution_ms": top.get("Execution Time"),
     }
 
 
@@ -437,19 +437,23 @@ def measure_history(dsn: str, queries: int, seed: int = 1) -> dict[str, Any]:
     from psycopg.rows import dict_row
 
     from webapp.fleet.office import history
+    from webapp.fleet.office.db import configure
 
     rng = random.Random(seed)
     out: dict[str, Any] = {}
     with psycopg.connect(dsn, row_factory=dict_row, autocommit=True) as conn:
+        configure(conn)  # as the server's pool sets each connection
         values = _filter_values(conn, queries, rng)
         for name, cases in values.items():
             times: list[float] = []
             rows_seen = 0
+            slowest: tuple[float, dict[str, str]] = (-1.0, cases[0] if cases else {})
             for case in cases:
                 filters = history.Filters.from_args(case)
                 started = time.perf_counter()
                 rows, cursor = history.page(conn, filters)
                 times.append((time.perf_counter() - started) * 1000)
+                slowest = max(slowest, (times[-1], case), key=lambda t: t[0])
                 rows_seen += len(rows)
                 if cursor:
                     started = time.perf_counter()
@@ -465,7 +469,8 @@ def measure_history(dsn: str, queries: int, seed: int = 1) -> dict[str, Any]:
                 "median_ms": round(statistics.median(times), 2),
                 "max_ms": round(times[-1], 2),
                 "rows_per_first_page": round(rows_seen / len(cases), 1),
-                "plan": _plan(conn, history.Filters.from_args(cases[0])),
+                "slowest_case": slowest[1],
+                "plan": _plan(conn, history.Filters.from_args(slowest[1])),
                 "under_bound": p95 < P95_BOUND_MS,
             }
     return out
@@ -479,15 +484,20 @@ def sizes(dsn: str) -> dict[str, Any]:
         total = conn.execute("SELECT pg_database_size(current_database()) AS b").fetchone()["b"]
         tables = {}
         for table in ("events", "jobs", "commands", "responses", "service_requests", "hhts"):
-            tables[table] = conn.execute(
-                "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint AS b "
-                "FROM pg_partition_tree(%s::regclass)",
-                [table],
+            tables[table] = conn.execute(  # a partitioned table's size is its partitions'
+                "SELECT greatest((SELECT coalesce(sum(pg_total_relation_size(relid)), 0) "
+                "FROM pg_partition_tree(%s::regclass)), pg_total_relation_size(%s::regclass))"
+                "::bigint AS b",
+                [table, table],
             ).fetchone()["b"]
         partitions = conn.execute(
             "SELECT count(*) AS n, max(pg_total_relation_size(relid)) AS largest "
             "FROM pg_partition_tree('events'::regclass) WHERE isleaf"
         ).fetchone()
+        month_rows = conn.execute(
+            "SELECT max(n) AS n FROM (SELECT count(*) AS n FROM events "
+            "GROUP BY date_trunc('month', at)) m"
+        ).fetchone()["n"]
         counts = {
             t: conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"]
             for t in ("hhts", "jobs", "events", "commands", "responses")
@@ -497,8 +507,64 @@ def sizes(dsn: str) -> dict[str, Any]:
         "tables_bytes": tables,
         "event_partitions": partitions["n"],
         "largest_event_partition_bytes": partitions["largest"],
+        "largest_event_month_rows": month_rows,
         "rows": counts,
     }
+
+
+def backup(dsn: str, folder: Path) -> dict[str, Any]:
+    """``pg_dump -Fc`` of the database (the README's backup): seconds and bytes."""
+    import subprocess
+
+    from webapp.fleet.office.cluster import find_bin_dir
+
+    target = folder / "fleet.dump"
+    started = time.perf_counter()
+    subprocess.run(
+        [str(find_bin_dir() / "pg_dump"), "-Fc", "-f", str(target), "-d", dsn],
+        check=True,
+        capture_output=True,
+    )
+    return {"seconds": round(time.perf_counter() - started, 1), "bytes": target.stat().st_size}
+
+
+class _Reader:
+    """History first pages (no filter, and by status) in a loop while the sync runs: what a
+    supervisor waits for while the fleet ingests."""
+
+    def __init__(self, dsn: str) -> None:
+        import threading
+
+        self.dsn = dsn
+        self.times: list[float] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        from webapp.fleet.office import history
+        from webapp.fleet.office.db import configure
+
+        cases = [history.Filters(), history.Filters(status="failed")]
+        with psycopg.connect(self.dsn, row_factory=dict_row, autocommit=True) as conn:
+            configure(conn)
+            n = 0
+            while not self.stop.wait(0.05):
+                started = time.perf_counter()
+                history.page(conn, cases[n % len(cases)])
+                self.times.append((time.perf_counter() - started) * 1000)
+                n += 1
+
+    def result(self) -> dict[str, Any]:
+        self.stop.set()
+        self.thread.join()
+        times = sorted(self.times)
+        if not times:
+            return {"queries": 0}
+        p95 = times[min(len(times) - 1, round(len(times) * PERCENTILE / 100) - 1)]
+        return {"queries": len(times), "p95_ms": round(p95, 2), "max_ms": round(times[-1], 2)}
 
 
 def _replay_adds_nothing(dsn: str, host: str, port: int, work: tuple[str, list[str]]) -> bool:
@@ -543,16 +609,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 [(tid, f"van-{n:05d}", tid, pem) for n, pem, tid, _b, _e in made],
             )
         port = args.port or free_port()
-        server = _start_server(dsn, port, folder)
+        server = _start_server(dsn, port, folder, args.server_workers)
         work = [
             (tid, [str(folder / f"{n:06d}-{i:03d}") for i in range(batches)])
             for n, _pem, tid, batches, _e in made
         ]
         shares = [(("127.0.0.1", port, work[k :: args.clients])) for k in range(args.clients)]
+        reader = _Reader(dsn)
+        reader.thread.start()
         started = time.perf_counter()
         with multiprocessing.Pool(args.clients) as pool:
             pushed = pool.map(_push, shares)
         sync_s = time.perf_counter() - started
+        during_sync = reader.result()
         events = sum(e for *_rest, e in made)
         batches = sum(p[0] for p in pushed)
         print(f"synced {events} events in {batches} batches in {sync_s:.1f} s", flush=True)
@@ -561,6 +630,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             conn.execute("VACUUM ANALYZE")
         history_p95 = measure_history(dsn, args.queries)
         size = sizes(dsn)
+        dump = backup(dsn, folder)
     finally:
         if server is not None:
             server.terminate()
@@ -582,13 +652,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "generate_s": round(generated_s, 1),
         "sync": {
             "clients": args.clients,
+            "server_workers": args.server_workers,
             "batches": batches,
             "bytes": sum(p[1] for p in pushed),
             "seconds": round(sync_s, 1),
             "events_per_s": round(events / sync_s),
             "jobs_per_s": round(jobs / sync_s),
             "replay_adds_nothing": replay_ok,
+            "history_while_syncing": during_sync,
         },
+        "backup_pg_dump": dump,
         "history_p95_ms": {k: v["p95_ms"] for k, v in history_p95.items()},
         "history": history_p95,
         "p95_bound_ms": P95_BOUND_MS,
@@ -604,6 +677,9 @@ def _print(result: dict[str, Any]) -> None:
     print(f"  sync: {sync['events_per_s']} events/s ({sync['jobs_per_s']} jobs/s), "
           f"{sync['batches']} batches in {sync['seconds']} s with {sync['clients']} clients; "
           f"a replay adds nothing: {sync['replay_adds_nothing']}")  # fmt: skip
+    during = sync["history_while_syncing"]
+    if during.get("queries"):
+        print(f"  history while syncing: p95 {during['p95_ms']} ms over {during['queries']} pages")
     for name, row in result["history"].items():
         flag = "" if row["under_bound"] else f"  OVER {result['p95_bound_ms']} ms"
         print(f"  history {name:<16} p95 {row['p95_ms']:>7} ms  median {row['median_ms']:>6} ms"
@@ -612,6 +688,8 @@ def _print(result: dict[str, Any]) -> None:
     print(f"  database: {db['database_bytes'] / 2**20:.0f} MiB "
           f"({result['per_hht_bytes'] / 2**10:.0f} KiB per HHT), "
           f"{db['event_partitions']} event partitions")  # fmt: skip
+    dump = result["backup_pg_dump"]
+    print(f"  pg_dump -Fc: {dump['bytes'] / 2**20:.0f} MiB in {dump['seconds']} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -620,7 +698,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="jobs per HHT")
     parser.add_argument("--events-per-job", type=int, default=DEFAULT_EVENTS_PER_JOB)
     parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="generating")
+    parser.add_argument("--server-workers", type=int, default=1, help="hht fleet serve's")
     parser.add_argument("--queries", type=int, default=DEFAULT_QUERIES, help="per filter")
     parser.add_argument("--dsn", default=None, help="an empty database (default: throwaway)")
     parser.add_argument("--port", type=int, default=0)

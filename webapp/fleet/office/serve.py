@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 #: Partitions are made ahead this often while the server runs.
 PARTITIONS_EVERY_SECONDS = 24 * 3600.0
 THREADS = 8
+#: Processes at most (each with its own pool; one HHT's batches lock its row, so any process
+#: may take any batch).
+MAX_WORKERS = 32
 GRACEFUL_TIMEOUT_SECONDS = 10
 
 
@@ -47,7 +50,10 @@ def serve(
     key: str | None = None,
     behind_proxy: bool = False,
     signer: SigningIdentity,
+    workers: int = 1,
 ) -> None:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ServeError(f"--workers must be 1 to {MAX_WORKERS}")
     if (cert is None) != (key is None):
         raise ServeError("give both --cert and --key, or neither")
     if cert is None and not behind_proxy and not loopback_host(host):
@@ -69,7 +75,7 @@ def serve(
         def load_config(self) -> None:
             settings = {
                 "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-                "workers": 1,
+                "workers": workers,
                 "worker_class": "gthread",
                 "threads": THREADS,
                 "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
