@@ -81,6 +81,8 @@ const HHT = (() => {
     socket.on("job", onMessage);
     // the phone's clock helps the terminal know the time (no battery clock on a Pi)
     socket.on("clock_ping", (m) => socket.emit("clock_pong", { id: m.id, phone_ms: Date.now() }));
+    // the terminal's time once this phone's clock has been counted (no second fetch)
+    socket.on("clock", (c) => timeQuality && renderTimeQuality(c));
     socket.on("error", (e) => console.warn("socket error", e));
     return socket;
   }
@@ -89,14 +91,15 @@ const HHT = (() => {
     navigator.serviceWorker.register("/sw.js").catch((e) => console.warn("no offline app", e));
   }
   const timeQuality = document.getElementById("time-quality");
+  function renderTimeQuality(c) {
+    timeQuality.textContent = (c.uncertainty_s === null ? "time ?" : `time ±${c.uncertainty_s < 1 ? "<1" : Math.round(c.uncertainty_s)} s`)
+      + (c.warning ? " · phone clock disagrees" : "");
+    timeQuality.title = c.label;
+    timeQuality.className = "time-quality " + (c.uncertainty_s === null || c.uncertainty_s > 10 || c.warning ? "bad" : "ok");
+  }
   async function showTimeQuality() {
-    try {
-      const c = await api("/api/clock");
-      timeQuality.textContent = (c.uncertainty_s === null ? "time ?" : `time ±${c.uncertainty_s < 1 ? "<1" : Math.round(c.uncertainty_s)} s`)
-        + (c.warning ? " · phone clock disagrees" : "");
-      timeQuality.title = c.label;
-      timeQuality.className = "time-quality " + (c.uncertainty_s === null || c.uncertainty_s > 10 || c.warning ? "bad" : "ok");
-    } catch (e) { /* logged out or offline: nothing to show */ }
+    try { renderTimeQuality(await api("/api/clock")); }
+    catch (e) { /* logged out or offline: nothing to show */ }
   }
   // once per page load, then every 30 s
   if (timeQuality) { showTimeQuality(); setInterval(showTimeQuality, 30000); }

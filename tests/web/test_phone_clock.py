@@ -133,3 +133,17 @@ def test_a_change_of_clock_source_is_written_in_the_job_log(app, client, demo_jo
         (ping,) = _pings(sock)
         sock.emit("clock_pong", {"id": ping["id"], "phone_ms": _now_ms()})
     assert len(_clock_events(app, job_id)) == 1
+
+
+def test_a_counted_pong_tells_the_page_the_terminal_s_time(app, client, demo_jobs, clock):
+    login(client, "installer")
+    sock = _socket(app, client)
+    sock.emit("join", {"job_id": demo_jobs[0]["id"]})
+    (ping,) = _pings(sock)
+    sock.emit("clock_pong", {"id": ping["id"] + "x", "phone_ms": _now_ms()})
+    assert [m for m in sock.get_received() if m["name"] == "clock"] == []  # not counted
+    sock.emit("clock_pong", {"id": ping["id"], "phone_ms": _now_ms()})
+    told = [m["args"][0] for m in sock.get_received() if m["name"] == "clock"]
+    assert len(told) == 1
+    assert told[0]["source"] == "phone" and told[0]["uncertainty_s"] is not None
+    assert "your phone" in told[0]["label"]

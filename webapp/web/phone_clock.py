@@ -64,6 +64,8 @@ def answer(data: Any) -> None:
         _note_disagreement(answered.tag, reading, user.username)
     record_source_changes(answered.tag)
     if reading.used:
+        # the page's time badge follows at once, without fetching /api/clock again
+        emit("clock", clock.estimate().to_dict())
         _ping(answered.tag)
 
 
