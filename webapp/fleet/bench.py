@@ -54,6 +54,9 @@ STREETS = (
 )  # fmt: skip
 STATUSES = (("completed", 70), ("failed", 10), ("ready", 14), ("aborted", 6))
 SPREAD_DAYS = 365
+FLATS_IN = 5
+#: Site prefixes that match many jobs (the flats): the history walks its own order for them.
+BROAD_SITE_PREFIXES = ("flat", "Flat 1", "fla", "Flat 2", "FLAT 7,")
 SERVER_START_SECONDS = 90.0
 REQUEST_TIMEOUT_SECONDS = 120.0
 PERCENTILE = 95
@@ -99,6 +102,12 @@ def _status(rng: random.Random) -> str:
     return STATUSES[0][0]
 
 
+def _site(rng: random.Random) -> str:
+    """A house on one of the streets, one in ``FLATS_IN`` a flat ("Flat 3, 12 Mill Lane")."""
+    house = f"{rng.randrange(1, 200)} {STREETS[rng.randrange(len(STREETS))]}"
+    return f"Flat {rng.randrange(1, 21)}, {house}" if rng.randrange(FLATS_IN) == 0 else house
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -123,7 +132,7 @@ def _jobs_and_events(
         finished = created + timedelta(minutes=45) if status in ("completed", "failed") else None
         job = {
             "id": job_id,
-            "site": f"{rng.randrange(1, 200)} {STREETS[rng.randrange(len(STREETS))]}",
+            "site": _site(rng),
             "address": "Leeds",
             "mpxn": f"{1_000_000_000_000 + n * 1000 + k}",
             "supplier_eui": supplier,
@@ -394,6 +403,9 @@ def _filter_values(conn: Any, queries: int, rng: random.Random) -> dict[str, lis
         "status": [{"status": s} for s, _ in STATUSES for _ in range(queries // len(STATUSES))],
         "mpxn": [{"q": v} for v in mpxns],
         "site": [{"q": v[: rng.randrange(4, max(5, len(v)))]} for v in sites],
+        "site (broad)": [
+            {"q": BROAD_SITE_PREFIXES[i % len(BROAD_SITE_PREFIXES)]} for i in range(queries)
+        ],
         "supplier": [{"supplier": SUPPLIERS[i % len(SUPPLIERS)]} for i in range(queries)],
         "status+supplier": [
             {"status": "failed", "supplier": SUPPLIERS[i % len(SUPPLIERS)]} for i in range(queries)
