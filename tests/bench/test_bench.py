@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from webapp.bench.frames import cbke_figures
 
 
@@ -63,3 +65,25 @@ def test_whole_process_timing_and_the_reference_left_out_when_not_set(monkeypatc
     else:
         assert one["hht"]["runs"] == 1 and one["hht"]["median_ms"] > 0
         assert "skipped" in one["reference"]
+
+
+def test_whole_process_timing_waits_for_the_exit_without_polling(monkeypatch) -> None:
+    """The wait blocks until the exit: a wait with a timeout polls, and its sleeps (up to
+    50 ms) would be counted as the process's time."""
+    import subprocess
+    import sys
+
+    from webapp.bench import oneshot
+
+    timeouts = []
+    wait = subprocess.Popen.wait
+
+    def recording_wait(self, timeout=None):
+        timeouts.append(timeout)
+        return wait(self, timeout)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", recording_wait)
+    oneshot.time_process([sys.executable, "-c", "pass"], runs=2)
+    assert timeouts == [None, None]
+    with pytest.raises(subprocess.CalledProcessError):
+        oneshot.time_process([sys.executable, "-c", "raise SystemExit(3)"], runs=1)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import GbcsError
 from .reader import Reader
-
-log = logging.getLogger(__name__)
 
 MAX_DEPTH = 32
 UNIVERSAL_NAMES = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,8 +11,6 @@ from .header import Cra
 from .tree import Node, ViewContext, hex_text, printable
 from .tree import node as tree_node
 from .usecases import alert_name
-
-log = logging.getLogger(__name__)
 
 SUCCESS = "success"
 FAILURE = "failure"

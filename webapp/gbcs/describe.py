@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -32,8 +31,6 @@ from .reader import Reader
 from .signing import CertificateStore, SignatureState, verify_message
 from .tree import Node, ViewContext, hex_text, node
 from .usecases import alert_name, message_code_name, use_case_for
-
-log = logging.getLogger(__name__)
 
 MAC_PRESENT = "present-not-verifiable"
 MAC_ABSENT = "absent"

@@ -9,13 +9,10 @@ choice tag and a result). Data-Notification: ``0F``, invoke id, date-time, one D
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from .reader import Reader
-
-log = logging.getLogger(__name__)
 
 ACCESS_REQUEST = 0xD9
 ACCESS_RESPONSE = 0xDA

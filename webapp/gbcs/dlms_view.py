@@ -8,7 +8,6 @@ same :class:`GbcsError` a full :func:`parse_dlms` would.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NoReturn
@@ -44,8 +43,6 @@ from .records import frozen
 from .tree import Node, ViewContext
 from .tree import node as _leaf
 from .usecases import alert_name
-
-log = logging.getLogger(__name__)
 
 OCTET_STRING = 9
 LONG_UNSIGNED = 18

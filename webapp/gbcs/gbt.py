@@ -44,7 +44,6 @@ from the whole message's MAC header), not on that check.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,8 +58,6 @@ from .header import (
     read_grouping_header_body,
 )
 from .reader import Reader, encode_ber_length
-
-log = logging.getLogger(__name__)
 
 GENERAL_CIPHERING_TAG = 0xDD
 GBT_TAG = 0xE0

@@ -21,7 +21,6 @@ outcome, firmware distribution receipt, meter integrity warning).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,8 +36,6 @@ from .zcl_ids import (
     FRAME_SERVER_TO_CLIENT,
 )
 from .zcl_status import STATUS_SUCCESS
-
-log = logging.getLogger(__name__)
 
 GBZ_PROFILE_ID = 0x0109
 CONTROL_LAST = 0x01

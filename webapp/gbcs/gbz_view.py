@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 
 from .datetimes import format_zcl_time
@@ -40,8 +39,6 @@ from .zcl_ids import (
     FRAME_SERVER_TO_CLIENT,
 )
 from .zcl_status import zcl_status_name
-
-log = logging.getLogger(__name__)
 
 _INT_SIZES = {"u8": 1, "u16": 2, "u24": 3, "u32": 4, "u48": 6, "enum8": 1, "enum16": 2}
 _MAP_SIZES = {"map8": 1, "map16": 2, "map32": 4}

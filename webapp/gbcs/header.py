@@ -16,7 +16,6 @@ The content length, payload and signature that follow are handled in :mod:`messa
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -24,8 +23,6 @@ from enum import IntEnum
 from .datetimes import DLMS_DATETIME_LENGTH, decode_dlms_datetime, encode_dlms_datetime
 from .reader import Reader, encode_ber_length
 from .records import frozen
-
-log = logging.getLogger(__name__)
 
 GENERAL_SIGNING_TAG = 0xDF
 TRANSACTION_ID_LENGTH = 9

@@ -13,10 +13,13 @@ General-Signing APDU, tag truncated to 12 octets.
 
 from __future__ import annotations
 
-import hashlib
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+# AES-GCM and SHA-256 are imported where a MAC is made or a key derived: reading a message
+# (``hht parse``) never needs them, and their imports cost a one-shot parse start-up time.
 
 MAC_LENGTH = 12
 IV_COUNTER_LENGTH = 4
@@ -42,6 +45,8 @@ def compute_mac(
     mac_key: bytes, originator: bytes, invocation_counter: int, authenticated: bytes
 ) -> bytes:
     """AES-GCM over no plaintext with ``authenticated`` as additional data, tag cut to 12."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     tag = AESGCM(mac_key).encrypt(gcm_iv(originator, invocation_counter), b"", authenticated)
     return tag[:MAC_LENGTH]
 
@@ -58,6 +63,10 @@ def derive_key(
     ``transaction_id`` is the CRA flag and the 8-octet originator counter (9 octets); the KDF
     other-info is algorithm id || originator || 0x09 || transaction id || recipient.
     """
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     shared = private_key.exchange(ec.ECDH(), peer_public_key)
     other_info = KDF_ALGORITHM_ID + originator + bytes([len(transaction_id)])
     other_info += transaction_id + recipient

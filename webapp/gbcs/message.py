@@ -17,7 +17,6 @@ payload. The signature field is ``00`` (none) or ``40`` followed by 64 octets r|
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -38,8 +37,6 @@ from .mac import MAC_LENGTH, compute_mac, mac_authenticated_data
 from .reader import Reader, encode_ber_length
 from .records import frozen
 from .signing import SIGNATURE_LENGTH, sign
-
-log = logging.getLogger(__name__)
 
 GENERAL_CIPHERING_TAG = 0xDD
 EMPTY_CIPHERING_FIELDS = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 
@@ -26,8 +25,6 @@ from .zcl_ids import (
     CMD_READ_ATTRIBUTES_RESPONSE,
 )
 from .zcl_status import STATUS_NOT_FOUND, zcl_status_name
-
-log = logging.getLogger(__name__)
 
 SUCCESS = "success"
 FAILURE = "failure"
@@ -77,7 +74,11 @@ def response_outcome(
     except GbcsError as exc:
         return Outcome(UNKNOWN, f"payload could not be decoded ({exc})")
     except Exception as exc:  # noqa: BLE001 - an outcome must never break its caller
-        log.exception("outcome of message code 0x%04X", message.message_code)
+        import logging  # only here: reading a message needs no logging machinery
+
+        logging.getLogger(__name__).exception(
+            "outcome of message code 0x%04X", message.message_code
+        )
         return Outcome(UNKNOWN, f"payload could not be decoded ({type(exc).__name__})")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 
     from .message import Message
 
-log = logging.getLogger(__name__)
 
 SIGNATURE_LENGTH = 64
 SCALAR_LENGTH = 32
@@ -88,7 +86,9 @@ class CertificateStore:
         try:
             self.add(eui, certificate_public_key(entry.read_bytes()))
         except (ValueError, OSError) as exc:
-            log.warning("skipping %s: %s", entry, exc)
+            import logging  # only here: reading a message needs no logging machinery
+
+            logging.getLogger(__name__).warning("skipping %s: %s", entry, exc)
 
     def add(
         self,

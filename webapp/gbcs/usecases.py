@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from functools import cache
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 _USE_CASE_ID = re.compile(r"^[A-Z]+[0-9]+[A-Za-z0-9]*$")
 #: The tables, installed beside the code (package data).

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from .reader import Reader
-
-log = logging.getLogger(__name__)
 
 MAX_DEPTH = 8
 TYPE_NAMES = {
