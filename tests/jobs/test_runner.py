@@ -9,6 +9,7 @@ import pytest
 from tests.jobs.conftest import any_answered, assert_exactly_once, connect, until
 from webapp.jobs.runner import RunnerError
 from webapp.station import Station
+from webapp.store.clock import utc_now
 from webapp.zigbee.drivers.base import ErrorCode, RadioError
 
 ALL_ANSWERED = {"answered"}
@@ -139,16 +140,22 @@ def test_abort_records_the_reason_and_stops(rig_factory, demo_jobs):
     rig = rig_factory(time_scale=10.0)
     job_id = demo_jobs[0]["id"]
 
+    asked: list[str] = []
+
     async def scenario() -> None:
         await connect(rig, job_id)
         await rig.runner.start(job_id)
         await until(rig.runner, any_answered(rig, job_id))  # mid-job
+        asked.append(utc_now())
         await rig.runner.abort(job_id, "no-wan", "no signal at all", "installer:alex")
 
     asyncio.run(scenario())
     job = rig.job(job_id)
     assert job["status"] == "aborted"
     assert (job["abort_reason"], job["abort_note"]) == ("no-wan", "no signal at all")
+    # nothing was sent once the abort was asked for, even when an answer came in just then
+    sent_after = [c["seq"] for c in rig.commands(job_id) if (c["sent_at"] or "") > asked[0]]
+    assert sent_after == []
     with pytest.raises(RunnerError, match="aborted"):
         asyncio.run(rig.runner.start(job_id))
 

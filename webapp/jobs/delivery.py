@@ -246,6 +246,11 @@ class Delivery:
 
     async def _may_send(self, send: _Send, pause: asyncio.Event) -> HubLink:
         """The link to send on, or why the job stops before this send."""
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # Cancelled (an abort) while an answer arrived: asyncio.wait_for then returns the
+            # answer and swallows the cancellation. Nothing more is sent after an abort.
+            raise asyncio.CancelledError
         if pause.is_set():
             raise JobInterrupted(PAUSED_MESSAGE, PauseReason.INSTALLER)
         link = self.connection.link
@@ -354,9 +359,7 @@ class Delivery:
     def _gas_meter_awake(self, job_id: str) -> bool:
         """Whether the job's gas meter answered within the last grace period."""
         last = self._gas_meter_answered.get(job_id)
-        return last is not None and time.monotonic() - last < self._scaled(
-            GSME_AWAKE_GRACE_SECONDS
-        )
+        return last is not None and time.monotonic() - last < self._scaled(GSME_AWAKE_GRACE_SECONDS)
 
     async def _no_answer(self, send: _Send) -> CommandState | None:
         """A send timed out: the state if an answer was stored meanwhile, else None."""
