@@ -95,6 +95,7 @@ ROUTES: dict[str, Access] = {
     "api.abort_job": INSTALLER_OWN_JOB,
     "api.sim_wake_gsme": INSTALLER_OWN_JOB,
     "api.sim_power_cycle": INSTALLER_OWN_JOB,
+    "api.sim_meter_menu": INSTALLER_OWN_JOB,
     "api.hub_label": INSTALLER_OWN_JOB,
     "api.clock": ANY_ROLE,
     "messages.command": OWN_JOB_OR_SUPERVISOR,
