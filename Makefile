@@ -72,11 +72,14 @@ FLEET_BENCH ?=
 fleet-bench: $(PARSER_STAMP) postgres
 	$(PY) -m webapp.fleet.bench --out .bench/fleet.json $(FLEET_BENCH)
 
+# The suite runs on two workers (pytest-xdist), a test file per worker at a time, so that
+# module fixtures (one server, one browser) stay whole. TEST_WORKERS=0: in this process.
+TEST_WORKERS ?= 2
 test: $(PARSER_STAMP) browser front postgres
 	@bash scripts/ensure-tshark.sh
 	$(VENV)/bin/ruff check webapp tests
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check webapp tests
