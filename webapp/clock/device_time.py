@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from webapp.gbcs.describe import describe
 from webapp.gbcs.errors import GbcsError
 
 DEVICE_TIME_FIELDS = ("Device Time",)
@@ -12,6 +11,10 @@ DEVICE_TIME_FIELDS = ("Device Time",)
 
 def reported_device_time(raw: bytes) -> float | None:
     """Seconds since the epoch from the response's "Device Time" field; None if absent."""
+    # loaded with the first clock answer: the runner imports this module, and an idle
+    # server needs none of the codec's views
+    from webapp.gbcs.describe import describe
+
     try:
         tree = describe(raw)["tree"]
     except GbcsError:

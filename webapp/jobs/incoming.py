@@ -17,7 +17,6 @@ from sqlite_utils import Database
 
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.message import Message, parse_message
-from webapp.gbcs.outcome import response_outcome
 from webapp.jobs.replay import is_replay_rejection
 from webapp.jobs.states import DONE_STATES, CommandState
 from webapp.store.clock import utc_now
@@ -81,6 +80,9 @@ def store_message(
             event_kind="unexpected",
             summary=f"Ignored a {msg.kind} addressed to the terminal ({msg.originator_hex})",
         )
+    # the payload decoders load with the first answer: an idle server holds none of them
+    from webapp.gbcs.outcome import response_outcome
+
     command = _matching_command(db, msg)
     outcome = response_outcome(msg)
     rejected = is_replay_rejection(msg)

@@ -9,7 +9,6 @@ from flask import Blueprint, abort, render_template
 from sqlite_utils import Database
 
 from webapp.auth.users import INSTALLER, SUPERVISOR
-from webapp.gbcs.describe import describe
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.signing import CertificateStore
 from webapp.jobs import repo
@@ -104,6 +103,10 @@ def view_context(
 ) -> dict[str, Any]:
     """Everything templates/messages/view.html reads, for one message of ``job``: the HHT's
     view and the fleet office's both render it with this."""
+    # the codec's views (describe and its payload views) load with the first message shown:
+    # an idle server holds none of them
+    from webapp.gbcs.describe import describe
+
     try:
         described = describe(raw, certificates)
         error = None

@@ -13,6 +13,7 @@ gate (:mod:`webapp.web.socket_gate`) in front of its Socket.IO.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -103,6 +104,20 @@ def import_socketio_server_only() -> None:
         for name in hidden:
             if sys.modules.get(name) is None:
                 del sys.modules[name]
+
+
+def release_free_heap() -> None:
+    """Hand the C heap's free pages back to the system, once the worker's app is made.
+
+    Making the app frees much of what its imports and set-up allocated, but glibc keeps
+    freed pages inside its heaps mapped (and counted in the worker's resident memory) until
+    ``malloc_trim`` returns them; about 1 MiB of an idle worker. Elsewhere than glibc,
+    nothing is done.
+    """
+    import ctypes  # already loaded in the worker (python-dateutil imports it)
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def protect(app: Flask, threads: int, *, behind_front: bool) -> Flask:
@@ -211,6 +226,7 @@ def serve_gunicorn(
         def load(self) -> Flask:
             import_socketio_server_only()
             app = protect(make_app(), threads, behind_front=behind_front)
+            release_free_heap()
             notify("READY=1")
             return app
 
