@@ -12,18 +12,17 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from werkzeug.serving import make_server
 
 from tests.fleet.conftest import hht_rows, same_rows, sync
 from tests.fleet.test_office import _login
 from tests.workpack.conftest import job_spec, pack_spec
+from webapp.cli.fleet_demo import start_server, stop_server
 from webapp.faults import KILL_ENV
 from webapp.fleet import protocol
 from webapp.fleet.client import collect
@@ -33,8 +32,6 @@ from webapp.fleet.client.sync import BatchLimits, FleetLink, SyncError
 from webapp.fleet.office import packs
 from webapp.fleet.office import unload as central
 from webapp.fleet.office.cluster import Cluster, free_port
-from webapp.fleet.office.db import open_pool
-from webapp.fleet.office.web.app import create_fleet_app
 from webapp.identity import terminal_identity
 from webapp.sim.demo import DEMO_SUPPLIER_EUI
 from webapp.sim.packs import build_pack
@@ -123,43 +120,32 @@ def test_a_sync_killed_after_loading_a_pack_and_after_marking_a_central_unload(
     assert marked == [{"n": made.responses}]
 
 
-def _serve(pool, signer, port: int):  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", port, create_fleet_app(pool, signer), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def test_the_fleet_server_restarted_mid_sync(make_hht, conn, pg: Cluster, signer, monkeypatch):
+def test_the_fleet_server_killed_mid_batch_and_restarted(
+    make_hht, conn, pg: Cluster, monkeypatch, tmp_path
+) -> None:
     clean, van = make_hht("clean"), make_hht("restarted")
     sync(clean, LIMITS)
     port = free_port()
-    pool = open_pool(pg.dsn())
-    servers = [_serve(pool, signer, port)]
+    server = [start_server(pg.dsn(), port, tmp_path)]  # hht fleet serve, as in production
     join(van, f"http://127.0.0.1:{port}")
-    real = FleetLink._send
-    seen = {"batch": 0}
+    passes = {"mid-body": 0}
 
-    def send(self, path, data, signature):  # type: ignore[no-untyped-def]
-        if path == protocol.BATCH:
-            seen["batch"] += 1
-            if seen["batch"] == 3:  # the server goes down between batches 2 and 3
-                servers[0].shutdown()
-                servers[0].server_close()
-                try:
-                    return real(self, path, data, signature)
-                finally:
-                    servers[0] = _serve(pool, signer, port)  # and comes back
-        return real(self, path, data, signature)
+    def kill_the_server(name: str) -> None:  # instead of the HHT dying, the server does
+        if name == client_sync.MID_BODY:
+            passes["mid-body"] += 1
+            if passes["mid-body"] == 3:  # the third batch half received
+                server[0].send_signal(signal.SIGKILL)
+                server[0].wait()
 
-    monkeypatch.setattr(FleetLink, "_send", send)
+    monkeypatch.setattr(client_sync, "checkpoint", kill_the_server)
     try:
-        with pytest.raises(SyncError, match="cannot be reached"):
+        with pytest.raises(SyncError):
             sync(van, LIMITS)
-        sync(van, LIMITS)
+        server[0] = start_server(pg.dsn(), port, tmp_path)
+        report = sync(van, LIMITS)
     finally:
-        servers[0].shutdown()
-        pool.close()
-    assert seen["batch"] > 3
+        stop_server(server[0])
+    assert passes["mid-body"] > 3 and report.batches >= 1
     same_rows(conn, _id(clean), _id(van))
 
 
