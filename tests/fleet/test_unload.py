@@ -160,3 +160,38 @@ def test_the_fleet_identity_is_made_once_owner_only_or_given_by_path(tmp_path) -
     with pytest.raises(FleetIdentityError, match="not the certificate"):
         load(tmp_path / "id" / "fleet-signing.key", tmp_path / "other" / "fleet-signing.pem")
     assert other.fingerprint != first.fingerprint
+    with pytest.raises(FleetIdentityError, match="no fleet signing identity"):
+        fleet_identity(tmp_path / "never-made", create=False)
+    assert not (tmp_path / "never-made").exists()
+
+
+def test_hht_fleet_unload_signs_with_the_identity_migrate_made(
+    make_hht, conn, pg, tmp_path
+) -> None:
+    from click.testing import CliRunner
+
+    from webapp.cli.group import main
+
+    sync(make_hht("van-c"))
+    runner = CliRunner()
+    missing = runner.invoke(
+        main,
+        ["fleet", "unload", DEMO_SUPPLIER_EUI, "--dsn", pg.dsn(), "--out", str(tmp_path),
+         "--identity-dir", str(tmp_path / "nowhere")],
+    )  # fmt: skip
+    assert missing.exit_code == 2 and "no fleet signing identity" in missing.output
+    made = runner.invoke(
+        main,
+        ["fleet", "migrate", "--dsn", pg.dsn(), "--identity-dir", str(tmp_path / "id")],
+    )
+    assert made.exit_code == 0, made.output
+    fingerprint = fleet_identity(tmp_path / "id", create=False).fingerprint
+    assert fingerprint in made.output
+    out = runner.invoke(
+        main,
+        ["fleet", "unload", DEMO_SUPPLIER_EUI, "--dsn", pg.dsn(), "--out", str(tmp_path),
+         "--identity-dir", str(tmp_path / "id")],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    (archive,) = tmp_path.glob("fleet-unload-*.zip")
+    assert central.check_signature(archive.read_bytes(), fingerprint) is None

@@ -50,11 +50,17 @@ def identity_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
-def _signer(identity_dir: Path | None, signing_key: Path | None, signing_cert: Path | None):  # type: ignore[no-untyped-def]
+def _signer(  # type: ignore[no-untyped-def]
+    identity_dir: Path | None,
+    signing_key: Path | None,
+    signing_cert: Path | None,
+    *,
+    create: bool = True,
+):
     from webapp.fleet.office.identity import FleetIdentityError, resolve
 
     try:
-        return resolve(identity_dir, signing_key, signing_cert)
+        return resolve(identity_dir, signing_key, signing_cert, create=create)
     except (FleetIdentityError, OSError) as exc:
         fail(str(exc))
 
@@ -289,7 +295,7 @@ def unload_command(
     """Make the central DUIS unload of everything waiting for SUPPLIER (signed by the fleet)."""
     from webapp.fleet.office.unload import CentralUnloadError, make
 
-    signer = _signer(identity_dir, signing_key, signing_cert)
+    signer = _signer(identity_dir, signing_key, signing_cert, create=False)
     with _connect(dsn) as conn:
         try:
             made = make(conn, supplier.replace("-", "").upper(), "cli", signer)

@@ -69,13 +69,20 @@ def load(key_path: Path, cert_path: Path) -> SigningIdentity:
     return SigningIdentity(key, cert)
 
 
-def fleet_identity(directory: Path | None = None) -> SigningIdentity:
+def fleet_identity(directory: Path | None = None, *, create: bool = True) -> SigningIdentity:
     """The fleet's signing identity in ``directory`` (the default one when None), made on
-    first use."""
-    folder = ensure_private_dir(Path(directory) if directory else default_dir())
+    first use unless ``create`` is False (then a missing one is an error: a second identity
+    made by mistake would sign unloads the back office does not trust)."""
+    folder = Path(directory) if directory else default_dir()
     key_path, cert_path = folder / KEY_FILE, folder / CERT_FILE
     if key_path.is_file() and cert_path.is_file():
         return load(key_path, cert_path)
+    if not create:
+        raise FleetIdentityError(
+            f"no fleet signing identity in {folder}: give the folder hht fleet migrate made it "
+            f"in (--identity-dir or ${IDENTITY_ENV})"
+        )
+    folder = ensure_private_dir(folder)
     key = ec.generate_private_key(ec.SECP256R1())
     fleet_id = f"FLEET-{secrets.token_hex(6).upper()}"
     name = x509.Name(
@@ -104,12 +111,16 @@ def fleet_identity(directory: Path | None = None) -> SigningIdentity:
 
 
 def resolve(
-    directory: Path | None, key_path: Path | None = None, cert_path: Path | None = None
+    directory: Path | None,
+    key_path: Path | None = None,
+    cert_path: Path | None = None,
+    *,
+    create: bool = True,
 ) -> SigningIdentity:
     """The identity the command line asked for: a key and certificate by path, or the one in
-    ``directory`` (made there on first use)."""
+    ``directory`` (made there on first use when ``create``)."""
     if (key_path is None) != (cert_path is None):
         raise FleetIdentityError("give both --signing-key and --signing-cert, or neither")
     if key_path is not None and cert_path is not None:
         return load(key_path, cert_path)
-    return fleet_identity(directory)
+    return fleet_identity(directory, create=create)
