@@ -63,7 +63,7 @@ postgres:
 # (README "Run a fleet office"); serves until Ctrl-C.
 FLEET_PORT ?= 8090
 fleet: $(PARSER_STAMP) postgres
-	$(HHT) fleet-demo --data-dir $(DATA)/fleet --port $(FLEET_PORT)
+	$(HHT) fleet-demo --demo-dir $(DATA)/fleet --port $(FLEET_PORT)
 
 # The fleet office at 1,000 HHTs x 100 jobs (a million events): sync throughput, history p95
 # per filter, database size; printed and written to .bench/fleet.json (minutes; not in

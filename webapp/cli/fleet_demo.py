@@ -2,7 +2,7 @@
 
 A throwaway PostgreSQL (:class:`webapp.fleet.office.cluster.Cluster`), the fleet office on
 loopback with a demo supervisor, and three demo HHTs, each in a data directory of its own
-under ``--data-dir``: each is made from the demo (:func:`webapp.sim.demo.create_demo`, one
+under ``--demo-dir``: each is made from the demo (:func:`webapp.sim.demo.create_demo`, one
 supplier, one street), gets its own terminal identity, is enrolled and joined, runs some of
 its jobs on the simulated HAN and syncs.  Then the address and the login are printed and the
 fleet serves until Ctrl-C, when the server and PostgreSQL stop (the cluster is removed; the
@@ -249,19 +249,19 @@ def _announce(url: str, dsn: str, hhts: list[DemoHht]) -> None:
 
 @click.command("fleet-demo")
 @click.option(
-    "--data-dir",
+    "--demo-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("var/fleet"),
     show_default=True,
-    help="Where the demo HHTs' folders go (made anew each run).",
+    help="Where the demo HHTs' data folders go (made anew each run).",
 )
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
-def fleet_demo(data_dir: Path, port: int) -> None:
+def fleet_demo(demo_dir: Path, port: int) -> None:
     """A throwaway PostgreSQL, the fleet office and three demo HHTs that run jobs and sync."""
     from webapp.fleet.office.cluster import Cluster, ClusterError
     from webapp.fleet.office.schema import migrate
 
-    root = data_dir.resolve()
+    root = demo_dir.resolve()
     try:
         prepare_folder(root)
     except DemoError as exc:
