@@ -42,7 +42,9 @@ def test_an_installer_pack_goes_to_the_hht_they_last_logged_in_on(make_hht, conn
     sync(van_p)
     sync(van_q)  # alex is a user of both; van-q showed them last
     assert {i["username"]: i["hht_id"] for i in packs.installers(conn)}["alex"] == q_id
-    # alex logs in on van-p, with a clock hours behind van-q's: the fleet's clock decides
+    _log_in(van_q, "alex", time.time())
+    sync(van_q)
+    # then alex logs in on van-p, whose clock is hours behind van-q's: the fleet's clock decides
     _log_in(van_p, "alex", time.time() - 6 * 3600)
     sync(van_p)
     assert {i["username"]: i["hht_id"] for i in packs.installers(conn)}["alex"] == p_id
@@ -52,6 +54,15 @@ def test_an_installer_pack_goes_to_the_hht_they_last_logged_in_on(make_hht, conn
     assert len(sync(van_p).packs_loaded) == 1
     assert hht_rows(van_p, "SELECT id FROM jobs WHERE id = 'FA1'") == [{"id": "FA1"}]
     assert hht_rows(van_q, "SELECT id FROM jobs WHERE id = 'FA1'") == []
+    # alex's sessions on van-q end (logged out, expired): that does not make van-q theirs
+    db = sqlite3.connect(van_q / "hht.sqlite")
+    try:
+        db.execute("DELETE FROM sessions")
+        db.commit()
+    finally:
+        db.close()
+    sync(van_q)
+    assert {i["username"]: i["hht_id"] for i in packs.installers(conn)}["alex"] == p_id
     # alex moves to van-q: the next pack goes there, the one loaded stays on van-p
     _log_in(van_q, "alex", time.time())
     sync(van_q)

@@ -446,7 +446,8 @@ def _registers(conn: psycopg.Connection, hht_id: str, regs: dict[str, Any]) -> N
 
 def _users(conn: psycopg.Connection, hht_id: str, items: list[dict[str, Any]]) -> None:
     """The HHT's users, each with when a sync first showed its newest login (the fleet's
-    clock): unchanged when the HHT reports the same login as before."""
+    clock): unchanged when the HHT reports no newer login than before (the same one, or none
+    once its sessions ended: a logout does not make the HHT theirs)."""
     rows = []
     for item in items:
         username = _value(item, "username")
@@ -475,8 +476,9 @@ def _users(conn: psycopg.Connection, hht_id: str, items: list[dict[str, Any]]) -
                 "INSERT INTO hht_users (hht_id, username, display_name, role, disabled, "
                 "last_seen) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (hht_id, username) DO "
                 "UPDATE SET display_name = excluded.display_name, role = excluded.role, "
-                "disabled = excluded.disabled, last_seen = excluded.last_seen, "
-                "active_at = CASE WHEN excluded.last_seen IS DISTINCT FROM hht_users.last_seen "
+                "disabled = excluded.disabled, "
+                "last_seen = greatest(hht_users.last_seen, excluded.last_seen), "
+                "active_at = CASE WHEN excluded.last_seen > coalesce(hht_users.last_seen, 0) "
                 "THEN now() ELSE hht_users.active_at END",
                 rows,
             )
