@@ -31,8 +31,9 @@ LOADED_ON_USE = (
     "logging",
 )
 PARSE_AND_LIST_MODULES = """
-import sys
+import os, sys
 sys.argv = ["hht", "parse", "00"]
+os._exit = sys.exit  # hht parse exits at once; here the modules are listed first
 from webapp.cli import run
 try:
     run()

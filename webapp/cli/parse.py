@@ -58,12 +58,14 @@ def main(argv: list[str]) -> int:
 
     # The codec's import makes thousands of objects that live as long as the process: the
     # cyclic collector walking them on the way finds nothing and only delays the start.
+    # Once loaded they are set aside (frozen), so that collections between inputs skip them.
     gc.disable()
     try:
         from webapp.gbcs.describe import describe, parse_input, render_text
         from webapp.gbcs.errors import GbcsError
         from webapp.gbcs.signing import CertificateStore
     finally:
+        gc.freeze()
         gc.enable()
 
     store = CertificateStore.from_directory(args.certs) if args.certs else None

@@ -7,10 +7,10 @@ against it to name the nodes and find result codes (``result=True``: 0 is succes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 
 from .header import Cra
+from .records import record
 
 # identifier octets
 SEQUENCE = 0x30
@@ -34,7 +34,7 @@ _DEFAULT_TAGS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Schema:
     name: str
     kind: str  # seq seqof choice int enum octets bits null time cert alert any

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from .records import record
 
 
-@dataclass(frozen=True)
+@record
 class CosemClass:
     name: str
     attributes: tuple[str, ...] = ()  # from attribute 2 (attribute 1 is logical_name)

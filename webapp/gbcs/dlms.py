@@ -9,10 +9,11 @@ choice tag and a result). Data-Notification: ``0F``, invoke id, date-time, one D
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from .reader import Reader
+from .records import record
 
 ACCESS_REQUEST = 0xD9
 ACCESS_RESPONSE = 0xDA
@@ -107,7 +108,7 @@ REQUEST_CHOICES = {
 RESPONSE_CHOICES = {1: "get", 2: "set", 3: "action"}
 
 
-@dataclass(frozen=True)
+@record
 class DlmsData:
     """One A-XDR Data value. ``value`` is None, bool, int, bytes, str or list[DlmsData]."""
 
@@ -122,7 +123,7 @@ class DlmsData:
         return DATA_TYPE_NAMES.get(self.tag, f"type {self.tag}")
 
 
-@dataclass(frozen=True)
+@record
 class CosemReference:
     class_id: int
     instance: bytes
@@ -132,7 +133,7 @@ class CosemReference:
     selection: DlmsData | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RequestSpec:
     choice: int
     target: CosemReference
@@ -143,7 +144,7 @@ class RequestSpec:
         return REQUEST_CHOICES.get(self.choice, f"choice {self.choice}")
 
 
-@dataclass(frozen=True)
+@record
 class ResponseSpec:
     choice: int
     result: int
@@ -159,7 +160,7 @@ class ResponseSpec:
         return table.get(self.result, f"result {self.result}")
 
 
-@dataclass(frozen=True)
+@record
 class DlmsApdu:
     tag: int
     invoke_id: int
@@ -290,7 +291,7 @@ def read_data(reader: Reader, depth: int = 0) -> DlmsData:
     raise reader.fail("a DLMS Data type", f"tag {tag}", start)
 
 
-@dataclass(frozen=True)
+@record
 class _TypeDescription:
     tag: int
     count: int = 0

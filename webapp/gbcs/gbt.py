@@ -45,7 +45,6 @@ from the whole message's MAC header), not on that check.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from .errors import GbcsError
 from .header import (
@@ -58,6 +57,7 @@ from .header import (
     read_grouping_header_body,
 )
 from .reader import Reader, encode_ber_length
+from .records import record
 
 GENERAL_CIPHERING_TAG = 0xDD
 GBT_TAG = 0xE0
@@ -92,7 +92,7 @@ GBT_HEADER_LENGTH = 1 + 1 + BLOCK_NUMBER_LENGTH + BLOCK_NUMBER_LENGTH
 MAX_BER_LENGTH_OCTETS = 5
 
 
-@dataclass(frozen=True)
+@record
 class RoutingHeader:
     """The fields a GBT block repeats from the message it carries."""
 
@@ -126,7 +126,7 @@ _CARRIED_FIELDS = (
 _SHARED_FIELDS = (*_CARRIED_FIELDS, ("date_time_raw", "date-time"))
 
 
-@dataclass(frozen=True)
+@record
 class GbtBlock:
     """One parsed block. ``offset`` is where it starts in the input, ``data_offset`` where its
     block data starts."""

@@ -21,13 +21,13 @@ outcome, firmware distribution receipt, meter integrity warning).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
 from .datetimes import decode_zcl_time, encode_zcl_time
 from .errors import GbcsError
 from .reader import Reader
-from .records import frozen
+from .records import frozen, record
 from .zcl_ids import (
     CMD_DEFAULT_RESPONSE,
     CMD_READ_ATTRIBUTES_RESPONSE,
@@ -50,7 +50,7 @@ MAC_LENGTH = 12
 ALERT_SPECIFIC_LENGTHS = {0x81A0: 2, 0x8F66: 15, 0x8F67: 15, 0x8F1C: 34, 0x8F72: 34}
 
 
-@dataclass(frozen=True)
+@record
 class ZclFrame:
     frame_control: int
     sequence: int
@@ -67,7 +67,7 @@ class ZclFrame:
         return bool(self.frame_control & FRAME_SERVER_TO_CLIENT)
 
 
-@dataclass(frozen=True)
+@record
 class EncryptedContent:
     """A component's ciphered ZCL payload, kept as it came: never decrypted here."""
 
@@ -80,7 +80,7 @@ class EncryptedContent:
         return len(self.ciphered)
 
 
-@dataclass(frozen=True)
+@record
 class GbzComponent:
     control: int
     cluster_id: int
@@ -97,7 +97,7 @@ class GbzComponent:
         return bool(self.control & CONTROL_ENCRYPTED)
 
 
-@dataclass(frozen=True)
+@record
 class GbzPayload:
     profile_id: int
     components: list[GbzComponent]
@@ -365,7 +365,7 @@ def default_response(
     return GbzComponent(control=control, cluster_id=command.cluster_id, zcl=frame)
 
 
-@dataclass(frozen=True)
+@record
 class AttributeRecord:
     """One record of a Read Attributes Response; ``value`` is the ZCL-encoded octets."""
 
@@ -380,12 +380,12 @@ def read_attributes_response(
 ) -> GbzComponent:
     """A ZCL Read Attributes Response (command 0x01) answering a Read Attributes command."""
     payload = bytearray()
-    for record in records:
-        payload += record.attribute_id.to_bytes(2, "little") + bytes([record.status])
-        if record.status == STATUS_SUCCESS:
-            if record.data_type is None:
+    for each in records:
+        payload += each.attribute_id.to_bytes(2, "little") + bytes([each.status])
+        if each.status == STATUS_SUCCESS:
+            if each.data_type is None:
                 raise ValueError("a successful attribute record needs a data type")
-            payload += bytes([record.data_type]) + record.value
+            payload += bytes([each.data_type]) + each.value
     frame = ZclFrame(
         frame_control=FRAME_SERVER_TO_CLIENT,
         sequence=command.zcl.sequence,

@@ -16,13 +16,13 @@ The content length, payload and signature that follow are handled in :mod:`messa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import IntEnum
 
 from .datetimes import DLMS_DATETIME_LENGTH, decode_dlms_datetime, encode_dlms_datetime
 from .reader import Reader, encode_ber_length
-from .records import frozen
+from .records import frozen, record
 
 GENERAL_SIGNING_TAG = 0xDF
 TRANSACTION_ID_LENGTH = 9
@@ -42,7 +42,7 @@ class Cra(IntEnum):
     ALERT = 3
 
 
-@dataclass(frozen=True)
+@record
 class OtherInfo:
     """Other-Information of the grouping header.
 
@@ -58,7 +58,7 @@ class OtherInfo:
     supplementary_originator_counter: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class GroupingHeader:
     cra: Cra
     counter: int

@@ -17,7 +17,7 @@ payload. The signature field is ``00`` (none) or ``40`` followed by 64 octets r|
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,7 +35,7 @@ from .header import (
 )
 from .mac import MAC_LENGTH, compute_mac, mac_authenticated_data
 from .reader import Reader, encode_ber_length
-from .records import frozen
+from .records import frozen, record
 from .signing import SIGNATURE_LENGTH, sign
 
 GENERAL_CIPHERING_TAG = 0xDD
@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class Message:
     """A parsed message. Offsets index ``raw`` (for GBT input, the reassembled message).
 
@@ -257,7 +257,7 @@ def _parse_usual(data: bytes, offset: int) -> tuple[Message, int] | None:
     return message, end
 
 
-@dataclass(frozen=True)
+@record
 class _SigningFields:
     start: int
     header: GroupingHeader
@@ -268,7 +268,7 @@ class _SigningFields:
     signature_offset: int | None
 
 
-@dataclass(frozen=True)
+@record
 class _MacFields:
     security_control: int
     invocation_counter: int

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .reader import Reader
+from .records import record
 
 MAX_DEPTH = 8
 TYPE_NAMES = {
@@ -63,7 +63,7 @@ def fixed_size(data_type: int) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class ZclValue:
     data_type: int
     value: Any
@@ -134,7 +134,7 @@ def encode_value(data_type: int, value: Any) -> bytes:
     return int(value).to_bytes(size, "little", signed=signed)
 
 
-@dataclass(frozen=True)
+@record
 class AttributeReport:
     attribute_id: int
     status: int

@@ -8,8 +8,9 @@ minutes bytes7 rest``. Fields marked ``sensitive`` are withheld from views.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .records import record
 from .zcl_ids import (
     CLUSTER_BASIC,
     CLUSTER_CALENDAR,
@@ -69,7 +70,7 @@ TOP_UP_RESULTS = {
 ORIGINATING_DEVICES = {0x00: "Energy Service Interface", 0x01: "Meter", 0x02: "In-Home Display"}
 
 
-@dataclass(frozen=True)
+@record
 class Field:
     name: str
     kind: str
@@ -77,7 +78,7 @@ class Field:
     values: Mapping[int, str] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Repeat:
     """Fields repeated ``count_from`` times (a previous field's value), else to the end."""
 
@@ -87,13 +88,13 @@ class Repeat:
     count_mask: int = 0xFFFFFFFF
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     name: str
     fields: tuple[Field | Repeat, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Cluster:
     name: str
     attributes: Mapping[int, str] = field(default_factory=dict)
