@@ -90,8 +90,10 @@ class WindowSeen:
 class WindowWatch:
     """The window of each job's hub, as the scans saw it, for the countdown."""
 
-    def __init__(self, clock: Any = time.time) -> None:
+    def __init__(self, clock: Any = time.time, *, time_scale: float = 1.0) -> None:
         self._clock = clock
+        # a simulated hub's time runs ``time_scale`` times faster: so does its window
+        self._window_seconds = MENU_WINDOW_SECONDS / time_scale
         self._jobs: dict[str, WindowSeen] = {}
 
     def observe(self, job_id: str, beacons: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -108,7 +110,7 @@ class WindowWatch:
             seen.open_since = now
         if seen.open_since is None:
             return {"open": True}
-        left = seen.open_since + MENU_WINDOW_SECONDS - now
+        left = seen.open_since + self._window_seconds - now
         if left <= 0:
             return {"open": True}
         return {"open": True, "seconds_left": int(left), "opened_seen_at": seen.open_since}

@@ -75,7 +75,7 @@ class Runner:
         self.certificates = certificates  # replaced when a work pack brings new ones
         self.clock = clock or Clock()  # replaced by tests that hold the time
         self.board = LiveBoard(publish)
-        self.windows = WindowWatch()
+        self.windows = WindowWatch(time_scale=time_scale)
         self.journal = Journal(store, self.board, lambda: self.clock)
         self.waiters = Waiters()
         self.receiver = Receiver(
