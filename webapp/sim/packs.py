@@ -19,6 +19,8 @@ work does.  The description (README, "Building packs")::
         hub_install: {chf_location: Deep indoors, aerial_install: false}
         device_sets:
           - sim_site: 14 Acacia Avenue     # a simulated home (made if absent)
+            # also: installed, opens_without_wan, gsme_dropped (its gas meter has left
+            # the HAN; the default for plan gsme-rejoin)
           - devices: {hub: ..., chf: ..., gpf: ..., esme: ..., gsme: ..., ihd: ...}
 
 Commands for devices the simulator does not know are still well formed, with a
@@ -55,6 +57,8 @@ from webapp.workpack.manifest import FORMAT, MANIFEST_NAME, SIGNATURE_NAME
 from webapp.workpack.trust import sha256_hex, sign_detached
 
 MAX_SPEC_BYTES = 4 * 1024 * 1024
+#: A simulated home made for this plan has a gas meter that dropped off its HAN.
+GSME_REJOIN_PLAN = "gsme-rejoin"
 
 
 def read_spec(path: Path) -> dict[str, Any]:
@@ -133,6 +137,7 @@ def _devices(
                 unknown_networks=1,
                 installed=bool(dset.get("installed", maintenance)),
                 opens_without_wan=bool(dset.get("opens_without_wan", False)),
+                gsme_dropped=bool(dset.get("gsme_dropped", job.get("plan") == GSME_REJOIN_PLAN)),
             )
         devices = device_set_of(site)
         if maintenance and isinstance(job.get("installer_pin"), str):

@@ -168,16 +168,24 @@ def test_schema_1_file_is_migrated(tmp_path) -> None:
     conn.execute("ALTER TABLE hubs DROP COLUMN channel_868")
     for column in ("window_until", "opens_without_wan", "wan_down_since"):
         conn.execute(f"ALTER TABLE hubs DROP COLUMN {column}")
-    for column in ("in_device_log", "replaces", "menu_pin", "menu_failures", "menu_locked_until"):
+    for column in (
+        "in_device_log",
+        "replaces",
+        "menu_pin",
+        "menu_failures",
+        "menu_locked_until",
+        "dropped_at",
+    ):
         conn.execute(f"ALTER TABLE devices DROP COLUMN {column}")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     conn.commit()
     conn.close()
     again = SimHan.open(state, clock=SimClock(FAST, start=START))
     try:
-        assert again.store.get_meta("schema") == "4"
+        assert again.store.get_meta("schema") == "5"
         assert again.hubs.hub(site.hub_id)["channel_868"] is None
         assert again.hubs.hub(site.hub_id)["opens_without_wan"] == 0
+        assert again.hubs.device(site.gsme_id)["dropped_at"] is None
         assert run(connect(again, site.hub_id)).is_open
     finally:
         again.close()

@@ -39,6 +39,7 @@ from webapp.gbcs.message import (
 from webapp.gbcs.zcl_status import STATUS_DUPLICATE_EXISTS, STATUS_NOT_AUTHORIZED
 
 from .device_log_changes import apply_device_log_change
+from .gas_proxy import apply_gpf_join, gpf_passes, record_undelivered
 from .keys import load_private_key
 from .payloads import ReadContext, rejection_payload, success_payload
 from .state import HanStore, counter_text, counter_value
@@ -138,6 +139,9 @@ class DeviceRunner:
             if device is None or message.recipient_hex != device["eui"]:
                 log.warning("queued message %s has no device here; dropped", pending["id"])
                 return None
+            if not gpf_passes(device, message.message_code):
+                record_undelivered(self.store, device, message, pending["route"], now)
+                return None
             last = self.store.row(
                 "SELECT counter FROM counters WHERE device = ? AND originator = ?",
                 [device["eui"], message.originator_hex],
@@ -148,6 +152,7 @@ class DeviceRunner:
             if outcome is Outcome.SUCCESS:
                 self._record_execution(device, message, pending["route"], now)
                 apply_device_log_change(self.store, device, message)
+                apply_gpf_join(self.store, device, message)
                 payload = success_payload(
                     message.message_code,
                     message.payload,

@@ -15,6 +15,7 @@ from .air import Air
 from .clock import SimClock, iso
 from .devices import DeviceKind
 from .frame_air import FrameAir
+from .gas_proxy import drop_off
 from .hub import CLOCK_KEY, GSME_WAKE_INTERVAL_SECONDS, HubController, Route
 from .keys import DeviceCa, device_credentials
 from .meter_menu import MenuResult, enter_pin, set_menu_pin
@@ -128,6 +129,7 @@ class SimHan:
         unknown_networks: int = 2,
         installed: bool = False,
         opens_without_wan: bool = False,
+        gsme_dropped: bool = False,
     ) -> SiteInfo:
         """A home hub (CHF + GPF) with ESME, GSME and IHD, powered on now, plus
         ``neighbours`` complete hubs in range and ``unknown_networks`` foreign beacons.
@@ -135,7 +137,8 @@ class SimHan:
         ``installed``: a home commissioned long ago (its hub powered on
         :data:`INSTALLED_AGO_SECONDS` before now, its window closed, its device log holding
         the meters and the display). ``opens_without_wan``: the hub's policy of opening its
-        window while its WAN is down."""
+        window while its WAN is down. ``gsme_dropped``: its gas meter has dropped off the
+        HAN (:mod:`.gas_proxy`): nothing reaches it until a CS03B re-joins it."""
         if self.store.row("SELECT name FROM sites WHERE name = ?", [name]) is not None:
             raise ValueError(f"a site called {name!r} exists already")
         index = self.store.row("SELECT count(*) AS n FROM sites")["n"]
@@ -156,6 +159,8 @@ class SimHan:
         self._write_site(plan, index, now)
         if opens_without_wan:
             self.set_opens_without_wan(plan.home.hub_id, True)
+        if gsme_dropped:
+            self.drop_off_gsme(plan.home.hub_id)
         log.info("simulated site %r: hub %s", name, plan.home.hub_id)
         return self.site(name)
 
@@ -320,6 +325,21 @@ class SimHan:
             raise KeyError(f"hub {hub_id} has no gas meter")
         self.hubs.press_button(gsme["eui"])
 
+    def drop_off_gsme(self, hub_id: str) -> None:
+        """The gas meter of ``hub_id`` (or the one it names) leaves the HAN now: its join to
+        the GPF is lost until a CS03B re-joins it (:mod:`.gas_proxy`)."""
+        drop_off(self.store, self._gas_meter(hub_id)["eui"], self.clock.now())
+
+    def _gas_meter(self, hub_id: str) -> dict[str, Any]:
+        hub = self._hub_of(hub_id)
+        gsme = self.store.row(
+            "SELECT * FROM devices WHERE hub_id = ? AND kind = ? ORDER BY rowid DESC LIMIT 1",
+            [hub["hub_id"], DeviceKind.GSME.value],
+        )
+        if gsme is None:
+            raise KeyError(f"hub {hub_id} has no gas meter")
+        return gsme
+
     def set_wan(self, hub_id: str, up: bool) -> None:
         self.hubs.set_wan(self._hub_of(hub_id)["hub_id"], up)
 
@@ -439,8 +459,22 @@ class SimHan:
             "window_closes_at": iso(window.closes_at),
             "opens_without_wan": bool(hub["opens_without_wan"]),
             "wan_up": bool(hub["wan_up"]),
+            "gas_meter": self._gas_meter_status(hub["hub_id"]),
             "queued_commands": held,
             "messages_for_hht": waiting,
+        }
+
+    def _gas_meter_status(self, hub_id: str) -> dict[str, Any] | None:
+        """The home's gas meter: joined to the hub's GPF, or dropped off (and since when)."""
+        try:
+            gsme = self._gas_meter(hub_id)
+        except KeyError:
+            return None
+        dropped = gsme["dropped_at"]
+        return {
+            "eui": gsme["eui"],
+            "state": "joined" if dropped is None else "dropped-off",
+            "dropped_off_at": iso(dropped),
         }
 
     # ------------------------------------------------------------ radio

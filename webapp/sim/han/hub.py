@@ -8,7 +8,8 @@ runs at the next pump, with the time stamps it would have had.
 
 The gas meter (GSME) sleeps.  Commands for it wait at the GPF until it wakes: every
 ``GSME_WAKE_INTERVAL_SECONDS`` from a device-specific anchor, or when its button is
-pressed; it then stays awake for a short while and runs what is held in order.
+pressed; it then stays awake for a short while and runs what is held in order.  A gas meter
+that has dropped off the HAN gets nothing but its re-join (:mod:`.gas_proxy`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from webapp.gbcs.message import parse_message
 
 from .clock import SimClock
 from .devices import COMMAND_DEVICES, DeviceKind, DeviceRunner, Execution, processing_delay
+from .gas_proxy import DROPPED_OFF_REASON, gpf_passes
 from .state import HanStore, counter_text
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,9 @@ class HubController:
             return 0
         if DeviceKind(device["kind"]) not in COMMAND_DEVICES:
             self._drop(hub_id, message, route, f"{device['kind']} takes no commands", now)
+            return 0
+        if not gpf_passes(device, message.message_code):
+            self._drop(hub_id, message, route, DROPPED_OFF_REASON, now)
             return 0
         with self.store.atomic():
             due = self._due(device, bytes(raw), now, immediate)

@@ -25,7 +25,7 @@ from webapp.files import create_private, private_dir
 log = logging.getLogger(__name__)
 
 DB_FILE = "han.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS devices (
     replaces TEXT,
     menu_pin TEXT,
     menu_failures INTEGER NOT NULL DEFAULT 0,
-    menu_locked_until REAL
+    menu_locked_until REAL,
+    dropped_at REAL
 );
 CREATE INDEX IF NOT EXISTS devices_hub ON devices(hub_id);
 CREATE TABLE IF NOT EXISTS foreign_beacons (
@@ -156,6 +157,8 @@ _MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE devices ADD COLUMN menu_failures INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE devices ADD COLUMN menu_locked_until REAL",
     ],
+    # a gas meter that has dropped off the hub's HAN (NULL: joined to the GPF)
+    5: ["ALTER TABLE devices ADD COLUMN dropped_at REAL"],
 }
 
 
