@@ -59,19 +59,17 @@ def _load(key_path: Path, cert_path: Path) -> SigningIdentity:
     return SigningIdentity(key, x509.load_pem_x509_certificate(cert_path.read_bytes()))
 
 
-def terminal_identity(data_dir: Path) -> SigningIdentity:
-    """This terminal's signing identity, created on first use."""
-    directory = ensure_private_dir(Path(data_dir) / IDENTITY_DIR)
-    key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
-    if key_path.is_file() and cert_path.is_file():
-        return _load(key_path, cert_path)
+def self_signed(
+    organisation: str, common_name: str, serial: str, validity: timedelta = VALIDITY
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A new P-256 key and its self-signed end-entity certificate (a terminal's or a fleet
+    office's signing identity), valid from a day ago for ``validity``."""
     key = ec.generate_private_key(ec.SECP256R1())
-    terminal_id = f"HHT-{secrets.token_hex(6).upper()}"
     name = x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HHT"),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"Hand Held Terminal {terminal_id}"),
-            x509.NameAttribute(NameOID.SERIAL_NUMBER, terminal_id),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, serial),
         ]
     )
     now = datetime.now(UTC)
@@ -82,10 +80,21 @@ def terminal_identity(data_dir: Path) -> SigningIdentity:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + VALIDITY)
+        .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
+    return key, cert
+
+
+def terminal_identity(data_dir: Path) -> SigningIdentity:
+    """This terminal's signing identity, created on first use."""
+    directory = ensure_private_dir(Path(data_dir) / IDENTITY_DIR)
+    key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
+    if key_path.is_file() and cert_path.is_file():
+        return _load(key_path, cert_path)
+    terminal_id = f"HHT-{secrets.token_hex(6).upper()}"
+    key, cert = self_signed("HHT", f"Hand Held Terminal {terminal_id}", terminal_id)
     write_private(key_path, private_pem(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     log.info("created terminal signing identity %s", terminal_id)

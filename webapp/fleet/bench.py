@@ -66,30 +66,14 @@ P95_BOUND_MS = 100.0
 
 # ------------------------------------------------------------------ generating HHTs
 def _identity(n: int) -> tuple[Any, bytes, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    """A generated HHT's key, its certificate (PEM) and its id, as ``terminal_identity``
+    would make them."""
+    from cryptography.hazmat.primitives import serialization
 
-    key = ec.generate_private_key(ec.SECP256R1())
+    from webapp.identity import self_signed
+
     terminal_id = f"HHT-{n:012X}"
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HHT"),
-            x509.NameAttribute(NameOID.SERIAL_NUMBER, terminal_id),
-        ]
-    )
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed("HHT", f"Hand Held Terminal {terminal_id}", terminal_id)
     return key, cert.public_bytes(serialization.Encoding.PEM), terminal_id
 
 

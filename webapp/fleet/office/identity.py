@@ -14,17 +14,17 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from webapp.config import ensure_private_dir
 from webapp.files import write_private
-from webapp.identity import SigningIdentity
+from webapp.identity import SigningIdentity, self_signed
 from webapp.x509_certs import private_pem
 
 log = logging.getLogger(__name__)
@@ -83,27 +83,8 @@ def fleet_identity(directory: Path | None = None, *, create: bool = True) -> Sig
             f"in (--identity-dir or ${IDENTITY_ENV})"
         )
     folder = ensure_private_dir(folder)
-    key = ec.generate_private_key(ec.SECP256R1())
     fleet_id = f"FLEET-{secrets.token_hex(6).upper()}"
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"HHT fleet office {fleet_id}"),
-            x509.NameAttribute(NameOID.SERIAL_NUMBER, fleet_id),
-        ]
-    )
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed(ORGANISATION, f"HHT fleet office {fleet_id}", fleet_id, VALIDITY)
     write_private(key_path, private_pem(key))
     write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     log.info("created the fleet's signing identity %s in %s", fleet_id, folder)
