@@ -15,17 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from webapp.bench.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 SERVER_START_SECONDS = 30.0
 BROWSER_TIME_SCALE = "30"

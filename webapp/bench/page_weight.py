@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from webapp.bench.attack import _first_job, make_demo, running_server
+from webapp.bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from webapp.sim.demo import DEMO_INSTALLER
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 #: After the load event: the page's clock fetch and its socket's first messages.
 SETTLE_MS = 1500

@@ -20,18 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from webapp.bench.attack import make_demo, running_server
+from webapp.bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from webapp.sim.demo import DEMO_INSTALLER, DEMO_SUPERVISOR
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONES = ({"width": 360, "height": 640}, {"width": 390, "height": 844})
 DESK = {"width": 1280, "height": 800}
 DEFAULT_OUT = Path(".bench/screens")
