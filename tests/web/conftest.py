@@ -1,11 +1,12 @@
-"""Helpers for the web tests: hypothesis settings, JSON junk, and a dump of the database."""
+"""Helpers for the web tests: hypothesis settings, JSON junk, a dump of the database, and a
+job run to its end on the app's own radio."""
 
 from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from webapp.web.context import station
+from webapp.web.context import loop, station
 
 SETTINGS = settings(
     max_examples=25,
@@ -34,3 +35,18 @@ def dump(app) -> dict:  # type: ignore[no-untyped-def]
             for table in db.table_names()
             if table not in COUNTED
         }
+
+
+def run_job_to_end(app, job: dict) -> None:  # type: ignore[no-untyped-def]
+    """Run ``job`` to its end on the app's simulated radio, as the installer's phone does."""
+    with app.app_context():
+        st, radio_loop = station(), loop()
+
+    async def run() -> None:
+        st.han.power_cycle(job["expected_hub_id"])
+        await st.runner.connect(job["id"], job["expected_hub_id"])
+        await st.runner.start(job["id"])
+        await st.runner.wait(job["id"])
+
+    radio_loop.call(run())
+    assert st.store.reader()["jobs"].get(job["id"])["status"] == "completed"

@@ -6,12 +6,13 @@ import re
 
 from tests.conftest import login
 from tests.gbcs.vectors import TOP_UP, UTRN
+from tests.web.conftest import run_job_to_end
 from tests.web.page_text import main_text
 from webapp.gbcs.gbz import build_gbz
 from webapp.gbcs.header import Cra, GroupingHeader, OtherInfo
 from webapp.gbcs.message import build_general_signing, wrap_general_ciphering
 from webapp.jobs.states import device_name
-from webapp.web.context import loop, station
+from webapp.web.context import station
 from webapp.web.views import eui as eui_text
 from webapp.web.views import local_time
 
@@ -84,20 +85,6 @@ def test_supervisor_sees_any_message_and_anonymous_none(app, client, demo_jobs):
 
 
 # ------------------------------------------------------------------ for people, on a phone
-def _run_job(app, job: dict) -> None:  # type: ignore[no-untyped-def]
-    """Run ``job`` to its end on the simulated radio, so that it has answers."""
-    with app.app_context():
-        st, radio_loop = station(), loop()
-
-    async def run() -> None:
-        st.han.power_cycle(job["expected_hub_id"])
-        await st.runner.connect(job["id"], job["expected_hub_id"])
-        await st.runner.start(job["id"])
-        await st.runner.wait(job["id"])
-
-    radio_loop.call(run())
-
-
 def _party(page: str, which: str) -> str:
     found = re.search(rf'<dd data-party="{which}">(.*?)</dd>', page, re.S)
     assert found, which
@@ -125,7 +112,7 @@ def test_from_and_to_say_the_role_and_the_supplier_by_name(app, client, demo_job
 
 def test_an_answer_reads_in_local_time_with_its_sender_and_a_way_back(app, client, demo_jobs):
     job = demo_jobs[0]
-    _run_job(app, job)
+    run_job_to_end(app, job)
     with app.app_context():
         db = station().store.reader()
         answer = next(db["responses"].rows_where("job_id = ?", [job["id"]], order_by="id"))

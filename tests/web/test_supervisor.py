@@ -11,6 +11,7 @@ import pytest
 from markupsafe import escape
 
 from tests.conftest import csrf_of, login
+from tests.web.conftest import run_job_to_end
 from tests.web.page_text import empty_headers, labels, main_text, unlabelled_cells
 from webapp.jobs.repo import HISTORY_PAGE_SIZE
 from webapp.jobs.states import ABORT_REASONS, command_label, device_name
@@ -137,21 +138,6 @@ CAPTURE_LINK = re.compile(
 )
 
 
-def _run_job(app, job: dict) -> None:  # type: ignore[no-untyped-def]
-    """Run ``job`` to its end on the app's simulated radio, as the installer's phone does."""
-    with app.app_context():
-        st, radio_loop = station(), loop()
-
-    async def run() -> None:
-        st.han.power_cycle(job["expected_hub_id"])
-        await st.runner.connect(job["id"], job["expected_hub_id"])
-        await st.runner.start(job["id"])
-        await st.runner.wait(job["id"])
-
-    radio_loop.call(run())
-    assert st.store.reader()["jobs"].get(job["id"])["status"] == "completed"
-
-
 @pytest.fixture
 def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The temporary directory the app uses, one the test can look into."""
@@ -185,7 +171,7 @@ def test_a_supervisor_downloads_the_radio_capture_of_a_job(
     app, client, demo_jobs, tmp_path, temp_dir, merged_into
 ):
     job = demo_jobs[0]
-    _run_job(app, job)
+    run_job_to_end(app, job)
     captures_dir = Path(app.config["DATA_DIR"]) / "captures"
     parts_before = _files_under(captures_dir)
     assert parts_before, "the simulator's connection was recorded"
