@@ -126,7 +126,12 @@
     } catch (e) { wakeLock = null; }
   }
 
-  function onMessage(msg) {
+  /* A snapshot fetched while deltas keep coming could be older than some of them: the deltas
+     met meanwhile are replayed on top of it, in the order they came. */
+  let metWhileFetching = null;
+  let fetchAgain = false;
+
+  function onMessage(msg, replaying) {
     if (msg.type === "snapshot") {
       state = msg.snapshot;
       $("log").replaceChildren();
@@ -136,6 +141,7 @@
       return;
     }
     if (!state) return;
+    if (metWhileFetching && !replaying) metWhileFetching.push(msg);
     if (msg.type === "command") {
       for (const sr of state.service_requests) {
         const i = sr.commands.findIndex((c) => c.id === msg.command.id);
@@ -143,17 +149,28 @@
       }
       renderCommands();
       // a settled command may settle its step: the server says in what words
-      if (SETTLED.includes(msg.command.state) || msg.command.state === "sending") refresh();
+      if (!replaying && (SETTLED.includes(msg.command.state) || msg.command.state === "sending")) refresh();
     } else if (msg.type === "live") {
       state.live = msg.live;
       renderLive();
     } else if (msg.type === "event") {
       addLog(msg.event);
-      if (["status", "hub-install"].includes(msg.event.kind)) refresh();
+      if (!replaying && ["status", "hub-install"].includes(msg.event.kind)) refresh();
     }
   }
 
-  function refresh() { return HHT.api(`/api/jobs/${jobId}`).then((s) => onMessage({ type: "snapshot", snapshot: s })); }
+  function refresh() {
+    if (metWhileFetching) { fetchAgain = true; return Promise.resolve(); }
+    metWhileFetching = [];
+    return HHT.api(`/api/jobs/${jobId}`).then((snapshot) => {
+      const met = metWhileFetching;
+      metWhileFetching = null;
+      onMessage({ type: "snapshot", snapshot });
+      met.forEach((m) => onMessage(m, true));
+    }, () => { metWhileFetching = null; }).finally(() => {
+      if (fetchAgain) { fetchAgain = false; refresh(); }
+    });
+  }
 
   async function act(path, body) {
     HHT.showError(errorBox, "");
@@ -187,5 +204,5 @@
     closeConfirm();
   });
   setInterval(() => state && state.live && state.live.deadline_ms && renderLive(), 1000);
-  HHT.followJob(jobId, onMessage, (up) => { if (!up) HHT.showError(errorBox, "Lost contact with the terminal; reconnecting…"); else HHT.showError(errorBox, ""); });
+  HHT.followJob(jobId, (msg) => onMessage(msg), (up) => { if (!up) HHT.showError(errorBox, "Lost contact with the terminal; reconnecting…"); else HHT.showError(errorBox, ""); });
 })();

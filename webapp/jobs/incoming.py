@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.message import Message, parse_message
 from webapp.jobs.replay import is_replay_rejection
-from webapp.jobs.states import DONE_STATES, CommandState
+from webapp.jobs.states import DONE_STATES, CommandState, device_name
 from webapp.store.clock import utc_now
 from webapp.store.sql import fetch_one, get_row, insert_row, update_row
 
@@ -141,7 +141,7 @@ def store_message(
         text = f"the device refused it: {outcome.reason or 'no reason given'}"
     else:
         state = CommandState.ANSWERED
-        text = "answered" if outcome.status == "success" else "answered (outcome not stated)"
+        text = "done" if outcome.status == "success" else "answered, outcome not stated"
     update_row(
         db,
         "commands",
@@ -157,7 +157,10 @@ def store_message(
     command = get_row(db, "commands", command["id"])
     return Incoming(
         new=True,
-        summary=f"Command {command['seq']} ({command['use_case']}): {text}",
+        summary=(
+            f"Command {command['seq']} to the {device_name(command['device_role']).lower()} "
+            f"({command['use_case']}): {text}"
+        ),
         command=command,
         response_id=response_id,
     )
