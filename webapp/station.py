@@ -288,8 +288,8 @@ class Station:
         )
 
     async def close(self) -> None:
-        if self.pusher is not None:
-            self.pusher.stop()
+        if self.pusher is not None:  # its sync may need the loop: wait for it off the loop
+            await asyncio.to_thread(self.pusher.stop)
         for task in self.tasks:
             task.cancel()
         await self.runner.disconnect()

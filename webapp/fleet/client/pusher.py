@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 600.0
 THREAD_NAME = "hht-fleet-pusher"
+STOP_WAIT_SECONDS = 10.0
 
 
 class Pusher:
@@ -74,4 +75,7 @@ class Pusher:
                 wait = MAX_BACKOFF_SECONDS
 
     def stop(self) -> None:
+        """Stop, letting a sync under way finish its request (at most ``STOP_WAIT_SECONDS``)."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(STOP_WAIT_SECONDS)
