@@ -147,11 +147,17 @@ def _sim_action(job_id: str, action: str, refusal: str):  # type: ignore[no-unty
     if hht().radio != "sim" or han is None:
         _fail(refusal, 409)
 
-    async def act() -> None:
+    async def act() -> str | None:
         hub = job["connected_hub_id"] or job["expected_hub_id"]
-        getattr(han, action)(hub)
+        try:
+            getattr(han, action)(hub)
+        except KeyError as exc:  # e.g. a home with no gas meter: say so, not a 500
+            return str(exc.args[0]) if exc.args else "nothing to act on at this home"
+        return None
 
-    _run(act())
+    missing = _run(act())
+    if missing:
+        _fail(f"The simulated home cannot do that: {missing}.", 409)
     event = {"press_gsme_button": "Gas meter button pressed", "power_cycle": "Hub power-cycled"}
     station().runner.note(job_id, "sim", f"{event[action]} (simulator)", _actor())
     return jsonify(ok=True)
