@@ -42,7 +42,7 @@ from .device_log_changes import apply_device_log_change
 from .gas_proxy import apply_gpf_join, gpf_passes, record_undelivered
 from .keys import load_private_key
 from .payloads import ReadContext, rejection_payload, success_payload
-from .state import HanStore, counter_text, counter_value
+from .state import HanStore, counter_text, counter_value, record_rejection
 
 log = logging.getLogger(__name__)
 
@@ -216,19 +216,8 @@ class DeviceRunner:
     def _record_rejection(
         self, device: dict[str, Any], message: Message, route: str, outcome: Outcome, now: float
     ) -> None:
-        self.store.execute(
-            "INSERT INTO rejections (hub_id, device, originator, counter, message_code, route,"
-            " reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                device["hub_id"],
-                device["eui"],
-                message.originator_hex,
-                counter_text(message.counter),
-                message.message_code,
-                route,
-                outcome.value,
-                now,
-            ],
+        record_rejection(
+            self.store, device["hub_id"], device["eui"], message, route, outcome.value, now
         )
 
     def _response(

@@ -26,7 +26,7 @@ from webapp.gbcs.asn1 import parse_der
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.message import Message
 
-from .state import HanStore, counter_text
+from .state import HanStore, record_rejection
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +64,8 @@ def record_undelivered(
     store: HanStore, device: dict[str, Any], message: Message, route: str, now: float
 ) -> None:
     """The GPF gave up on a command it held for ``device`` before the meter dropped off."""
-    store.execute(
-        "INSERT INTO rejections (hub_id, device, originator, counter, message_code, route,"
-        " reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            device["hub_id"],
-            device["eui"],
-            message.originator_hex,
-            counter_text(message.counter),
-            message.message_code,
-            route,
-            DROPPED_OFF_REASON,
-            now,
-        ],
+    record_rejection(
+        store, device["hub_id"], device["eui"], message, route, DROPPED_OFF_REASON, now
     )
 
 

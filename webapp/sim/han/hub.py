@@ -28,7 +28,7 @@ from webapp.gbcs.message import parse_message
 from .clock import SimClock
 from .devices import COMMAND_DEVICES, DeviceKind, DeviceRunner, Execution, processing_delay
 from .gas_proxy import DROPPED_OFF_REASON, gpf_passes
-from .state import HanStore, counter_text
+from .state import HanStore, record_rejection
 
 log = logging.getLogger(__name__)
 
@@ -161,20 +161,8 @@ class HubController:
     def _drop(self, hub_id: str, message: Any, route: Route, reason: str, now: float) -> None:
         log.warning("hub %s dropped a message (%s)", hub_id, reason)
         with self.store.atomic():
-            self.store.execute(
-                "INSERT INTO rejections (hub_id, device, originator, counter, message_code,"
-                " route, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    hub_id,
-                    message.recipient_hex if message else None,
-                    message.originator_hex if message else None,
-                    counter_text(message.counter) if message else None,
-                    message.message_code if message else None,
-                    route.value,
-                    reason,
-                    now,
-                ],
-            )
+            recipient = message.recipient_hex if message else None
+            record_rejection(self.store, hub_id, recipient, message, route.value, reason, now)
 
     # ----------------------------------------------------------------- time
     def pump(self) -> list[Execution]:

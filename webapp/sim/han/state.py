@@ -166,6 +166,33 @@ def counter_text(counter: int) -> str:
     return f"{counter:016X}"
 
 
+def record_rejection(
+    store: HanStore,
+    hub_id: str,
+    device: str | None,
+    message: Any,
+    route: str,
+    reason: str,
+    now: float,
+) -> None:
+    """Note a command the HAN turned away or gave up on, and why (``message`` may be None
+    when the bytes did not parse)."""
+    store.execute(
+        "INSERT INTO rejections (hub_id, device, originator, counter, message_code, route,"
+        " reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            hub_id,
+            device,
+            message.originator_hex if message else None,
+            counter_text(message.counter) if message else None,
+            message.message_code if message else None,
+            route,
+            reason,
+            now,
+        ],
+    )
+
+
 def counter_value(text: str) -> int:
     return int(text, 16)
 
