@@ -146,10 +146,13 @@
       for (const sr of state.service_requests) {
         const i = sr.commands.findIndex((c) => c.id === msg.command.id);
         if (i >= 0) sr.commands[i] = msg.command;
+        // the step's state comes with the command's, in the server's words
+        if (msg.service_request && msg.service_request.id === sr.id) {
+          sr.state = msg.service_request.state;
+          sr.state_label = msg.service_request.state_label;
+        }
       }
       renderCommands();
-      // a settled command may settle its step: the server says in what words
-      if (!replaying && (SETTLED.includes(msg.command.state) || msg.command.state === "sending")) refresh();
     } else if (msg.type === "live") {
       state.live = msg.live;
       renderLive();

@@ -36,6 +36,17 @@ def test_a_job_runs_to_the_end_with_each_counter_executed_once(rig_factory, demo
     # progress went out to the page: a snapshot and every command's changes
     kinds = [m["type"] for j, m in rig.published if j == job_id]
     assert "snapshot" in kinds and "command" in kinds and "live" in kinds
+    # each command's change carries its service request's state: in progress while it is
+    # sent, done once answered (a page redraws the step without fetching the job again)
+    changes = [m for j, m in rig.published if j == job_id and m["type"] == "command"]
+    for change in changes:
+        request = change["service_request"]
+        assert request["id"] == change["command"]["service_request_id"]
+        expected = "done" if change["command"]["state"] == "answered" else "in-progress"
+        assert (request["state"], request["state_label"]) == (
+            expected,
+            {"done": "Done", "in-progress": "In progress"}[expected],
+        )
 
 
 def test_starting_a_running_job_twice_is_refused(rig_factory, demo_jobs):

@@ -313,7 +313,7 @@ class Delivery:
         cmd, changed = await self.store.write_async(commit)
         send.cmd = cmd
         if changed:
-            self.board.publish_command(cmd)
+            self.board.publish_command(cmd, self.store.reader())
         checkpoint("delivered-committed")
 
     async def _await_answer(
@@ -383,7 +383,7 @@ class Delivery:
     # ---------------------------------------------------------------- helpers
     async def _set_command(self, command_id: int, **fields: Any) -> dict[str, Any]:
         cmd = await self.store.write_async(lambda db: repo.update_command(db, command_id, **fields))
-        self.board.publish_command(cmd)
+        self.board.publish_command(cmd, self.store.reader())
         return cmd
 
     def _eta_ms(self, job_id: str) -> int:

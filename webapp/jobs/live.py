@@ -78,8 +78,14 @@ class LiveBoard:
     def publish_event(self, event: dict[str, Any]) -> None:
         self.publish(event["job_id"], "event", event={k: event[k] for k in EVENT_FIELDS})
 
-    def publish_command(self, cmd: dict[str, Any]) -> None:
-        self.publish(cmd["job_id"], "command", command=repo.command_view(cmd))
+    def publish_command(self, cmd: dict[str, Any], db: Database) -> None:
+        """A command's change, with its service request's state as it now stands."""
+        self.publish(
+            cmd["job_id"],
+            "command",
+            command=repo.command_view(cmd),
+            service_request=repo.service_request_view(db, cmd["service_request_id"]),
+        )
 
     def snapshot(self, db: Database, job_id: str) -> dict[str, Any]:
         """Everything a page needs to draw the job, live state included."""

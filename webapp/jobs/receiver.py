@@ -82,7 +82,7 @@ class Receiver:
         if cmd is not None:
             if result.new and cmd["use_case"] in TIME_SETTING_USE_CASES:
                 await self._compare_device_time(cmd, raw)
-            self.board.publish_command(cmd)
+            self.board.publish_command(cmd, self.store.reader())
             self.waiters.settle(cmd["id"], cmd["state"])
 
     def _commit(

@@ -215,6 +215,27 @@ def command_view(cmd: dict[str, Any], job_status: str | None = None) -> dict[str
     }
 
 
+def service_request_view(db: Database, service_request_id: int) -> dict[str, Any]:
+    """A service request's state in words, from its commands' and its job's: what a page
+    needs to redraw the request when one of its commands changes."""
+    row = db.execute(
+        "SELECT j.status FROM service_requests sr JOIN jobs j ON j.id = sr.job_id WHERE sr.id = ?",
+        [service_request_id],
+    ).fetchone()
+    states = [
+        r[0]
+        for r in db.execute(
+            "SELECT state FROM commands WHERE service_request_id = ?", [service_request_id]
+        )
+    ]
+    state = service_request_state(states, row[0] if row else None)
+    return {
+        "id": service_request_id,
+        "state": state.value,
+        "state_label": SERVICE_REQUEST_STATE_LABELS[state],
+    }
+
+
 def responses(db: Database, job_id: str) -> list[dict[str, Any]]:
     return list(db["responses"].rows_where("job_id = ?", [job_id], order_by="id"))
 
