@@ -100,8 +100,11 @@ def test_connect_progress_and_the_next_action_stay_in_view(
     context.close()
 
 
-def test_a_paused_job_says_one_thing(server, phone, demo_jobs, shots) -> None:
-    page = phone
+@pytest.mark.parametrize("size", PHONES, ids=lambda s: f"{s['width']}x{s['height']}")
+def test_a_paused_job_says_one_thing(server, browser, demo_jobs, shots, size) -> None:
+    context = browser.new_context(viewport=size, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
     job = demo_jobs[0]  # its gas meter keeps a command waiting: pause while it waits
     log_in(page, server, "installer", DEMO_INSTALLER)
     _find_and_connect(page, job)
@@ -113,7 +116,7 @@ def test_a_paused_job_says_one_thing(server, phone, demo_jobs, shots) -> None:
     expect(page.locator("#job-status")).to_have_text("Paused")
     expect(page.locator("#start")).to_have_text("Resume")
     expect(page.locator(".cmd[data-state='delivered'] .badge")).to_contain_text("Paused")
-    shots(page, "paused")
+    shots(page, f"paused-{size['width']}")
     shown = page.locator("#srs").inner_text() + page.locator("#now").inner_text()
     assert not [w for w in STILL_GOING if w in shown], shown
     page.reload()  # the same after a reload, from the server's snapshot alone
@@ -121,6 +124,7 @@ def test_a_paused_job_says_one_thing(server, phone, demo_jobs, shots) -> None:
     expect(page.locator(".sr .badge", has_text="Paused").first).to_be_visible()
     shown = page.locator("#srs").inner_text()
     assert not [w for w in STILL_GOING if w in shown], shown
+    context.close()
 
 
 def test_installer_runs_a_job_to_the_next_and_the_unload_holds_one_hub_status(
