@@ -4,7 +4,9 @@ simulated HAN (fast mode) with a site and a supplier to build commands."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,28 @@ def demo_dir(demo_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(demo_template, target)
     return target
+
+
+#: How long a fresh interpreter may take to import what a test asks of it.
+FRESH_PYTHON_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="session")
+def fresh_python() -> Callable[[str], list[str]]:
+    """Runs a script in a new interpreter (nothing imported yet) and gives back the words
+    it printed: for what importing or opening something loads."""
+
+    def run(script: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=FRESH_PYTHON_TIMEOUT_S,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.split()
+
+    return run
 
 
 @pytest.fixture

@@ -14,15 +14,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from webapp.config import ensure_private_dir
 from webapp.files import write_private
-from webapp.x509_certs import private_pem
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+# ``cryptography`` is imported where a key is made or read: a server that has signed
+# nothing yet (idle) does without it.
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +43,28 @@ class SigningIdentity:
 
     @property
     def terminal_id(self) -> str:
+        from cryptography.x509.oid import NameOID
+
         return str(self.certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value)
 
     @property
     def fingerprint(self) -> str:
+        from cryptography.hazmat.primitives import hashes
+
         return self.certificate.fingerprint(hashes.SHA256()).hex()
 
     @property
     def certificate_pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def _load(key_path: Path, cert_path: Path) -> SigningIdentity:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = serialization.load_pem_private_key(key_path.read_bytes(), None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{key_path} is not an EC private key")
@@ -64,6 +76,11 @@ def self_signed(
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A new P-256 key and its self-signed end-entity certificate (a terminal's or a fleet
     office's signing identity), valid from a day ago for ``validity``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -93,6 +110,10 @@ def terminal_identity(data_dir: Path) -> SigningIdentity:
     key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
     if key_path.is_file() and cert_path.is_file():
         return _load(key_path, cert_path)
+    from cryptography.hazmat.primitives import serialization
+
+    from webapp.x509_certs import private_pem
+
     terminal_id = f"HHT-{secrets.token_hex(6).upper()}"
     key, cert = self_signed("HHT", f"Hand Held Terminal {terminal_id}", terminal_id)
     write_private(key_path, private_pem(key))
@@ -112,6 +133,10 @@ def duis_signing_identity(data_dir: Path) -> SigningIdentity | None:
 
 def install_duis_signing_key(data_dir: Path, key_pem: bytes, cert_pem: bytes) -> SigningIdentity:
     """Keep a DUIS signing key and its certificate (checked to belong together)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = serialization.load_pem_private_key(key_pem, None)
     cert = x509.load_pem_x509_certificate(cert_pem)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":

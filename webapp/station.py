@@ -49,21 +49,14 @@ class StationError(RuntimeError):
 
 
 def load_certificates(store: Store) -> CertificateStore:
-    """Supplier and device signing certificates the terminal trusts."""
-    from cryptography import x509
-
+    """Supplier and device signing certificates the terminal trusts (each read when its
+    holder is first looked up)."""
     certs = CertificateStore()
     db = store.reader()
     for table in ("suppliers", "device_certificates"):
         for row in db[table].rows:
             if row["certificate_pem"]:
-                pem = row["certificate_pem"].encode()
-                try:
-                    certs.add(row["eui"], x509.load_pem_x509_certificate(pem))
-                except ValueError:
-                    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-                    certs.add(row["eui"], load_pem_public_key(pem))
+                certs.add_pem(row["eui"], row["certificate_pem"].encode())
     return certs
 
 

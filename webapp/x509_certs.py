@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 
 def private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     """``key`` as unencrypted PKCS#8 PEM (to be written with ``webapp.files.write_private``)."""
+    from cryptography.hazmat.primitives import serialization
+
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -20,6 +23,8 @@ def private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 def key_usage(signing: bool) -> x509.KeyUsage:
     """Digital signing (a DS certificate) or key agreement (a KA certificate), nothing else."""
+    from cryptography import x509
+
     return x509.KeyUsage(
         digital_signature=signing,
         content_commitment=False,
@@ -37,6 +42,9 @@ def self_signed_ca(
     key: ec.EllipticCurvePrivateKey, name: x509.Name, not_before: datetime, not_after: datetime
 ) -> x509.Certificate:
     """A root certificate that may sign certificates (and nothing else)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
     return (
         x509.CertificateBuilder()
         .subject_name(name)

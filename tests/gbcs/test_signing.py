@@ -73,6 +73,28 @@ def test_store_add_public_key(esme):
     assert store.public_key_for(ESME) == esme.public_key
 
 
+def test_store_add_pem_reads_certificates_and_bare_keys_when_first_asked(
+    supplier, esme, caplog
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    store = CertificateStore()
+    store.add_pem(SUPPLIER, supplier.certificate.public_bytes(Encoding.PEM))
+    store.add_pem(
+        ESME, esme.public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    store.add_pem("00DB1234567890AA", b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END")
+    assert _same_key(store.public_key_for(SUPPLIER), supplier.public_key)
+    assert _same_key(store.public_key_for(ESME), esme.public_key)
+    with caplog.at_level("WARNING"):
+        assert store.public_key_for("00DB1234567890AA") is None
+    assert "the certificate of 00db1234567890aa" in caplog.text
+    assert len(store) == 2
+    # a PEM given again replaces the key read before
+    store.add_pem(SUPPLIER, esme.certificate.public_bytes(Encoding.PEM))
+    assert _same_key(store.public_key_for(SUPPLIER), esme.public_key)
+
+
 @pytest.mark.parametrize("bad", ["123", b"\x01\x02", "00DB1234567890A0FF"])
 def test_eui_bytes_refuses_bad_input(bad):
     with pytest.raises(ValueError):

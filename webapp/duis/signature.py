@@ -12,26 +12,19 @@ import copy
 import hashlib
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
-
 from webapp.duis.errors import DuisError
+from webapp.duis.xml import DS_NS, q, safe_parse
+from webapp.gbcs.signing import SIGNATURE_LENGTH, sign, verify
 
 if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
     from lxml import etree
-from webapp.duis.xml import DS_NS, q, safe_parse
 
 C14N_EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-SCALAR_OCTETS = 32
 
 
 def _c14n(element: etree._Element) -> bytes:
@@ -74,9 +67,7 @@ def sign_enveloped(
     _ds(_ds(reference, "Transforms"), "Transform", Algorithm=ENVELOPED)
     _ds(reference, "DigestMethod", Algorithm=SHA256)
     _ds(reference, "DigestValue", base64.b64encode(digest).decode())
-    der = private_key.sign(_c14n(info), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    raw = r.to_bytes(SCALAR_OCTETS, "big") + s.to_bytes(SCALAR_OCTETS, "big")
+    raw = sign(private_key, _c14n(info))  # r||s, as XML-DSig has it for ECDSA
     _ds(signature, "SignatureValue", base64.b64encode(raw).decode())
     serial = _ds(_ds(_ds(signature, "KeyInfo"), "X509Data"), "X509IssuerSerial")
     _ds(serial, "X509IssuerName", certificate.issuer.rfc4514_string())
@@ -112,12 +103,7 @@ def verify_enveloped(xml: bytes, public_key: ec.EllipticCurvePublicKey) -> None:
         raise DuisError("DUIS XML signature values are not base64") from None
     if expected != _digest_without_signature(root):
         raise DuisError("DUIS XML signature digest does not match the document (altered)")
-    if len(raw) != 2 * SCALAR_OCTETS:
+    if len(raw) != SIGNATURE_LENGTH:
         raise DuisError("DUIS XML SignatureValue is not 64 octets (r||s)")
-    der = encode_dss_signature(
-        int.from_bytes(raw[:SCALAR_OCTETS], "big"), int.from_bytes(raw[SCALAR_OCTETS:], "big")
-    )
-    try:
-        public_key.verify(der, _c14n(info), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        raise DuisError("DUIS XML signature does not verify") from None
+    if not verify(public_key, _c14n(info), raw):
+        raise DuisError("DUIS XML signature does not verify")

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING, Any
 
 from webapp.workpack.jsonlimits import loads_bounded
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 API = "/api/fleet/v1"
 HELLO = f"{API}/hello"
@@ -75,12 +74,19 @@ def decode(data: bytes) -> dict[str, Any]:
 
 
 def sign(body: bytes, key: ec.EllipticCurvePrivateKey) -> str:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return base64.b64encode(key.sign(body, ec.ECDSA(hashes.SHA256()))).decode()
 
 
 def verify(body: bytes, signature: str, certificate: x509.Certificate) -> bool:
     if not signature or len(signature) > MAX_SIGNATURE_CHARS:
         return False
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         der = base64.b64decode(signature, validate=True)
         public = certificate.public_key()

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING
 
 from .errors import GbcsError
 from .gbt import is_gbt, reassemble_gbt
@@ -37,6 +36,9 @@ from .mac import MAC_LENGTH, compute_mac, mac_authenticated_data
 from .reader import Reader, encode_ber_length
 from .records import frozen, record
 from .signing import SIGNATURE_LENGTH, sign
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 GENERAL_CIPHERING_TAG = 0xDD
 EMPTY_CIPHERING_FIELDS = (

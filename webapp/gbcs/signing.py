@@ -1,24 +1,22 @@
-"""ECDSA P-256/SHA-256 signatures in GBCS form (64 octets r||s) and a store of signers' keys."""
+"""ECDSA P-256/SHA-256 signatures in GBCS form (64 octets r||s) and a store of signers' keys.
+
+``cryptography`` is imported where a key is first used, not with this module: a terminal
+that has checked no signature yet (a server just started, idle) does without it.
+"""
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 
 from .eui import eui_bytes
 
 if TYPE_CHECKING:
     from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     from .message import Message
 
@@ -26,7 +24,14 @@ if TYPE_CHECKING:
 SIGNATURE_LENGTH = 64
 SCALAR_LENGTH = 32
 _DS_FILE = re.compile(r"^([0-9a-fA-F]{16})-ds\.pem$")
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+@cache
+def _ecdsa_sha256() -> ec.ECDSA:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.ECDSA(hashes.SHA256())
 
 
 class SignatureState(StrEnum):
@@ -38,7 +43,9 @@ class SignatureState(StrEnum):
 
 def sign(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     """Sign ``data``; return the 64-octet r||s form GBCS carries."""
-    der = private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    der = private_key.sign(data, _ecdsa_sha256())
     r, s = decode_dss_signature(der)
     return r.to_bytes(SCALAR_LENGTH, "big") + s.to_bytes(SCALAR_LENGTH, "big")
 
@@ -51,8 +58,11 @@ def verify(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes)
     s = int.from_bytes(signature[SCALAR_LENGTH:], "big")
     if r == 0 or s == 0:
         return False
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
     try:
-        public_key.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
+        public_key.verify(encode_dss_signature(r, s), data, _ecdsa_sha256())
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -61,13 +71,15 @@ def verify(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes)
 class CertificateStore:
     """Digital-Signing public keys by EUI-64 of their holder.
 
-    A store read from a directory loads each certificate the first time its holder is
-    looked up, so checking one message against a large keystore reads one file.
+    Certificates given as files (``from_directory``) or as PEM text (``add_pem``) are read
+    the first time their holder is looked up: checking one message against a large
+    keystore reads one file, and a store nobody has asked yet has loaded no cryptography.
     """
 
     def __init__(self) -> None:
         self._keys: dict[bytes, ec.EllipticCurvePublicKey] = {}
-        self._unread: dict[bytes, Path] = {}
+        #: holder -> its certificate's file, or its PEM (a certificate or a public key)
+        self._unread: dict[bytes, Path | bytes] = {}
 
     @classmethod
     def from_directory(cls, path: Path | str) -> CertificateStore:
@@ -81,14 +93,25 @@ class CertificateStore:
                 store._unread[eui_bytes(match.group(1))] = entry
         return store
 
+    def add_pem(self, eui: bytes | str, pem: bytes) -> None:
+        """Trust ``eui``'s Digital-Signing key, given as PEM (an X.509 certificate or a
+        bare public key), read when the holder is first looked up."""
+        holder = eui_bytes(eui)
+        self._keys.pop(holder, None)
+        self._unread[holder] = pem
+
     def _read(self, eui: bytes) -> None:
         entry = self._unread.pop(eui)
         try:
-            self.add(eui, certificate_public_key(entry.read_bytes()))
+            if isinstance(entry, Path):
+                self.add(eui, certificate_public_key(entry.read_bytes()))
+            else:
+                self.add(eui, _pem_public_key(entry))
         except (ValueError, OSError) as exc:
             import logging  # only here: reading a message needs no logging machinery
 
-            logging.getLogger(__name__).warning("skipping %s: %s", entry, exc)
+            where = entry if isinstance(entry, Path) else f"the certificate of {eui.hex()}"
+            logging.getLogger(__name__).warning("skipping %s: %s", where, exc)
 
     def add(
         self,
@@ -96,6 +119,8 @@ class CertificateStore:
         cert_or_public_key: x509.Certificate | ec.EllipticCurvePublicKey,
     ) -> None:
         """Trust ``eui``'s Digital-Signing key, given as the key or its X.509 certificate."""
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         if isinstance(cert_or_public_key, ec.EllipticCurvePublicKey):
             key = cert_or_public_key
         else:
@@ -146,6 +171,19 @@ _PEM_CERTIFICATE = re.compile(
 _FIELDS_BEFORE_KEY = 5
 
 
+def _pem_public_key(pem: bytes) -> ec.EllipticCurvePublicKey:
+    """The key of a PEM certificate, or a PEM public key itself."""
+    if _PEM_CERTIFICATE.search(pem) is not None:
+        return certificate_public_key(pem)
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    key = load_pem_public_key(pem)
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("the public key is not an elliptic-curve key")
+    return key
+
+
 def certificate_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
     """The elliptic-curve public key of an X.509 certificate, PEM or DER.
 
@@ -156,6 +194,7 @@ def certificate_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
     import base64
     import binascii
 
+    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_der_public_key
 
     from .asn1 import parse_der

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from sqlite_utils import Database
 
 from webapp.duis import DuisError, LocalCommand, parse_local_command
@@ -209,6 +207,9 @@ def _file_problems(manifest: Manifest, members: dict[str, bytes]) -> list[str]:
 
 
 def _certificates(manifest: Manifest, members: dict[str, bytes], problems: list[str]):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     out = {}
     for eui, name in manifest.device_certificates.items():
         try:

@@ -12,18 +12,19 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from webapp.gbcs.eui import EuiError, eui_text, require_eui_text
 from webapp.store.clock import utc_now
 from webapp.workpack.errors import WorkPackError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from sqlite_utils import Database
+
+# ``cryptography`` is imported where a certificate is read or a signature made or checked:
+# a server that has loaded and signed nothing yet (idle) does without it.
 
 MAX_NAME_LENGTH = 80
 MAX_PEM_BYTES = 16 * 1024
@@ -48,6 +49,9 @@ def load_certificate(pem: bytes) -> x509.Certificate:
     """A P-256 certificate from PEM, or WorkPackError saying what it is instead."""
     if len(pem) > MAX_PEM_BYTES:
         raise WorkPackError([f"the certificate file is over {MAX_PEM_BYTES} bytes"])
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         cert = x509.load_pem_x509_certificate(pem)
     except ValueError:
@@ -60,6 +64,8 @@ def load_certificate(pem: bytes) -> x509.Certificate:
 
 def certificate_eui(cert: x509.Certificate) -> str | None:
     """The EUI-64 a certificate names in its subject (serialNumber, else CN), if any."""
+    from cryptography.x509.oid import NameOID
+
     for oid in (NameOID.SERIAL_NUMBER, NameOID.COMMON_NAME):
         for attr in cert.subject.get_attributes_for_oid(oid):
             value = eui_text(str(attr.value))
@@ -78,6 +84,8 @@ def validity_problem(cert: x509.Certificate, now: datetime | None = None) -> str
 
 
 def fingerprint(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives import hashes
+
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
@@ -104,6 +112,8 @@ def add_supplier(
         problems.append(problem.replace("its certificate", "the certificate"))
     if problems:
         raise WorkPackError(problems)
+    from cryptography.hazmat.primitives import serialization
+
     row = {
         "eui": eui,
         "name": name,
@@ -122,6 +132,8 @@ def trusted_supplier(db: Database, eui: str) -> TrustedSupplier | None:
     ).fetchone()
     if row is None or not row[2]:
         return None
+    from cryptography import x509
+
     try:
         cert = x509.load_pem_x509_certificate(row[2].encode())
     except ValueError:
@@ -131,6 +143,9 @@ def trusted_supplier(db: Database, eui: str) -> TrustedSupplier | None:
 
 def sign_detached(data: bytes, key: ec.EllipticCurvePrivateKey) -> bytes:
     """Base64 of the DER ECDSA-SHA256 signature over ``data`` (one line, ASCII)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return base64.b64encode(key.sign(data, ec.ECDSA(hashes.SHA256()))) + b"\n"
 
 
@@ -140,6 +155,10 @@ def verify_detached(data: bytes, signature: bytes, cert: x509.Certificate) -> st
         der = base64.b64decode(signature.strip(), validate=True)
     except (binascii.Error, ValueError):
         return "the signature file is not base64"
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = cert.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
     try:

@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from webapp.zigbee.aps_transport import ApsTransport
@@ -103,7 +104,7 @@ class ZigbeeStack(RadioDriver):
     def __init__(
         self,
         radio: FrameRadio,
-        credentials: Credentials,
+        credentials: Credentials | Callable[[], Credentials],
         install_code: bytes,
         *,
         timeouts: StackTimeouts | None = None,
@@ -112,9 +113,8 @@ class ZigbeeStack(RadioDriver):
     ) -> None:
         self.radio = radio
         self.info = radio.info
-        self.credentials = credentials
+        self._credentials = credentials
         self.install_code = install_code
-        self.link_key = link_key_from_install_code(install_code)
         self.timeouts = timeouts or StackTimeouts()
         self._band_of = band_of
         self._now = now
@@ -125,6 +125,23 @@ class ZigbeeStack(RadioDriver):
         self._seq = itertools.count(1)
         self.stage_seconds: dict[ConnectStage, float] = {}
         self.ignored_frames = 0
+
+    @property
+    def credentials(self) -> Credentials:
+        """The terminal's key-establishment credentials (given, or made when first needed:
+        issuing them, like the install code's link key, takes AES, which a terminal that
+        has not yet scanned does without)."""
+        if not isinstance(self._credentials, Credentials):
+            self._credentials = self._credentials()
+        return self._credentials
+
+    @credentials.setter
+    def credentials(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    @cached_property
+    def link_key(self) -> bytes:
+        return link_key_from_install_code(self.install_code)
 
     @property
     def eui(self) -> EUI64:

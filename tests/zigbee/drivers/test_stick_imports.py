@@ -3,28 +3,24 @@ choice and the ConBee emulator start without bellows, zigpy-deconz or zigpy."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 
 import pytest
 
 STICK_LIBRARIES = ("bellows", "zigpy", "zigpy_deconz")
-IMPORT_TIMEOUT_S = 60
 
 
-def _loaded_after(module: str) -> list[str]:
-    script = (
-        f"import sys, {module}\n"
-        f"print(' '.join(m for m in sys.modules if m.split('.')[0] in {STICK_LIBRARIES!r}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=IMPORT_TIMEOUT_S,
-        check=True,
-    )
-    return done.stdout.split()
+@pytest.fixture
+def loaded_after(fresh_python: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """The stick libraries' modules loaded once ``module`` is imported."""
+
+    def run(module: str) -> list[str]:
+        return fresh_python(
+            f"import sys, {module}\n"
+            f"print(' '.join(m for m in sys.modules if m.split('.')[0] in {STICK_LIBRARIES!r}))"
+        )
+
+    return run
 
 
 @pytest.mark.parametrize(
@@ -40,10 +36,10 @@ def _loaded_after(module: str) -> list[str]:
         "webapp.sim.emulators.deconz",
     ],
 )
-def test_no_stick_library_on_import(module: str) -> None:
-    assert _loaded_after(module) == []
+def test_no_stick_library_on_import(module: str, loaded_after) -> None:
+    assert loaded_after(module) == []
 
 
-def test_choosing_a_driver_loads_its_library() -> None:
-    assert "zigpy_deconz" in _loaded_after("webapp.zigbee.drivers.deconz.radio")
-    assert "bellows" in _loaded_after("webapp.zigbee.drivers.ezsp.radio")
+def test_choosing_a_driver_loads_its_library(loaded_after) -> None:
+    assert "zigpy_deconz" in loaded_after("webapp.zigbee.drivers.deconz.radio")
+    assert "bellows" in loaded_after("webapp.zigbee.drivers.ezsp.radio")

@@ -23,9 +23,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING, Any
 
 from webapp.gbcs.errors import GbcsError
 from webapp.gbcs.message import (
@@ -43,6 +41,9 @@ from .gas_proxy import apply_gpf_join, gpf_passes, record_undelivered
 from .keys import load_private_key
 from .payloads import ReadContext, rejection_payload, success_payload
 from .state import HanStore, counter_text, counter_value, record_rejection
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from webapp.gbcs import dlms_build as dlms
 from webapp.gbcs.dlms import ACCESS_REQUEST, DlmsData, RequestSpec, format_obis, parse_dlms
 from webapp.gbcs.errors import GbcsError
@@ -183,6 +181,8 @@ def _cipher(plain: bytes, ctx: ReadContext, counter: int) -> bytes:
     key = hashlib.sha256(f"hht-sim-protected:{ctx.eui}".encode()).digest()[:KEY_LENGTH]
     invocation = (counter & INVOCATION_MASK).to_bytes(4, "big")
     nonce = bytes.fromhex(ctx.eui) + invocation
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     sealed = AESGCM(key).encrypt(nonce, plain, bytes([SECURITY_CONTROL]))
     body, tag = sealed[:-GCM_TAG_LENGTH], sealed[-GCM_TAG_LENGTH:]
     return bytes([SECURITY_CONTROL]) + invocation + body + tag[:TAG_LENGTH]

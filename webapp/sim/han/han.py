@@ -518,7 +518,7 @@ class SimHan:
         )
         return ZigbeeStack(
             radio,
-            self.frames.hht_credentials(SIM_HHT_EUI),
+            lambda: self.frames.hht_credentials(SIM_HHT_EUI),
             SIM_INSTALL_CODE,
             timeouts=timeouts,
             band_of=self._hub_band,

@@ -13,13 +13,16 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from webapp.x509_certs import key_usage, private_pem
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+# ``cryptography`` is imported where a key is made or read: the simulated HAN loads its
+# keys when a device first signs, so a server just started does without it.
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ def _digest(*parts: object) -> bytes:
 
 
 def derive_signing_key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     scalar = int.from_bytes(_digest("hht-sim-ds", seed, label), "big") % (P256_ORDER - 1) + 1
     return ec.derive_private_key(scalar, ec.SECP256R1())
 
@@ -45,6 +50,9 @@ def derive_mac_key(seed: int, eui: str) -> bytes:
 
 
 def load_private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError("not an elliptic-curve private key")
@@ -64,6 +72,10 @@ class DeviceCa:
 
     @classmethod
     def for_seed(cls, seed: int) -> DeviceCa:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import NameOID
+
         key = derive_signing_key(seed, "device-ca")
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
         certificate = (
@@ -81,6 +93,10 @@ class DeviceCa:
 
     def issue(self, seed: int, eui: str, public_key: ec.EllipticCurvePublicKey) -> bytes:
         """A Digital-Signing certificate (PEM) for device ``eui``."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.x509.oid import NameOID
+
         certificate = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, eui)]))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 BLOCK = 16
 _LONG_MESSAGE_OCTETS = 1 << 13  # from 2^16 bits the length field is 32 bits + 16 zero bits
 
 
 def _encrypt_block(key: bytes, block: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
     return enc.update(block) + enc.finalize()
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESCCM
-
 from webapp.zigbee.frames.zcl import Direction, ZclFrame, ZclFrameType, ZclHeader
 from webapp.zigbee.types import EUI64, FrameError, Reader, u8, u32
 
@@ -61,6 +58,8 @@ def seal_registration(
     if not 0 < len(code) <= 0xFF:
         raise ValueError("install code length out of range")
     plain = registration.entity_id.le + u8(len(code)) + code
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
     sealed = AESCCM(key, tag_length=MIC_LENGTH).encrypt(_nonce(sender, frame_counter), plain, None)
     header = ZclHeader(COMMAND_REGISTER, tsn & 0xFF, ZclFrameType.CLUSTER)
     return header.to_bytes() + u32(frame_counter) + sealed
@@ -81,6 +80,9 @@ def open_registration(frame: bytes, key: bytes, sender: EUI64) -> tuple[ZclHeade
     sealed = r.rest()
     if len(sealed) < MIC_LENGTH + 9:
         raise FrameError("Registration too short")
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
     try:
         plain = AESCCM(key, tag_length=MIC_LENGTH).decrypt(_nonce(sender, counter), sealed, None)
     except InvalidTag:

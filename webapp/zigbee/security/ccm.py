@@ -14,12 +14,15 @@ Key objects are cached per key: building one costs about as much as sealing a fr
 from __future__ import annotations
 
 from functools import lru_cache
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+from typing import TYPE_CHECKING
 
 from webapp.zigbee.security.errors import SecurityError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+# ``cryptography`` is imported with the first key: a terminal that has secured no frame yet
+# (a server just started) does without it.
 
 KEY_LENGTH = 16
 NONCE_LENGTH = 13
@@ -40,11 +43,15 @@ def _check(key: bytes, nonce: bytes, mic_length: int) -> None:
 
 @lru_cache(maxsize=_CACHED_KEYS)
 def _aead(key: bytes, mic_length: int) -> AESCCM:
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
     return AESCCM(key, tag_length=mic_length)
 
 
 def _ctr(key: bytes, nonce: bytes, data: bytes) -> bytes:
     """CCM's encryption stream from block counter 1 (used when there is no MIC)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     first = bytes([_L - 1]) + nonce + (1).to_bytes(_L, "big")
     enc = Cipher(algorithms.AES(key), modes.CTR(first)).encryptor()
     return enc.update(data) + enc.finalize()
@@ -81,6 +88,8 @@ def decrypt(
             f"secured payload of {len(ciphertext_and_mic)} octets is shorter than its "
             f"{mic_length}-octet MIC"
         )
+    from cryptography.exceptions import InvalidTag
+
     try:
         return _aead(bytes(key), mic_length).decrypt(nonce, ciphertext_and_mic, a_data)
     except InvalidTag:
