@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: How often the station looks for an unplugged stick coming back.
 RADIO_WATCH_SECONDS = 2.0
+#: How often the running terminal checks (and records) the audit events added since the
+#: last check, so a job page's check walks at most this long's events.
+AUDIT_CHECK_SECONDS = 600.0
 #: How long closing the station may take when the web server stops.
 CLOSE_TIMEOUT_SECONDS = 10.0
 
@@ -229,6 +232,7 @@ class Station:
         if interval:
             self.tasks.append(asyncio.create_task(_watchdog(interval)))
         self.tasks.append(asyncio.create_task(_watch_radio(self)))
+        self.tasks.append(asyncio.create_task(_check_audit_chain(self.store)))
         self._start_fleet_pusher()
 
     def _start_fleet_pusher(self) -> None:
@@ -318,6 +322,17 @@ async def _watch_radio(station: Station) -> None:
             await radio_came_back(station)
         except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
             log.exception("radio watch failed")
+
+
+async def _check_audit_chain(store: Store, interval: float = AUDIT_CHECK_SECONDS) -> None:
+    """Every ``interval``, check and record the audit events added since the last check
+    (off the loop: the walk reads on a connection of its own)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(audit_state.check_new_events, store)
+        except Exception:  # noqa: BLE001 - the checker must outlive any one failure
+            log.exception("the audit chain's periodic check failed")
 
 
 async def _watchdog(interval: float) -> None:

@@ -15,7 +15,12 @@ from webapp.store.audit import chain, verify
 from webapp.store.audit.heads import head_file_path
 from webapp.store.audit.key import AuditKeyError, key_path, load_key
 from webapp.store.audit.migrate import START_KIND
-from webapp.store.audit.state import check_on_open, last_check, verify_and_record
+from webapp.store.audit.state import (
+    check_new_events,
+    check_on_open,
+    last_check,
+    verify_and_record,
+)
 from webapp.store.db import DB_FILENAME, Store, connect
 from webapp.store.events import TimeQuality, append_event, verify_chain
 from webapp.store.schema import MIGRATIONS
@@ -218,6 +223,27 @@ def test_the_start_up_check_walks_only_what_came_since_and_remembers_it(store) -
     second = check_on_open(store)
     assert second.intact and second.events == 3 and second.last_seq == 12
     assert last_check(store.reader()).verified_seq == 12
+
+
+def test_the_running_terminals_check_records_only_new_events(store) -> None:
+    check_on_open(store)
+    heads = store.reader()["audit_heads"].count
+    assert check_new_events(store) is None  # nothing new: nothing walked, nothing recorded
+    assert store.reader()["audit_heads"].count == heads
+    with store.write() as db:
+        for n in range(2):
+            append_event(db, "J1", "note", f"later {n}")
+    report = check_new_events(store)
+    assert report is not None and report.intact and report.events == 2
+    assert last_check(store.reader()).verified_seq == 11
+    assert store.reader()["audit_heads"].count == heads + 1
+    # a break among the new events is found, recorded and chained, as at start-up
+    with store.write() as db:
+        append_event(db, "J2", "note", "to be altered")
+    raw(store.data_dir).execute("UPDATE job_events SET message = 'altered' WHERE seq = 12")
+    broken = check_new_events(store)
+    assert broken is not None and broken.broken is not None and broken.broken.seq == 12
+    assert last_check(store.reader()).broken.seq == 12
 
 
 def test_a_break_found_at_start_up_is_logged_recorded_and_chained(store, caplog) -> None:

@@ -2,7 +2,8 @@
 
 Checked now: the whole table's sequence (no gap, no repeat), the job's own events (each row
 against its link and MAC, each link against the event before it), every event since the
-last check, and every recorded head.  Older events of other jobs were checked when the
+last check (the running terminal checks every ``AUDIT_CHECK_SECONDS``, so these are few),
+and every recorded head.  Older events of other jobs were checked when the
 terminal last checked them (start-up or ``hht audit verify``); a break that check recorded
 is shown until a full walk finds the chain intact.  The page says *verified* only when
 none of this found a problem.

@@ -33,6 +33,7 @@ STATE_ROW_ID = 1
 BROKEN_EVENT_KIND = "audit-broken"
 START_UP = "start-up"
 VERIFY = "verify"
+PERIODIC = "periodic"
 READ_TIMEOUT_SECONDS = 10.0
 
 
@@ -172,6 +173,19 @@ def check_on_open(store: Store) -> Report:
             report.events,
         )
     return report
+
+
+def check_new_events(store: Store) -> Report | None:
+    """Walk and record the events added since the last check, as the start-up check does;
+    None, with nothing recorded, when there are none.  The running terminal does this
+    every ``AUDIT_CHECK_SECONDS`` (:mod:`webapp.station`), so what a job's page walks when
+    it is drawn (the events since the last check) stays short however long the terminal
+    has been up.  Raises AuditKeyError when the key cannot be used."""
+    reader = store.reader()
+    newest = reader.execute("SELECT max(seq) FROM job_events").fetchone()[0]
+    if newest is None or newest == last_check(reader).verified_seq:
+        return None
+    return _check(store, full=False, reason=PERIODIC)
 
 
 def verify_and_record(store: Store) -> Report:
