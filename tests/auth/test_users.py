@@ -34,6 +34,39 @@ def test_add_user_checks_names_and_secrets(store):
             users.add_user(db, "Robert'); DROP", users.INSTALLER, "246810")
 
 
+def test_every_change_to_a_user_is_in_the_audit_chain_with_who_made_it(store):
+    from webapp.store.audit.key import load_key
+    from webapp.store.audit.verify import verify_all
+
+    with store.write() as db:
+        users.add_user(db, "alex", users.INSTALLER, "246810", "Alex", actor="sam")
+        users.set_disabled(db, "alex", True, actor="sam")
+        users.set_disabled(db, "alex", False, actor="kim")
+        users.reset_secret(db, "alex", "135790", actor=users.CONSOLE_ACTOR)
+        users.unlock(db, "alex", actor="sam")
+        with pytest.raises(users.UserError):  # refused: nothing recorded
+            users.add_user(db, "alex", users.INSTALLER, "246810", actor="sam")
+    rows = list(
+        store.reader().query(
+            "SELECT job_id, kind, message, data, actor FROM job_events "
+            "WHERE kind LIKE 'user-%' ORDER BY seq"
+        )
+    )
+    assert [(r["kind"], r["actor"]) for r in rows] == [
+        (users.USER_ADDED, "sam"),
+        (users.USER_DISABLED, "sam"),
+        (users.USER_ENABLED, "kim"),
+        (users.USER_SECRET_RESET, users.CONSOLE_ACTOR),
+        (users.USER_UNLOCKED, "sam"),
+    ]
+    assert {r["kind"] for r in rows} == users.USER_EVENT_KINDS
+    assert all(r["job_id"] is None and "alex" in r["message"] for r in rows)
+    assert rows[3]["message"] == "User alex: PIN reset"
+    for secret in ("246810", "135790"):
+        assert not any(secret in r["message"] or secret in r["data"] for r in rows)
+    assert verify_all(store.reader(), load_key(store.data_dir), store.data_dir).intact
+
+
 def test_login_holds_a_name_on_one_address_and_a_reset_lifts_it(store):
     with store.write() as db:
         users.add_user(db, "alex", users.INSTALLER, "246810")

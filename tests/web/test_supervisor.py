@@ -110,6 +110,21 @@ def test_user_management(app, client):
         },
     )
     assert ok.status_code == 302
+    # the page lists the changes, newest first, with the supervisor who made them
+    from webapp.sim.demo import DEMO_SUPERVISOR
+
+    page = client.get("/s/users").get_data(as_text=True)
+    changes = page[page.index('id="user-changes"') :]
+    said = [
+        "User kim: PIN reset",
+        "User kim enabled",
+        "User kim disabled",
+        "User kim added (installer)",
+    ]
+    places = [changes.index(words) for words in said]
+    assert places == sorted(places)
+    assert changes.count(f'<td data-label="By">{DEMO_SUPERVISOR[0]}</td>') >= 4
+    assert "456456" not in page and "123123" not in page
 
 
 def test_the_qr_code_of_the_address(app, client):

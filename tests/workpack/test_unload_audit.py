@@ -144,6 +144,23 @@ def test_the_back_office_ties_every_unloaded_job_event_to_the_signed_head(ran, d
     assert not other_jobs  # other jobs' events go as digests only
 
 
+def test_changes_to_users_reach_a_supplier_as_digests_only(ran, demo_dir) -> None:
+    from webapp.auth.users import INSTALLER, USER_EVENT_KINDS, add_user, set_disabled
+
+    with ran.write() as db:
+        add_user(db, "newcomer", INSTALLER, "135790", actor="sam")
+        set_disabled(db, "newcomer", True, actor="sam")
+    manifest, files = _open(_unload(ran, demo_dir).path)
+    lines = check_chain(manifest["audit"], files[manifest["audit"]["events_file"]])
+    kinds = dict(ran.reader().execute("SELECT seq, kind FROM job_events").fetchall())
+    user_events = [line for line in lines if kinds[line["seq"]] in USER_EVENT_KINDS]
+    assert len(user_events) >= 2  # the demo's users, then these two
+    assert all("record" not in line for line in user_events)
+    assert b"newcomer" not in files[manifest["audit"]["events_file"]]
+    # the terminal's other events (the chain's start) still go whole
+    assert any(line.get("record") and json.loads(line["record"])[2] is None for line in lines)
+
+
 def test_the_next_unload_follows_the_last_confirmed_one(ran, demo_dir) -> None:
     first = _unload(ran, demo_dir)
     first_head = _open(first.path)[0]["audit"]["head"]

@@ -1,4 +1,9 @@
-"""Users, roles and login checks (lock-outs in :mod:`webapp.auth.lockout`)."""
+"""Users, roles and login checks (lock-outs in :mod:`webapp.auth.lockout`).
+
+Every change to a user (added, disabled, enabled, PIN/password reset, lock-outs lifted) is
+an event of the terminal in the audit chain, in the change's own transaction, naming the
+user and who made the change (a supervisor, or ``hht-cli`` at the terminal's console);
+never the secret."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from sqlite_utils import Database
 
 from webapp.auth import lockout, sessions
 from webapp.auth.secrets import DUMMY_HASH, check_secret, hash_secret
+from webapp.store.audit.append import append_terminal_event
 from webapp.store.clock import utc_now
 
 if TYPE_CHECKING:
@@ -30,6 +36,24 @@ BLANK_MESSAGE = "Enter your name and PIN/password."
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 PIN_RE = re.compile(r"^[0-9]{6,8}$")
 MIN_PASSWORD_LENGTH = 10
+
+#: Who changed a user when the terminal itself did (demo data, set-up).
+TERMINAL_ACTOR = "hht"
+#: Who changed a user from the console (``hht user ...``).
+CONSOLE_ACTOR = "hht-cli"
+USER_ADDED = "user-added"
+USER_DISABLED = "user-disabled"
+USER_ENABLED = "user-enabled"
+USER_SECRET_RESET = "user-secret-reset"
+USER_UNLOCKED = "user-unlocked"
+#: The audit events of user changes: the company's own business, so a supplier's unload
+#: carries them as digests only (``webapp.workpack.unload_chain``).
+USER_EVENT_KINDS = frozenset(
+    {USER_ADDED, USER_DISABLED, USER_ENABLED, USER_SECRET_RESET, USER_UNLOCKED}
+)
+ACTOR_WORDS = {TERMINAL_ACTOR: "set-up", CONSOLE_ACTOR: "the console (hht user)"}
+#: How many of the newest changes the users page lists.
+RECENT_CHANGES = 20
 
 
 class UserError(ValueError):
@@ -71,7 +95,21 @@ def check_secret_format(role: str, secret: str) -> None:
         raise UserError(f"A supervisor password has at least {MIN_PASSWORD_LENGTH} characters.")
 
 
-def add_user(db: Database, username: str, role: str, secret: str, display_name: str = "") -> User:
+def _record_change(db: Database, kind: str, message: str, row: dict, actor: str) -> None:
+    append_terminal_event(
+        db, kind, message, {"username": row["username"], "role": row["role"]}, actor
+    )
+
+
+def add_user(
+    db: Database,
+    username: str,
+    role: str,
+    secret: str,
+    display_name: str = "",
+    *,
+    actor: str = TERMINAL_ACTOR,
+) -> User:
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise UserError(
@@ -99,7 +137,21 @@ def add_user(db: Database, username: str, role: str, secret: str, display_name: 
         )
         .last_pk
     )
-    return User.from_row(db["users"].get(pk))
+    row = db["users"].get(pk)
+    _record_change(db, USER_ADDED, f"User {username} added ({role})", row, actor)
+    return User.from_row(row)
+
+
+def recent_changes(db: Database, limit: int = RECENT_CHANGES) -> list[dict]:
+    """The newest changes to users, newest first, as the audit chain holds them, each with
+    ``by``: who made it, in words."""
+    marks = ", ".join("?" for _ in USER_EVENT_KINDS)
+    rows = db.query(
+        f"SELECT seq, at, kind, message, actor FROM job_events "
+        f"WHERE job_id IS NULL AND kind IN ({marks}) ORDER BY seq DESC LIMIT ?",
+        [*sorted(USER_EVENT_KINDS), limit],
+    )
+    return [{**row, "by": ACTOR_WORDS.get(row["actor"], row["actor"])} for row in rows]
 
 
 def find_user(db: Database, username: str) -> dict | None:
@@ -116,37 +168,46 @@ def list_users(db: Database) -> list[User]:
     return [User.from_row(r) for r in db["users"].rows_where(order_by="role, username")]
 
 
-def set_disabled(db: Database, username: str, disabled: bool) -> User:
+def set_disabled(
+    db: Database, username: str, disabled: bool, *, actor: str = TERMINAL_ACTOR
+) -> User:
     """Disable (ending every session of theirs) or enable a user."""
     row = find_user(db, username)
     if row is None:
         raise UserError(f"No user {username}.")
     db["users"].update(row["id"], {"disabled": int(disabled)})
     if disabled:
+        _record_change(db, USER_DISABLED, f"User {row['username']} disabled", row, actor)
+    else:
+        _record_change(db, USER_ENABLED, f"User {row['username']} enabled", row, actor)
+    if disabled:
         ended = sessions.end_for_user(db, row["id"])
         log.info("user %r disabled: %d session(s) ended", row["username"], len(ended))
     return User.from_row(db["users"].get(row["id"]))
 
 
-def reset_secret(db: Database, username: str, secret: str) -> User:
+def reset_secret(db: Database, username: str, secret: str, *, actor: str = TERMINAL_ACTOR) -> User:
     """A new PIN/password: every session of the user ends and their lock-outs are lifted."""
     row = find_user(db, username)
     if row is None:
         raise UserError(f"No user {username}.")
     check_secret_format(row["role"], secret)
     db["users"].update(row["id"], {"secret_hash": hash_secret(secret)})
+    what = "PIN" if row["role"] == INSTALLER else "password"
+    _record_change(db, USER_SECRET_RESET, f"User {row['username']}: {what} reset", row, actor)
     ended = sessions.end_for_user(db, row["id"])
     lockout.unlock(db, row["username"])
     log.info("user %r: PIN/password reset, %d session(s) ended", row["username"], len(ended))
     return User.from_row(db["users"].get(row["id"]))
 
 
-def unlock(db: Database, username: str) -> User:
+def unlock(db: Database, username: str, *, actor: str = TERMINAL_ACTOR) -> User:
     """Lift every lock-out of ``username``, from every address."""
     row = find_user(db, username)
     if row is None:
         raise UserError(f"No user {username}.")
     addresses = lockout.unlock(db, row["username"])
+    _record_change(db, USER_UNLOCKED, f"User {row['username']}: lock-outs lifted", row, actor)
     log.info("user %r unlocked: failures from %d address(es) forgotten", row["username"], addresses)
     return User.from_row(row)
 

@@ -66,12 +66,12 @@ def user_add(data_dir: Path | None, username: str, role: str, display_name: str)
 
     The PIN or password is asked for, or read from standard input when that is not a
     terminal; never give it on the command line."""
-    from webapp.auth.users import UserError, add_user
+    from webapp.auth.users import CONSOLE_ACTOR, UserError, add_user
 
     secret = read_secret(ADD_PROMPT)
     try:
         with open_store(data_dir).write() as db:
-            added = add_user(db, username, role, secret, display_name)
+            added = add_user(db, username, role, secret, display_name, actor=CONSOLE_ACTOR)
     except UserError as exc:
         fail(str(exc))
     click.echo(f"Added {added.role} {added.username}")
@@ -82,11 +82,11 @@ def user_add(data_dir: Path | None, username: str, role: str, display_name: str)
 @click.argument("username")
 def user_disable(data_dir: Path | None, username: str) -> None:
     """Stop a user logging in."""
-    from webapp.auth.users import UserError, set_disabled
+    from webapp.auth.users import CONSOLE_ACTOR, UserError, set_disabled
 
     try:
         with open_store(data_dir).write() as db:
-            set_disabled(db, username, True)
+            set_disabled(db, username, True, actor=CONSOLE_ACTOR)
     except UserError as exc:
         fail(str(exc))
     click.echo(f"Disabled {username}")
@@ -101,12 +101,12 @@ def user_reset(data_dir: Path | None, username: str) -> None:
 
     The new PIN or password is asked for, or read from standard input when that is not
     a terminal."""
-    from webapp.auth.users import UserError, reset_secret
+    from webapp.auth.users import CONSOLE_ACTOR, UserError, reset_secret
 
     secret = read_secret(RESET_PROMPT)
     try:
         with open_store(data_dir).write() as db:
-            reset_secret(db, username, secret)
+            reset_secret(db, username, secret, actor=CONSOLE_ACTOR)
     except UserError as exc:
         fail(str(exc))
     click.echo(f"Reset {username}")

@@ -29,6 +29,7 @@ from webapp.auth.users import (
     add_user,
     find_user,
     list_users,
+    recent_changes,
     reset_secret,
     set_disabled,
     unlock,
@@ -250,6 +251,8 @@ def _user_action(db: Database, action: str, username: str) -> User:
     form = request.form
     if action == "disable" and _is_me(db, username):
         raise UserError(SELF_DISABLE_REFUSED)
+    me = current_user()
+    actor = me.username if me is not None else "?"
     if action == "add":
         return add_user(
             db,
@@ -257,13 +260,14 @@ def _user_action(db: Database, action: str, username: str) -> User:
             form.get("role", INSTALLER),
             form.get("secret", ""),
             form.get("display_name", ""),
+            actor=actor,
         )
     if action in ("disable", "enable"):
-        return set_disabled(db, username, action == "disable")
+        return set_disabled(db, username, action == "disable", actor=actor)
     if action == "reset":
-        return reset_secret(db, username, form.get("secret", ""))
+        return reset_secret(db, username, form.get("secret", ""), actor=actor)
     if action == "unlock":
-        return unlock(db, username)
+        return unlock(db, username, actor=actor)
     raise UserError("Unknown action.")
 
 
@@ -301,6 +305,7 @@ def users():  # type: ignore[no-untyped-def]
         roles=ROLES,
         error=error,
         locked=locked_names(db, time.time()),
+        changes=recent_changes(db),
     ), (400 if error else 200)
 
 

@@ -15,7 +15,8 @@ Every unload carries, under ``manifest.json``'s ``audit``:
   signed one (``link = SHA-256(prev || digest)``), and the event's ``record`` (the canonical
   JSON every column of the row) for the unloaded jobs' events and the terminal's own
   (``digest = SHA-256(record)``), earlier ones of those jobs included.  Other suppliers'
-  events appear only as digests;
+  events, and the terminal's record of changes to its users (the company's business), appear
+  only as digests;
 * ``terminal_check``: what the terminal's own keyed check finds now (intact, or the first
   break).
 
@@ -33,6 +34,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from webapp.auth.users import USER_EVENT_KINDS
 from webapp.identity import SigningIdentity
 from webapp.store.audit.chain import GENESIS, RECORD_COLUMNS, digest_of, last_event, record_text
 from webapp.store.audit.heads import RecordedHead, record_checkpoint
@@ -47,6 +49,7 @@ CHAIN_MEMBER = "audit/chain.jsonl"
 UNLOAD = "unload"
 _COLUMNS = ", ".join((*RECORD_COLUMNS, "prev_hash", "hash"))
 _WIDTH = len(RECORD_COLUMNS)
+_KIND = RECORD_COLUMNS.index("kind")
 
 
 def canonical(value: dict[str, Any]) -> bytes:
@@ -103,7 +106,7 @@ def _chain_lines(db: Database, since_seq: int, head_seq: int, job_ids: set[str])
             )
         ]
     lines += [
-        _line(row, row[2] is None or row[2] in job_ids)
+        _line(row, row[2] in job_ids or (row[2] is None and row[_KIND] not in USER_EVENT_KINDS))
         for row in db.execute(
             f"SELECT {_COLUMNS} FROM job_events WHERE seq > ? AND seq <= ? ORDER BY seq",
             [since_seq, head_seq],

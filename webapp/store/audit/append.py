@@ -44,9 +44,10 @@ def append(db: Database, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_terminal_event(
-    db: Database, kind: str, message: str, data: dict[str, Any]
+    db: Database, kind: str, message: str, data: dict[str, Any], actor: str = "hht"
 ) -> dict[str, Any]:
-    """An event of the terminal itself (no job): the chain's start, a break found."""
+    """An event of the terminal itself (no job): the chain's start, a break found, a user
+    added or changed (``actor``: who did it)."""
     return append(
         db,
         {
@@ -54,6 +55,6 @@ def append_terminal_event(
             "kind": kind,
             "message": message,
             "data": json.dumps(data, sort_keys=True, separators=(",", ":")),
-            "actor": "hht",
+            "actor": actor,
         },
     )
