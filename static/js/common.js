@@ -46,6 +46,20 @@ const HHT = (() => {
     return isNaN(when) ? "" : when.toLocaleTimeString("en-GB", { hour12: false });
   }
 
+  /* A log line's text with each GBCS use-case code in it, " (ECS70)", as an engineer's
+     detail: hidden until "Show codes and ids" is on. */
+  const USE_CASE_IN_TEXT = / \(([A-Z]{2,4}\d{2}[A-Za-z0-9]{0,3})\)/g;
+  function withCodesAsDetail(text) {
+    const parts = [];
+    let from = 0;
+    for (const found of text.matchAll(USE_CASE_IN_TEXT)) {
+      parts.push(text.slice(from, found.index), el("span", { class: "detail", text: found[0] }));
+      from = found.index + found[0].length;
+    }
+    parts.push(text.slice(from));
+    return parts;
+  }
+
   /* A device id as on its label, breaking only between byte pairs (as the pages' filter). */
   function euiNode(hex) {
     const span = el("span", { class: "eui" });
@@ -109,5 +123,5 @@ const HHT = (() => {
     document.getElementById("notices").classList.remove("hidden");
   }
 
-  return { api, el, showError, eui, euiNode, localTime, followJob };
+  return { api, el, showError, eui, euiNode, localTime, followJob, withCodesAsDetail };
 })();

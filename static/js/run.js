@@ -39,7 +39,8 @@
   function addLog(ev) {
     const log = $("log");
     if (log.querySelector(`[data-event="${ev.id}"]`)) return;
-    log.append(HHT.el("div", { "data-event": ev.id, text: `${HHT.localTime(ev.at)}  ${ev.message}` }));
+    log.append(HHT.el("div", { "data-event": ev.id }, `${HHT.localTime(ev.at)}  `,
+      ...HHT.withCodesAsDetail(ev.message)));
     log.scrollTop = log.scrollHeight;
   }
 

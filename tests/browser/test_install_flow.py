@@ -157,6 +157,13 @@ def test_installer_runs_a_job_to_the_next_and_the_unload_holds_one_hub_status(
     expect(page.locator("#summary")).to_contain_text(f"{total} done")
     _in_viewport(page, "#go-finish")
     shots(page, "completed")
+    # the log speaks to the installer: use-case codes only with "Show codes and ids"
+    log = page.locator("#log")
+    expect(log).to_contain_text("to the electricity meter")
+    assert not re.search(r"\((?:E|G|C)CS\d\d", log.inner_text()), log.inner_text()
+    page.locator("[data-details-toggle]").first.click()
+    expect(log).to_contain_text(re.compile(r"\((?:E|G|C)CS\d\d"))
+    page.locator("[data-details-toggle]").first.click()
 
     page.click("#go-finish")  # the close-out: nothing answered for the installer
     expect(page.locator("h1")).to_have_text("Hub installation")
