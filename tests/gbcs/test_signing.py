@@ -95,6 +95,28 @@ def test_store_add_pem_reads_certificates_and_bare_keys_when_first_asked(
     assert _same_key(store.public_key_for(SUPPLIER), esme.public_key)
 
 
+def test_threads_looking_a_new_signer_up_at_once_all_find_the_key(esme) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    pem = esme.certificate.public_bytes(Encoding.PEM)
+    threads = 8
+    for _ in range(25):
+        store = CertificateStore()
+        store.add_pem(ESME, pem)
+        start = threading.Barrier(threads)
+
+        def look_up(_: int, store: CertificateStore = store, start=start):  # type: ignore[no-untyped-def]
+            start.wait()
+            return store.public_key_for(ESME)
+
+        with ThreadPoolExecutor(threads) as pool:
+            found = list(pool.map(look_up, range(threads)))
+        assert all(key is not None and _same_key(key, esme.public_key) for key in found)
+
+
 @pytest.mark.parametrize("bad", ["123", b"\x01\x02", "00DB1234567890A0FF"])
 def test_eui_bytes_refuses_bad_input(bad):
     with pytest.raises(ValueError):

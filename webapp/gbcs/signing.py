@@ -7,6 +7,7 @@ that has checked no signature yet (a server just started, idle) does without it.
 from __future__ import annotations
 
 import re
+import threading
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -74,12 +75,16 @@ class CertificateStore:
     Certificates given as files (``from_directory``) or as PEM text (``add_pem``) are read
     the first time their holder is looked up: checking one message against a large
     keystore reads one file, and a store nobody has asked yet has loaded no cryptography.
+    Lookups may come from several threads (the runner's, the pages'): one certificate is
+    read at a time, and a key is in place before its certificate leaves the unread, so a
+    lookup finds one or the other, never neither.
     """
 
     def __init__(self) -> None:
         self._keys: dict[bytes, ec.EllipticCurvePublicKey] = {}
         #: holder -> its certificate's file, or its PEM (a certificate or a public key)
         self._unread: dict[bytes, Path | bytes] = {}
+        self._reading = threading.Lock()
 
     @classmethod
     def from_directory(cls, path: Path | str) -> CertificateStore:
@@ -97,17 +102,21 @@ class CertificateStore:
         """Trust ``eui``'s Digital-Signing key, given as PEM (an X.509 certificate or a
         bare public key), read when the holder is first looked up."""
         holder = eui_bytes(eui)
-        self._keys.pop(holder, None)
         self._unread[holder] = pem
+        self._keys.pop(holder, None)
 
     def _read(self, eui: bytes) -> None:
-        entry = self._unread.pop(eui)
+        """Read ``eui``'s certificate if it is still unread (the caller holds the lock)."""
+        entry = self._unread.get(eui)
+        if entry is None:
+            return  # read by the thread that held the lock before
         try:
             if isinstance(entry, Path):
                 self.add(eui, certificate_public_key(entry.read_bytes()))
             else:
                 self.add(eui, _pem_public_key(entry))
         except (ValueError, OSError) as exc:
+            self._unread.pop(eui, None)
             import logging  # only here: reading a message needs no logging machinery
 
             where = entry if isinstance(entry, Path) else f"the certificate of {eui.hex()}"
@@ -128,8 +137,8 @@ class CertificateStore:
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise ValueError("a Digital-Signing key must be an elliptic-curve key")
         holder = eui_bytes(eui)
+        self._keys[holder] = key  # first: a lookup that no longer finds it unread finds it
         self._unread.pop(holder, None)
-        self._keys[holder] = key
 
     def public_key_for(self, eui: bytes | str) -> ec.EllipticCurvePublicKey | None:
         try:
@@ -137,7 +146,8 @@ class CertificateStore:
         except ValueError:
             return None
         if holder in self._unread:
-            self._read(holder)
+            with self._reading:
+                self._read(holder)
         return self._keys.get(holder)
 
     def __contains__(self, eui: object) -> bool:
@@ -146,8 +156,9 @@ class CertificateStore:
         return self.public_key_for(eui) is not None
 
     def __len__(self) -> int:
-        for holder in list(self._unread):
-            self._read(holder)
+        with self._reading:
+            for holder in list(self._unread):
+                self._read(holder)
         return len(self._keys)
 
 
