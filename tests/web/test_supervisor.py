@@ -42,7 +42,8 @@ def test_history_filters(app, client, demo_jobs):
     assert _job_ids(client.get("/s/?from=2000-01-01&to=2000-01-02").get_data(as_text=True)) == []
     jo = [j for j in demo_jobs if j["assignee_id"] != demo_jobs[0]["assignee_id"]][0]
     shown = _job_ids(client.get(f"/s/?installer={jo['assignee_id']}").get_data(as_text=True))
-    assert shown == [jo["id"]]
+    jos = [j["id"] for j in demo_jobs if j["assignee_id"] == jo["assignee_id"]]
+    assert sorted(shown) == sorted(jos) and len(jos) < len(demo_jobs)
     # a junk status is ignored; a number that is not one is a 400 (tests/security/test_parameters)
     assert client.get("/s/?status=<script>").status_code == 200
     assert client.get("/s/?page=-3").status_code == 400

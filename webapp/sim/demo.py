@@ -22,6 +22,8 @@ from webapp.sim.catalogue import (
     ESME_REPLACEMENT,
     FAULT_REPORT,
     GAS_EXCHANGE,
+    GSME_REJOIN,
+    NO_WAN_TIME,
     PLANS,
     STEPS,
     Step,
@@ -47,6 +49,7 @@ class DemoSite:
     assignee: str
     kind: str = "install"  # maintenance: an installed home, its window long closed
     opens_without_wan: bool = False  # the hub's policy of opening its window with no WAN
+    gsme_dropped: bool = False  # its gas meter has dropped off the hub's HAN
 
 
 DEMO_SITES = [
@@ -86,6 +89,23 @@ DEMO_SITES = [
         "alex",
         kind="maintenance",
         opens_without_wan=True,
+    ),
+    DemoSite(
+        "11 Elm Row",
+        "11 Elm Row, Leeds LS6 3EL",
+        "7123456796",
+        GSME_REJOIN,
+        "jo",
+        kind="maintenance",
+        gsme_dropped=True,
+    ),
+    DemoSite(
+        "13 Elm Row",
+        "13 Elm Row, Leeds LS6 3EL",
+        "1012345678949",
+        NO_WAN_TIME,
+        "jo",
+        kind="maintenance",
     ),
 ]
 
@@ -144,7 +164,11 @@ def demo_pack_spec(day: date, *, pack_id: str | None = None, seed: int = DEMO_SE
                 "installer_pin": visit_pin(seed, demo.name),
             }
             del job["steps"]
-            sets[0] |= {"installed": True, "opens_without_wan": demo.opens_without_wan}
+            sets[0] |= {
+                "installed": True,
+                "opens_without_wan": demo.opens_without_wan,
+                "gsme_dropped": demo.gsme_dropped,
+            }
         else:
             job["hub_install"] = {
                 "install_type": "New CHF Install",
@@ -184,6 +208,7 @@ def create_demo(data_dir: Path, *, seed: int = DEMO_SEED, day: date | None = Non
                     unknown_networks=1 if i else 2,
                     installed=s.kind == "maintenance",
                     opens_without_wan=s.opens_without_wan,
+                    gsme_dropped=s.gsme_dropped,
                 )
         finally:
             han.close()
