@@ -10,6 +10,7 @@ stand-ins in ``webapp.sim``, and only when the simulated radio is chosen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -289,6 +290,7 @@ class Station:
             await asyncio.to_thread(self.pusher.stop)
         for task in self.tasks:
             task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)  # each ends what it began
         await self.runner.disconnect()
         await self.driver.close()
         if self.han is not None:
@@ -329,8 +331,15 @@ async def _check_audit_chain(store: Store, interval: float = AUDIT_CHECK_SECONDS
     (off the loop: the walk reads on a connection of its own)."""
     while True:
         await asyncio.sleep(interval)
+        check = asyncio.ensure_future(asyncio.to_thread(audit_state.check_new_events, store))
         try:
-            await asyncio.to_thread(audit_state.check_new_events, store)
+            await asyncio.shield(check)
+        except asyncio.CancelledError:
+            # the station is closing: the walk runs in a thread, which a cancel cannot stop,
+            # so it ends (and writes what it found) before the store is closed
+            with contextlib.suppress(Exception):
+                await check
+            raise
         except Exception:  # noqa: BLE001 - the checker must outlive any one failure
             log.exception("the audit chain's periodic check failed")
 
