@@ -18,6 +18,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from webapp.workpack.jsonlimits import loads_bounded
+from webapp.workpack.trust import sign_detached, verify_detached
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -74,28 +75,16 @@ def decode(data: bytes) -> dict[str, Any]:
 
 
 def sign(body: bytes, key: ec.EllipticCurvePrivateKey) -> str:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    return base64.b64encode(key.sign(body, ec.ECDSA(hashes.SHA256()))).decode()
+    """Base64 of the DER ECDSA-SHA256 signature over ``body``, as a work pack's manifest
+    is signed (:func:`webapp.workpack.trust.sign_detached`), for a header."""
+    return sign_detached(body, key).decode().strip()
 
 
 def verify(body: bytes, signature: str, certificate: x509.Certificate) -> bool:
+    """Whether ``signature`` (as :func:`sign` writes it) is ``certificate``'s over ``body``."""
     if not signature or len(signature) > MAX_SIGNATURE_CHARS:
         return False
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    try:
-        der = base64.b64decode(signature, validate=True)
-        public = certificate.public_key()
-        if not isinstance(public, ec.EllipticCurvePublicKey):
-            return False
-        public.verify(der, body, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    return verify_detached(body, signature.encode(), certificate) is None
 
 
 def b64(data: bytes | None) -> str | None:

@@ -160,11 +160,12 @@ def verify_detached(data: bytes, signature: bytes, cert: x509.Certificate) -> st
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = cert.public_key()
-    assert isinstance(key, ec.EllipticCurvePublicKey)
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return "the certificate's key is not an elliptic-curve key"
     try:
         key.verify(der, data, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return "the signature does not verify with the supplier's certificate"
+    except (InvalidSignature, ValueError):
+        return "the signature does not verify with the signer's certificate"
     return None
 
 
