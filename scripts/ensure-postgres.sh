@@ -4,6 +4,8 @@
 # are needed. Install Debian's PostgreSQL (15 or newer) when it is missing and we are allowed
 # to (root with apt), without starting or enabling Debian's own cluster service.
 set -euo pipefail
+# shellcheck source=scripts/apt-service-off.sh
+. "$(dirname "$0")/apt-service-off.sh"
 have_server() {
   for dir in /usr/lib/postgresql/*/bin; do
     [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] || continue
@@ -17,33 +19,14 @@ if have_server; then
 fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing Debian's PostgreSQL for the fleet office (its own service stays off)..."
-  policy=/usr/sbin/policy-rc.d
-  made_policy=no
-  if [ ! -e "$policy" ]; then
-    # invoke-rc.d asks this script whether the package may start its service: no (101).
-    printf '#!/bin/sh\nexit 101\n' > "$policy"
-    chmod 755 "$policy"
-    made_policy=yes
+  # no cluster made at install: the tests make their own throwaway ones
+  mkdir -p /etc/postgresql-common
+  if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+    echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
   fi
-  status=0
-  {
-    apt-get update -qq
-    # no cluster made at install: the tests make their own throwaway ones
-    mkdir -p /etc/postgresql-common
-    if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
-      echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  } || status=$?
-  if [ "$made_policy" = yes ]; then
-    rm -f "$policy"
-  fi
-  if [ "$status" != 0 ]; then
+  if ! SERVICE=postgresql.service install_service_off postgresql; then
     echo "Could not install PostgreSQL: the fleet office's tests cannot run." >&2
     exit 1
-  fi
-  if [ -d /run/systemd/system ]; then
-    systemctl disable --quiet postgresql.service 2>/dev/null || true
   fi
   have_server && exit 0
   echo "PostgreSQL was installed but no server 15 or newer was found." >&2
