@@ -188,46 +188,6 @@ def test_history_rewritten_after_a_sync_is_refused(make_hht, conn) -> None:
     assert state["chain_state"] == "broken"
 
 
-def _tls_pair(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key."""
-    import ipaddress
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fleet test")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "fleet-tls.pem", folder / "fleet-tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def test_https_with_the_ca_the_hht_joined_with_and_refused_without(
     make_hht, conn, fleet_app, tmp_path
 ) -> None:
@@ -236,9 +196,12 @@ def test_https_with_the_ca_the_hht_joined_with_and_refused_without(
     from werkzeug.serving import make_server
 
     from webapp.fleet.client.config import join
+    from webapp.web.tls import init_tls
 
-    cert, key = _tls_pair(tmp_path)
-    server = make_server("127.0.0.1", 0, fleet_app, threaded=True, ssl_context=(cert, key))
+    # the terminal's own HTTPS authority issues the fleet's certificate for 127.0.0.1
+    tls = init_tls(tmp_path / "fleet-tls", ["fleet-test"], ["127.0.0.1"])
+    context = (tls.server_cert, tls.server_key)
+    server = make_server("127.0.0.1", 0, fleet_app, threaded=True, ssl_context=context)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"https://127.0.0.1:{server.server_port}"
     try:
@@ -246,7 +209,7 @@ def test_https_with_the_ca_the_hht_joined_with_and_refused_without(
         join(van, url)  # no CA: the fleet's certificate is not trusted
         with pytest.raises(SyncError, match="cannot be reached"):
             sync(van)
-        join(van, url, cert)
+        join(van, url, tls.ca_cert)
         assert sync(van).batches >= 1
     finally:
         server.shutdown()

@@ -64,7 +64,9 @@ def key_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _record(row: dict[str, Any]) -> SessionRecord:
+def record_from_row(row: dict[str, Any]) -> SessionRecord:
+    """A ``sessions`` row (the terminal's or the fleet office's) as a record; data that is
+    not a JSON object reads as empty."""
     try:
         data = json.loads(row["data"] or "{}")
     except ValueError:
@@ -97,7 +99,7 @@ def load(db: Database, key: str, now: float) -> SessionRecord | None:
     ).fetchone()
     if row is None:
         return None
-    record = _record(dict(zip(_COLUMNS, row[: len(_COLUMNS)], strict=True)))
+    record = record_from_row(dict(zip(_COLUMNS, row[: len(_COLUMNS)], strict=True)))
     user_disabled, user_role = row[len(_COLUMNS) :]
     if record.expired(now):
         return None

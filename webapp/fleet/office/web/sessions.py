@@ -27,19 +27,6 @@ def _pool(app: Flask) -> ConnectionPool:
     return app.extensions["fleet"].pool
 
 
-def _record(row: dict) -> records.SessionRecord:
-    return records.SessionRecord(
-        key=row["id"],
-        user_id=row["user_id"],
-        role=row["role"],
-        created=row["created"],
-        last_seen=row["last_seen"],
-        address=row["address"] or "",
-        agent=row["agent"] or "",
-        data=json.loads(row["data"] or "{}"),
-    )
-
-
 class FleetSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSession:  # type: ignore[override]
         token = request.cookies.get(self.get_cookie_name(app), "")
@@ -51,7 +38,7 @@ class FleetSessionInterface(SessionInterface):
             ).fetchone()
         if row is None:
             return ServerSession()
-        record = _record(row)
+        record = records.record_from_row(row)
         if record.expired(time.time()):
             return ServerSession()
         return ServerSession(record.data, record)
