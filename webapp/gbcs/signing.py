@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from .eui import eui_bytes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -33,6 +35,16 @@ def _ecdsa_sha256() -> ec.ECDSA:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     return ec.ECDSA(hashes.SHA256())
+
+
+@cache
+def _dss() -> tuple[Callable[[int, int], bytes], type[Exception]]:
+    """``encode_dss_signature`` and ``InvalidSignature``, imported once (a verify is per
+    message, and an import statement costs about a microsecond each time it runs)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    return encode_dss_signature, InvalidSignature
 
 
 class SignatureState(StrEnum):
@@ -59,12 +71,10 @@ def verify(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes)
     s = int.from_bytes(signature[SCALAR_LENGTH:], "big")
     if r == 0 or s == 0:
         return False
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
+    encode_dss_signature, invalid_signature = _dss()
     try:
         public_key.verify(encode_dss_signature(r, s), data, _ecdsa_sha256())
-    except (InvalidSignature, ValueError):
+    except (invalid_signature, ValueError):
         return False
     return True
 

@@ -13,7 +13,7 @@ Key objects are cached per key: building one costs about as much as sealing a fr
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from webapp.zigbee.security.errors import SecurityError
@@ -39,6 +39,14 @@ def _check(key: bytes, nonce: bytes, mic_length: int) -> None:
         raise ValueError(f"CCM* nonce must be {NONCE_LENGTH} octets, not {len(nonce)}")
     if mic_length not in MIC_LENGTHS:
         raise ValueError(f"CCM* MIC length must be one of {MIC_LENGTHS}, not {mic_length}")
+
+
+@cache
+def _invalid_tag() -> type[Exception]:
+    """cryptography's failed-MIC exception (imported once, not on every frame)."""
+    from cryptography.exceptions import InvalidTag
+
+    return InvalidTag
 
 
 @lru_cache(maxsize=_CACHED_KEYS)
@@ -88,9 +96,7 @@ def decrypt(
             f"secured payload of {len(ciphertext_and_mic)} octets is shorter than its "
             f"{mic_length}-octet MIC"
         )
-    from cryptography.exceptions import InvalidTag
-
     try:
         return _aead(bytes(key), mic_length).decrypt(nonce, ciphertext_and_mic, a_data)
-    except InvalidTag:
+    except _invalid_tag():  # evaluated only when decrypting failed
         raise SecurityError("MIC mismatch (wrong key, nonce or altered frame)") from None
