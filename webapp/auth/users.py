@@ -176,10 +176,8 @@ def set_disabled(
     if row is None:
         raise UserError(f"No user {username}.")
     db["users"].update(row["id"], {"disabled": int(disabled)})
-    if disabled:
-        _record_change(db, USER_DISABLED, f"User {row['username']} disabled", row, actor)
-    else:
-        _record_change(db, USER_ENABLED, f"User {row['username']} enabled", row, actor)
+    kind, words = (USER_DISABLED, "disabled") if disabled else (USER_ENABLED, "enabled")
+    _record_change(db, kind, f"User {row['username']} {words}", row, actor)
     if disabled:
         ended = sessions.end_for_user(db, row["id"])
         log.info("user %r disabled: %d session(s) ended", row["username"], len(ended))

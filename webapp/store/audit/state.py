@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -131,19 +133,26 @@ def _same(one: Problem, other: Problem | None) -> bool:
     return other is not None and (one.kind, one.seq) == (other.kind, other.seq)
 
 
-def _check(store: Store, *, full: bool, reason: str) -> Report:
-    key = load_key(store.data_dir)  # read afresh: refuses a key others can read
+@contextmanager
+def _own_reader(store: Store) -> Iterator[Database]:
+    """A connection of its own: a check may run on any thread, and leaves none open."""
     reader = Database(
         sqlite3.connect(store.path, timeout=READ_TIMEOUT_SECONDS, isolation_level=None),
         execute_plugins=False,
     )
-    try:  # a connection of its own: the check may run on any thread, and leaves none open
+    try:
+        yield reader
+    finally:
+        reader.conn.close()
+
+
+def _check(store: Store, *, full: bool, reason: str) -> Report:
+    key = load_key(store.data_dir)  # read afresh: refuses a key others can read
+    with _own_reader(store) as reader:
         if full:
             report = verify_all(reader, key, store.data_dir)
         else:
             report = verify_since(reader, key, store.data_dir, last_check(reader).since)
-    finally:
-        reader.conn.close()
     with store.write() as db:
         recorded = record_result(db, key, report, full=full, reason=reason, at=utc_now())
     if recorded is not None:
@@ -181,10 +190,10 @@ def check_new_events(store: Store) -> Report | None:
     every ``AUDIT_CHECK_SECONDS`` (:mod:`webapp.station`), so what a job's page walks when
     it is drawn (the events since the last check) stays short however long the terminal
     has been up.  Raises AuditKeyError when the key cannot be used."""
-    reader = store.reader()
-    newest = reader.execute("SELECT max(seq) FROM job_events").fetchone()[0]
-    if newest is None or newest == last_check(reader).verified_seq:
-        return None
+    with _own_reader(store) as reader:
+        newest = reader.execute("SELECT max(seq) FROM job_events").fetchone()[0]
+        if newest is None or newest == last_check(reader).verified_seq:
+            return None
     return _check(store, full=False, reason=PERIODIC)
 
 
