@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from webapp.config import ensure_private_dir
 from webapp.files import write_private
+from webapp.x509_certs import private_pem
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -111,8 +112,6 @@ def terminal_identity(data_dir: Path) -> SigningIdentity:
     if key_path.is_file() and cert_path.is_file():
         return _load(key_path, cert_path)
     from cryptography.hazmat.primitives import serialization
-
-    from webapp.x509_certs import private_pem
 
     terminal_id = f"HHT-{secrets.token_hex(6).upper()}"
     key, cert = self_signed("HHT", f"Hand Held Terminal {terminal_id}", terminal_id)
