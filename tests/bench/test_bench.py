@@ -87,3 +87,19 @@ def test_whole_process_timing_waits_for_the_exit_without_polling(monkeypatch) ->
     assert timeouts == [None, None]
     with pytest.raises(subprocess.CalledProcessError):
         oneshot.time_process([sys.executable, "-c", "raise SystemExit(3)"], runs=1)
+
+
+def test_the_server_figures_measure_a_real_server(demo_dir, demo_jobs) -> None:
+    """``make bench``'s memory figures come from a real ``hht serve``: gunicorn's arbiter and
+    its worker, each measured, the idle total their sum, beside the budget; the job it then
+    runs completes."""
+    from webapp.bench.suite import SERVER_RSS_BUDGET_MIB, _server_figures
+
+    figures = _server_figures(demo_dir, demo_jobs[0]["id"])
+    parts = figures["rss_idle_arbiter_and_worker_mib"]
+    assert len(parts) == 2 and all(part > 0 for part in parts)
+    assert abs(sum(parts) - figures["rss_idle_mib"]) < 0.01
+    assert figures["rss_idle_budget_mib"] == SERVER_RSS_BUDGET_MIB == 80.0
+    assert 0 < figures["pss_idle_mib"] <= figures["rss_idle_mib"]
+    assert figures["rss_during_job_mib"] > 0
+    assert figures["job_status_at_end"] == "completed"
